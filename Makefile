@@ -1,0 +1,46 @@
+# The two commands a new user needs: `make demo` and `make test`. Both set themselves up.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PYTHON ?= python3
+STAMP := $(VENV)/.installed
+
+.PHONY: install test demo docs bench export clean-nbs check-export
+
+# A local virtual environment with the package (editable) and its dev tools.
+# On machines without CUDA the CPU build of torch goes in first, so no CUDA wheels are pulled.
+$(STAMP): settings.ini setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	if ! command -v nvidia-smi >/dev/null 2>&1 && ! $(PY) -c "import torch" 2>/dev/null; then \
+	  $(PY) -m pip install -q torch==2.13.0; fi
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# nbdev_export must leave no diff in the package (notebooks are the source of truth), then run every notebook's tests.
+check-export: install
+	$(BIN)/nbdev_export
+	@if [ -n "$$(git status --porcelain -- neuron_ablation)" ]; then \
+	  echo "nbdev_export changed neuron_ablation/: the package is out of sync with nbs/. Commit the exported files."; \
+	  git status --porcelain -- neuron_ablation; exit 1; fi
+
+test: check-export
+	$(BIN)/nbdev_test --n_workers 2 --timing
+
+demo: install
+	$(PY) -m neuron_ablation.example --save_dir results/demo
+
+docs: install
+	bash .ci/docs
+
+bench: install
+	$(PY) bench/run.py
+
+export: install
+	$(BIN)/nbdev_export
+
+clean-nbs: install
+	$(BIN)/nbdev_clean
