@@ -916,7 +916,7 @@ class AblationResults:
         return cls(js('config'), {int(k): v for k, v in js('neurons').items()}, csv('table'), csv('scores'), csv('spread'), csv('upstream'))
 
     def summary(self, by:str='group'): # 'group' or 'layer'
-        "Per group (or layer): target-class probability drop for top-k vs random-k, selectivity, KL."
+        "Per group (or layer): target-class probability drop top-k vs random-k, selectivity, KL and every effect metric."
         return _summary(self.table, self.config['class_names'][self.config['target_class']], by)
 
 # %% ../nbs/00_core.ipynb #6c2f6e2d
@@ -928,11 +928,13 @@ def _summary(df, target, by):
     d = d[d.kind != 'baseline']
     tgt = d[d['class'] == target].groupby([by, 'kind']).drop.mean().unstack()
     oth = d[d['class'] != target].groupby([by, 'kind']).drop.mean().unstack()
-    kl = df[df.metric == 'kl'].assign(kind=lambda o: np.where(o.condition.str.startswith('random'), 'random', o.condition))
-    kl = kl[kl.kind != 'baseline'].groupby([by, 'kind']).value.mean().unstack()
-    out = pd.DataFrame({'target_drop_topk': tgt['topk'], 'target_drop_random': tgt['random'],
-                        'other_drop_topk': oth['topk'], 'selectivity_topk': tgt['topk'] / oth['topk'],
-                        'kl_topk': kl['topk'], 'kl_random': kl['random']})
+    per = df[df['class'] == 'all'].assign(kind=lambda o: np.where(o.condition.str.startswith('random'), 'random', o.condition))
+    per = per[per.kind != 'baseline'].groupby(['metric', by, 'kind']).value.mean()
+    cols = {'target_drop_topk': tgt['topk'], 'target_drop_random': tgt['random'],
+            'other_drop_topk': oth['topk'], 'selectivity_topk': tgt['topk'] / oth['topk']}
+    for met in ['kl'] + sorted(set(per.index.get_level_values(0)) - {'kl', 'accuracy'}):  # kl, then effect metrics
+        u = per.loc[met].unstack(); cols[f'{met}_topk'], cols[f'{met}_random'] = u['topk'], u['random']
+    out = pd.DataFrame(cols)
     if by == 'group': out = out.reindex(list(dict.fromkeys(df.group)))
     return out
 
