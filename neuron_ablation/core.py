@@ -86,7 +86,10 @@ def _base_model(model):
     mt = getattr(getattr(model, 'config', None), 'model_type', None)
     if mt not in SUPPORTED: raise _unsupported(model)
     attr = SUPPORTED[mt]
-    if hasattr(model, attr) and hasattr(model, 'classifier') and hasattr(model, 'projector'): return getattr(model, attr), True
+    if hasattr(model, attr):
+        if type(model).__name__.endswith('ForSequenceClassification'): return getattr(model, attr), True
+        raise ValueError(f"{type(model).__name__} has a head other than sequence classification: wrap its encoder instead, "
+                         f"`SpeechTransformer(model.{attr})` (and fit a probe as the head if you need classes)")
     if hasattr(model, 'feature_extractor') and hasattr(model, 'encoder'): return model, False
     raise _unsupported(model)
 
