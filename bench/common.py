@@ -1,0 +1,93 @@
+"""Shared pieces of the benchmarks: the WavLM-base-sized model, the clips, interleaved A/B timing, machine facts, atomic writes."""
+from __future__ import annotations
+import gc, json, os, platform, statistics, sys, time
+from pathlib import Path
+
+import torch
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))
+
+from neuron_ablation.core import atomic_write, sine_batch  # noqa: E402
+
+
+def log(*a):
+    "Progress line on stderr (the table goes to stdout)."
+    print(*a, file=sys.stderr, flush=True)
+
+
+def with_biases(model, std:float=0.1, seed:int=0):
+    "Give every bias and LayerNorm shift of the encoder a random N(0, std²) value in place, as training would."
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for n, p in model.named_parameters():
+            if n.endswith('bias') and '.encoder.' in f'.{n}': p.add_(std * torch.randn(p.shape, generator=g))
+    return model
+
+
+def base_model(seed:int=0):
+    "WavLM-base-sized classifier: default `WavLMConfig()` (12 blocks, D 768, d_ff 3072, 12 heads, post-LN, 2 labels), random weights, eval."
+    from transformers import WavLMConfig, WavLMForSequenceClassification
+    torch.manual_seed(seed)
+    model = WavLMForSequenceClassification(WavLMConfig()).eval()
+    # HF initialises biases to zero, which makes the all-zero state a fixed point of every post-LN block (a degenerate
+    # IG baseline); small random biases, as after training, avoid that. Timing does not depend on it.
+    return with_biases(model, seed=seed)
+
+
+def clips(n:int=4, seconds:float=1.0, seed:int=0):
+    "n noisy sines of `seconds` at 16 kHz [n, 16000*seconds] float32."
+    return sine_batch(n, seconds, seed=seed)
+
+
+def loadavg():
+    "1-minute load average (the machine is shared: it says how contended a measurement was)."
+    try: return round(os.getloadavg()[0], 2)
+    except OSError: return None
+
+
+def interleaved(naive, ours, repeats:int, desc:str=''):
+    "Time `naive()` and `ours()` alternately (A/B, B/A, ...) `repeats` times -> ({'naive': [s], 'ours': [s]}, last outputs, load averages)."
+    times, outs, loads = {'naive': [], 'ours': []}, {}, []
+    for r in range(repeats):
+        order = [('naive', naive), ('ours', ours)] if r % 2 == 0 else [('ours', ours), ('naive', naive)]
+        for name, fn in order:
+            outs[name] = None; gc.collect()
+            t0 = time.perf_counter(); outs[name] = fn(); dt = time.perf_counter() - t0
+            times[name].append(dt)
+        loads.append(loadavg())
+        log(f"  {desc} repeat {r+1}/{repeats}: naive {times['naive'][-1]:.2f} s, ours {times['ours'][-1]:.2f} s, "
+            f"ratio {times['naive'][-1]/times['ours'][-1]:.2f} (load {loads[-1]})")
+    return times, outs, loads
+
+
+def summary(times:dict):
+    "Medians and the ratio of medians (naive / ours) of an `interleaved` result, plus the median per-pair ratio."
+    n, o = statistics.median(times['naive']), statistics.median(times['ours'])
+    pair = statistics.median([a / b for a, b in zip(times['naive'], times['ours'])])
+    return dict(naive=n, ours=o, ratio=n / o, pair_ratio=pair)
+
+
+def machine():
+    "Facts about the machine and software a result was measured on."
+    import transformers, captum
+    cpu = platform.processor() or ''
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'): cpu = line.split(':', 1)[1].strip(); break
+    except OSError: pass
+    mem = None
+    try:
+        for line in Path('/proc/meminfo').read_text().splitlines():
+            if line.startswith('MemTotal'): mem = round(int(line.split()[1]) / 2**20, 1); break
+    except OSError: pass
+    return dict(cpu=cpu, cores=os.cpu_count(), torch_threads=torch.get_num_threads(), memory_gib=mem,
+                device='cuda' if torch.cuda.is_available() else 'cpu', torch=torch.__version__,
+                transformers=transformers.__version__, captum=captum.__version__, python=platform.python_version(),
+                platform=platform.platform())
+
+
+def write_json(path, obj):
+    "Write `obj` as indented JSON atomically."
+    atomic_write(path, json.dumps(obj, indent=1) + '\n')

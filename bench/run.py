@@ -1,0 +1,135 @@
+"""Benchmarks of neuron_ablation: `make bench` (or `python bench/run.py`) prints the table and writes bench/results.json.
+
+Cases (ratio = naive / ours, so > 1 is better; for memory ≈ 1 is flat):
+  ig_all_layers   integrated gradients at every hidden layer of a WavLM-base-sized model, ours vs captum LIG per layer
+  ablation_sweep  every layer x 4 modes x (top-k + 5 random-k), ours vs one full forward per condition
+  stats_memory    peak RSS of fit_stats over N=1000 (naive column) vs N=100 (ours column) clips, separate processes
+  efficiency      the IG tail passes' FLOPs at the measured matmul rate (naive column) vs the measured time (ours)
+
+`--quick` is a smoke test, not a measurement: 1 repeat, the last 4 layers only (whose tails are short, so its
+ratios are NOT the figures), N = 20 / 200 clips; it writes bench/results.quick.json and leaves BENCHMARKS.md alone.
+"""
+from __future__ import annotations
+import argparse, json, math, sys, time
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from common import ROOT, log, machine, write_json, atomic_write  # noqa: E402
+
+CASES = ('ig', 'ablation', 'memory', 'efficiency')
+KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit')
+MD_BEGIN, MD_END = '<!-- bench:begin (written by bench/run.py) -->', '<!-- bench:end -->'
+
+
+def _met(r:dict):
+    "'yes'/'no' for a speed or memory target, '' where there is none."
+    if r.get('target') is None: return ''
+    ok = r['ratio'] <= r['target'] if r['case'] == 'stats_memory' else r['ratio'] >= r['target']
+    return 'yes' if ok else 'no'
+
+
+def _target(r:dict):
+    if r.get('target') is None: return ''
+    return f"<= {r['target']:.2f}" if r['case'] == 'stats_memory' else f">= {r['target']:.1f}x"
+
+
+def _correct(r:dict):
+    "Whether a record's agreement check passed."
+    if r['case'] == 'ablation_sweep': return r['detail']['max_abs_diff'] <= r['tol_abs']
+    return r['max_rel_diff'] <= r['tol']
+
+
+def _fmt(v, unit=''):
+    if v is None: return ''
+    return f'{v:.3g}' if abs(v) < 0.01 or abs(v) >= 1e5 else f'{v:.2f}'
+
+
+def table(records:list):
+    "Markdown table of the records."
+    rows = ['| case | naive | ours | unit | ratio (naive/ours) | max abs diff | max rel diff | target | met | agree |',
+            '|---|---:|---:|---|---:|---:|---:|---|---|---|']
+    for r in records:
+        d = r['detail']
+        if r['case'] == 'efficiency':
+            abs_d = f"{_fmt(d['achieved_gflops'])} of {_fmt(d['matmul_gflops_median'])} GFLOP/s"
+        elif r['case'] == 'stats_memory': abs_d = ''
+        else: abs_d = f"{d['max_abs_diff']:.2g}"
+        rows.append(f"| {r['case']} | {_fmt(r['naive'])} | {_fmt(r['ours'])} | {r['unit']} | {_fmt(r['ratio'])} | {abs_d} | "
+                    f"{r['max_rel_diff']:.2g} | {_target(r)} | {_met(r)} | {'yes' if _correct(r) else 'NO'} |")
+    return '\n'.join(rows)
+
+
+def notes(records:list):
+    "One line per FLOP ceiling (from the efficiency case): the best ratio reachable at the measured matmul rate."
+    eff = next((r for r in records if r['case'] == 'efficiency'), None)
+    if eff is None: return ''
+    d = eff['detail']
+    out = [f"Matmul rate (float32 4096x4096, median of {len(d['matmul_samples'])} calls around the cases): "
+           f"{d['matmul_gflops_median']:.0f} GFLOP/s (best {d['matmul_gflops_best']:.0f}); "
+           f"IG tail passes: {d['tail_flops']/1e12:.2f} TFLOP at {d['achieved_gflops']:.0f} GFLOP/s achieved."]
+    for case, c in d['ceilings'].items():
+        out.append(f"FLOP ceiling of {case}: ours does {c['flops']/1e12:.2f} TFLOP, so at the matmul rate no implementation of the "
+                   f"same computation beats ratio {c['ceiling_ratio']:.2f}.")
+    return '\n'.join(out)
+
+
+def machine_line(m:dict):
+    return (f"{m['cpu']}, {m['cores']} cores ({m['torch_threads']} torch threads), {m['memory_gib']} GiB, {m['device'].upper()} only; "
+            f"torch {m['torch']}, transformers {m['transformers']}, captum {m['captum']}, Python {m['python']}")
+
+
+def update_markdown(path:Path, records:list, m:dict, info:dict):
+    "Replace the block between the markers of BENCHMARKS.md with the last table and the machine."
+    block = '\n'.join([MD_BEGIN, f"Last run: {info['finished']} ({info['wall_minutes']:.1f} min, repeats {info['repeats']}).  ",
+                       f"Machine: {machine_line(m)}.  ", f"Load average (1 min) during the run: {info['load']}.", '',
+                       table(records), '', notes(records).replace('\n', '  \n'), MD_END])
+    text = path.read_text() if path.exists() else f'# Benchmarks\n\n{MD_BEGIN}\n{MD_END}\n'
+    if MD_BEGIN not in text or MD_END not in text: raise ValueError(f"{path} lacks the markers {MD_BEGIN!r} ... {MD_END!r}")
+    head, rest = text.split(MD_BEGIN, 1)
+    atomic_write(path, head + block + rest.split(MD_END, 1)[1])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog='\n'.join(__doc__.splitlines()[2:]))
+    ap.add_argument('--quick', action='store_true', help='smoke test: 1 repeat, last 4 layers, small N (ratios not representative)')
+    ap.add_argument('--repeats', type=int, default=None, help='timed repeats per case after the warm-up (default 5; 1 with --quick)')
+    ap.add_argument('--cases', default=','.join(CASES), help=f'comma-separated subset of {",".join(CASES)} (efficiency needs ig)')
+    ap.add_argument('--out', type=Path, default=None, help='results file (default bench/results.json; bench/results.quick.json with --quick)')
+    ap.add_argument('--no-markdown', action='store_true', help='do not update the table in BENCHMARKS.md')
+    a = ap.parse_args(argv)
+    cases = [c.strip() for c in a.cases.split(',') if c.strip()]
+    bad = [c for c in cases if c not in CASES]
+    if bad: ap.error(f"unknown case(s) {bad}; choose from {CASES}")
+    if 'efficiency' in cases and 'ig' not in cases: ap.error("the efficiency case uses the ig case's timings: add ig to --cases")
+    repeats = a.repeats if a.repeats is not None else (1 if a.quick else 5)
+    if repeats < 1: ap.error(f"--repeats must be >= 1, got {repeats}")
+    out = a.out or HERE / ('results.quick.json' if a.quick else 'results.json')
+
+    import torch, ig, ablation, memory, efficiency
+    torch.manual_seed(0)
+    m, t0, records = machine(), time.time(), []
+    log(f"bench: {machine_line(m)}; repeats {repeats}{' (quick)' if a.quick else ''}; cases {cases}")
+    rates = efficiency.matmul_rate()   # matmul rate samples around every timed case (the machine is shared: load varies)
+    for case, fn in (('ig', ig.run), ('ablation', ablation.run), ('memory', memory.run)):
+        if case in cases: records.append(fn(repeats, a.quick)); rates += efficiency.matmul_rate()
+    if 'efficiency' in cases: records.append(efficiency.run(records, rates, a.quick))
+    info = dict(finished=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), wall_minutes=(time.time() - t0) / 60,
+                repeats=repeats, quick=a.quick, load=sorted({l for r in records for l in r['detail'].get('load', []) if l is not None}))
+    info['load'] = f"{min(info['load'])}..{max(info['load'])}" if info['load'] else 'n/a'
+
+    write_json(out, [{k: r[k] for k in KEYS} for r in records])
+    write_json(out.with_name(out.stem + '.detail.json'), dict(machine=m, run=info, records=records))
+    print(f"\n{machine_line(m)}\nrepeats {repeats}{' (QUICK: not representative)' if a.quick else ''}, "
+          f"{info['wall_minutes']:.1f} min, load {info['load']}\n")
+    print(table(records)); print('\n' + notes(records)); print(f"\nwrote {out}")
+    if not a.quick and not a.no_markdown:
+        update_markdown(ROOT / 'BENCHMARKS.md', records, m, info); print(f"updated {ROOT / 'BENCHMARKS.md'}")
+    wrong = [r['case'] for r in records if not _correct(r)]
+    if wrong: sys.exit(f"agreement check FAILED for {wrong}: ours and naive disagree beyond tolerance (see the table)")
+
+
+if __name__ == '__main__':
+    main()
