@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo docs bench export clean-nbs check-export
+.PHONY: install test demo docs bench export clean-nbs check-export warm-numba
 
 # A local virtual environment with the package (editable) and its dev tools.
 # On machines without CUDA the CPU build of torch goes in first, so no CUDA wheels are pulled.
@@ -27,7 +27,13 @@ check-export: install
 	  echo "nbdev_export changed neuron_ablation/: the package is out of sync with nbs/. Commit the exported files."; \
 	  git status --porcelain -- neuron_ablation; exit 1; fi
 
-test: check-export
+# librosa's numba kernels are compiled and cached once, in one process, before the notebooks run in parallel workers:
+# two workers compiling and writing the same numba cache at once left a cache that segfaulted on load.
+warm-numba: install
+	$(PY) -c "import numpy as np, librosa; x = np.sin(np.arange(16000) / 8).astype(np.float32); \
+	librosa.yin(x, fmin=60, fmax=500, sr=16000); librosa.pyin(x, fmin=60, fmax=500, sr=16000, center=False)"
+
+test: check-export warm-numba
 	$(BIN)/nbdev_test --n_workers 2 --timing
 
 demo: install
