@@ -1,6 +1,7 @@
 """Benchmarks of neuron_ablation: `make bench` (or `python bench/run.py`) prints the table and writes bench/results.json.
 
-Cases (ratio = naive / ours, so > 1 is better; for memory ≈ 1 is flat):
+Cases (ratio = naive / ours, so > 1 is better; for memory ≈ 1 is flat). Timed cases alternate naive and ours in
+each repeat; their ratio is the median of the per-repeat ratios, their times the medians:
   ig_all_layers   integrated gradients at every hidden layer of a WavLM-base-sized model, ours vs captum LIG per layer
   ablation_sweep  every layer x 4 modes x (top-k + 5 random-k), ours vs one full forward per condition
   stats_memory    peak RSS of fit_stats over N=1000 (naive column) vs N=100 (ours column) clips, separate processes
@@ -48,7 +49,7 @@ def _fmt(v, unit=''):
 
 def table(records:list):
     "Markdown table of the records."
-    rows = ['| case | naive | ours | unit | ratio (naive/ours) | max abs diff | max rel diff | target | met | agree |',
+    rows = ['| case | naive | ours | unit | ratio naive/ours | max abs diff | max rel diff | target | met | agree |',
             '|---|---:|---:|---|---:|---:|---:|---|---|---|']
     for r in records:
         d = r['detail']
@@ -70,8 +71,8 @@ def notes(records:list):
            f"{d['matmul_gflops_median']:.0f} GFLOP/s (best {d['matmul_gflops_best']:.0f}); "
            f"IG tail passes: {d['tail_flops']/1e12:.2f} TFLOP at {d['achieved_gflops']:.0f} GFLOP/s achieved."]
     for case, c in d['ceilings'].items():
-        out.append(f"FLOP ceiling of {case}: ours does {c['flops']/1e12:.2f} TFLOP, so at the matmul rate no implementation of the "
-                   f"same computation beats ratio {c['ceiling_ratio']:.2f}.")
+        out.append(f"FLOP ceiling of {case}: ours does {c['flops']/1e12:.2f} TFLOP; doing them at the median matmul rate would give "
+                   f"ratio {c['ceiling_ratio']:.2f}.")
     return '\n'.join(out)
 
 
