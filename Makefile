@@ -43,7 +43,7 @@ docs: install
 	bash .ci/docs
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(ARGS)
 
 export: install
 	$(BIN)/nbdev_export
