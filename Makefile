@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo docs bench export clean-nbs check-export warm-numba
+.PHONY: install test demo docs bench export clean-nbs check-export check-clean check-readme readme warm-numba
 
 # A local virtual environment with the package (editable) and its dev tools.
 # On machines without CUDA the CPU build of torch goes in first, so no CUDA wheels are pulled.
@@ -27,13 +27,27 @@ check-export: install
 	  echo "nbdev_export changed neuron_ablation/: the package is out of sync with nbs/. Commit the exported files."; \
 	  git status --porcelain -- neuron_ablation; exit 1; fi
 
+# nbdev_clean must leave the notebooks unchanged (no execution counts, stray metadata or ids): clean them before committing.
+check-clean: install
+	$(BIN)/nbdev_clean
+	@if [ -n "$$(git status --porcelain -- nbs)" ]; then \
+	  echo "nbdev_clean changed nbs/: run \`make clean-nbs\` and commit the cleaned notebooks."; \
+	  git status --porcelain -- nbs; exit 1; fi
+
+# README.md is generated from nbs/index.ipynb and must match it.
+check-readme: install
+	$(PY) .ci/readme.py --check
+
+readme: install
+	$(PY) .ci/readme.py
+
 # librosa's numba kernels are compiled and cached once, in one process, before the notebooks run in parallel workers:
 # two workers compiling and writing the same numba cache at once left a cache that segfaulted on load.
 warm-numba: install
 	$(PY) -c "import numpy as np, librosa; x = np.sin(np.arange(16000) / 8).astype(np.float32); \
 	librosa.yin(x, fmin=60, fmax=500, sr=16000); librosa.pyin(x, fmin=60, fmax=500, sr=16000, center=False)"
 
-test: check-export warm-numba
+test: check-clean check-export check-readme warm-numba
 	$(BIN)/nbdev_test --n_workers 2 --timing
 
 demo: install

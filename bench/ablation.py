@@ -6,7 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from common import base_model, clips, interleaved, summary, log
-from neuron_ablation.core import NeuronAblator, SpeechTransformer, MODES, fit_stats, activation_scores, hook_count
+from neuron_ablation.core import NeuronAblator
+from neuron_ablation.model import SpeechTransformer, hook_count
+from neuron_ablation.edits import MODES, fit_stats
+from neuron_ablation.attribution import activation as activation_scores
 
 N_CLIPS, SECONDS, TOPK, N_RANDOM, TARGET, SEED = 4, 1.0, 100, 5, 0, 0
 

@@ -9,7 +9,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))
 
-from neuron_ablation.core import atomic_write, sine_batch  # noqa: E402
+from neuron_ablation.results import atomic_write  # noqa: E402
+from neuron_ablation.testing import sine_batch  # noqa: E402
 
 
 def log(*a):

@@ -6,7 +6,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from common import base_model, clips, log
-from neuron_ablation.core import SpeechTransformer
+from neuron_ablation.model import SpeechTransformer
 import ig
 
 

@@ -8,7 +8,7 @@ from captum.attr import LayerIntegratedGradients
 
 from common import base_model, clips, interleaved, summary, log
 import neuron_ablation.attribution as attribution
-from neuron_ablation.core import SpeechTransformer, hook_count
+from neuron_ablation.model import SpeechTransformer, hook_count
 
 N_CLIPS, SECONDS, N_STEPS, METHOD, TARGET = 4, 1.0, 16, 'gausslegendre', 0
 

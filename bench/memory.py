@@ -32,7 +32,8 @@ def _vm(key:str):
 
 def child(n:int, verify:bool=False):
     "One measured process: demo model + `fit_stats` over n streamed clips -> dict of memory figures (MiB)."
-    from neuron_ablation.core import SpeechTransformer, fit_stats
+    from neuron_ablation.model import SpeechTransformer
+    from neuron_ablation.edits import fit_stats
     from neuron_ablation.demo import load_demo_model
     model, _, names = load_demo_model(); st = SpeechTransformer(model)
     fit_stats(st, batches(BATCH), progress=False)            # warm-up: one batch, so lazy allocations happen before the baseline

@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['SR', 'RAVDESS_EMOTIONS', 'CREMAD_EMOTIONS', 'TESS_EMOTIONS', 'AUDIO_EXTS', 'PROSODY', 'PROSODY_JITTER', 'VOICES',
-           'SENTENCES', 'ESPEAK_SR', 'load_audio', 'Corpus', 'load_ravdess', 'load_cremad', 'load_tess', 'load_folder',
-           'espeak_variants', 'espeak_synth', 'prosody_params', 'prosody_clip', 'make_prosody_corpus', 'load_corpus']
+           'SENTENCES', 'ESPEAK_SR', 'DATASETS', 'load_audio', 'Corpus', 'load_ravdess', 'load_cremad', 'load_tess',
+           'load_folder', 'espeak_variants', 'espeak_synth', 'prosody_params', 'prosody_clip', 'make_prosody_corpus',
+           'load_corpus']
 
 # %% ../nbs/04_data.ipynb #48db4d1e
 import ctypes
@@ -568,6 +569,7 @@ def make_prosody_corpus(n_voices:int=10,     # speakers: the first `n_voices` of
 
 # %% ../nbs/04_data.ipynb #04f89115
 _LOADERS = {'ravdess': load_ravdess, 'cremad': load_cremad, 'tess': load_tess, 'folder': load_folder}
+DATASETS = ('prosody', *_LOADERS)   # every name `load_corpus` accepts
 
 def load_corpus(name:str, # 'ravdess', 'cremad', 'tess', 'folder' or 'prosody'
                 root=None, # the corpus folder; for 'prosody', the cache folder (optional)

@@ -12,10 +12,12 @@ from typing import Sequence
 import numpy as np, pandas as pd, torch
 from torch import Tensor
 from tqdm.auto import tqdm
+import transformers
 from transformers import (WavLMConfig, WavLMForSequenceClassification, Wav2Vec2FeatureExtractor,
                           get_cosine_schedule_with_warmup)
 
-from .core import load_model, conv_geometry, _jsonable
+from .model import load_model, conv_geometry
+from .results import to_jsonable
 from .data import PROSODY, SR, Corpus, make_prosody_corpus
 
 # %% auto #0
@@ -153,7 +155,7 @@ def save_checkpoint(model, # HF model to save (float32 weights)
     try:
         model.save_pretrained(tmp, safe_serialization=True)
         Wav2Vec2FeatureExtractor(**DEMO_FEATURES).save_pretrained(tmp)
-        (tmp/'training.json').write_text(json.dumps(_jsonable(info), indent=1))
+        (tmp/'training.json').write_text(json.dumps(to_jsonable(info), indent=1))
         for f in tmp.iterdir(): f.chmod(0o644)
         tmp.chmod(0o755); _swap_in(tmp, out)   # mkdtemp makes 0700, safetensors 0600: make the package data readable
     finally: shutil.rmtree(tmp, ignore_errors=True)
@@ -177,7 +179,7 @@ def _info(r, seed, corpus, train, test, model, history, preds, wall) -> dict:
                 architecture=DEMO_CONFIG, class_names=test.class_names, history=history.to_dict('records'),
                 test_accuracy=float(np.trace(cm.values) / len(test)), confusion=dict(rows='true', columns='predicted',
                 matrix=cm.values), wall_seconds=wall, torch_threads=torch.get_num_threads(),
-                versions=dict(torch=torch.__version__, transformers=__import__('transformers').__version__))
+                versions=dict(torch=torch.__version__, transformers=transformers.__version__))
 
 # %% ../nbs/05_demo.ipynb #05797231
 def train_demo_model(corpus:Corpus|None=None, # None = the demo corpus (`DEMO_CORPUS`); else any 4-class prosody `Corpus`

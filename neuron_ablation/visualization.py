@@ -13,10 +13,12 @@ import torch.nn.functional as F
 import matplotlib
 from matplotlib.figure import Figure
 
-from .core import (AblationResults, Cache, NeuronAblator, NeuronScores, SpeechTransformer, TemporalSpread,
-                                  ATTRIBUTION_METHODS, MODES, SITES, apply_edit, as_frames, atomic_write, check_mode,
-                                  conv_geometry, fit_stats, get_method, validate_labels, validate_target)
-from .core import _masked_mean, _rel_change, _spread
+from .checks import SITES, validate_labels, validate_target
+from .model import Cache, SpeechTransformer, conv_geometry, masked_mean
+from .edits import MODES, Edit, as_frames, check_mode, fit_stats
+from .attribution import METHODS, NeuronScores, get_method
+from .effects import TemporalSpread, relative_change, spread_from
+from .results import AblationResults, atomic_write
 from fastcore.basics import patch
 import ipywidgets as W
 
@@ -32,7 +34,7 @@ def pooled_cosine(a:torch.Tensor, # [B, T, D] states
                   frame_mask:torch.Tensor|None=None): # [B, T] bool, True = real frame
     "Cosine similarity of the mean-pooled (over real frames) states `a` and `b`, per clip -> [B] float64."
     if a.shape != b.shape: raise ValueError(f"pooled_cosine: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
-    return F.cosine_similarity(_masked_mean(a.double(), frame_mask), _masked_mean(b.double(), frame_mask), dim=-1)
+    return F.cosine_similarity(masked_mean(a.double(), frame_mask), masked_mean(b.double(), frame_mask), dim=-1)
 
 # %% ../nbs/03_viz.ipynb #9e137117
 def _check_results(results, fn:str):
@@ -321,9 +323,10 @@ def plan(self:ResultsVisualizer, results:AblationResults, correlations:pd.DataFr
 
 @patch
 def generate_all_plots(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
-                       correlations:pd.DataFrame|None=None): # from `neuron_feature_correlation` (optional)
+                       correlations:pd.DataFrame|None=None): # from `neuron_feature_correlation` (default: the results' own table, if any)
     "Draw every figure the results have data for, save each as `<name>.png` in `save_dir`; return {name: Figure}."
     figs, self.skipped, self.paths = {}, {}, {}
+    correlations = getattr(results, 'correlations', None) if correlations is None else correlations
     for name, (draw, reason) in self.plan(results, correlations).items():
         if reason is not None:
             self.skipped[name] = reason; _log.info("skipped figure %s: %s", name, reason); continue
@@ -343,33 +346,31 @@ def ablate_clip(st:SpeechTransformer, # the model
                 frames='all', # frame policy (see `as_frames`)
                 site:str='hidden', # 'hidden' or 'ffn'
                 stats=None, # `NeuronStats` at `site` (mean/noise modes)
-                seed:int=0, # seeds the noise
+                seed:int=0, # seeds the noise (with `seed + layer`, as everywhere)
                 threshold:float=0.05): # relative change that counts a frame as affected (spread)
     "Edit `neurons` of a cached clip and resume the forward pass: baseline vs ablated probabilities, speaker similarity, spread."
-    check_mode(mode); frames = as_frames(frames); layer = st.check_layer(layer, site)
+    layer = st.check_layer(layer, site); edit = Edit({layer: neurons}, site, mode, frames, stats, seed).check(st)
     if cache.logits is None: raise ValueError("the cache holds no logits: the model needs a head (fit_probe or head=)")
-    act, idx = cache.acts(site)[layer], torch.as_tensor(neurons, dtype=torch.long).flatten()
-    sel = frames.mask(act, idx, cache.frame_mask)
-    mu, sd = stats.mean_std(layer) if stats is not None else (None, None)
-    h = apply_edit(act, idx, mode, sel, mu, sd, seed)
+    act = cache.acts(site)[layer]; sel = edit.mask(act, layer, cache.frame_mask)
+    h = edit.apply(act, layer, sel=sel)
     if torch.equal(h, act): logits, states = cache.logits, {l: v for l, v in cache.hidden.items() if l >= layer + (site == 'ffn')}
     else: logits, states = st.run_from(layer, h, cache, site, return_states=True)
     N = st.n_layers
     return dict(probs_base=F.softmax(cache.logits.double(), -1), probs_ablated=F.softmax(logits.double(), -1),
                 speaker_similarity=pooled_cosine(states[N], cache.hidden[N], cache.frame_mask),
-                spread=_spread(_rel_change(states, cache.hidden, cache.frame_mask), layer, site, sel, threshold))
+                spread=spread_from(relative_change(states, cache.hidden, cache.frame_mask), layer, site, sel, threshold))
 
 # %% ../nbs/03_viz.ipynb #422327ca
 class AblationSession:
     "Cached state behind `AblationDashboard`: captures per (clip, site), scores per (site, method, target), stats per site."
-    def __init__(self, ablator:NeuronAblator, # its model (with a head), seed and batch size are used
+    def __init__(self, ablator, # its model (with a head), seed and batch size are used
                  inputs:torch.Tensor, # [B, S] float32 waveforms at 16 kHz
                  labels, # [B] class ids
                  attention_mask:torch.Tensor|None=None, # [B, S] 1 = real sample
                  stats=None, # precomputed `NeuronStats` (for its site)
                  method_kw:dict|None=None, # extra arguments of the scoring methods (e.g. {'n_steps': 16})
                  threshold:float=0.05): # spread threshold
-        if not isinstance(ablator, NeuronAblator): raise TypeError(f"expected a NeuronAblator, got {type(ablator).__name__}")
+        if not isinstance(getattr(ablator, 'st', None), SpeechTransformer): raise TypeError(f"expected a NeuronAblator, got {type(ablator).__name__}")
         self.ablator, self.st = ablator, ablator.st
         if self.st.head is None: raise ValueError("the model has no classification head: call `ablator.fit_probe(inputs, labels)` first")
         self.x, self.mask = self.st.validate(inputs, attention_mask)
@@ -424,7 +425,7 @@ def evaluate(self:AblationSession, clip:int=0, layer:int=0, site:str='hidden', m
     cache = self.cache(clip, site)
     ids = self.scores(site, method, target).topk(int(k), layer)
     stats = self.stats(site) if mode in ('mean', 'noise') else None
-    r = ablate_clip(self.st, cache, layer, ids, mode, frames, site, stats, self.ablator.seed + layer, self.threshold)
+    r = ablate_clip(self.st, cache, layer, ids, mode, frames, site, stats, self.ablator.seed, self.threshold)
     return dict(r, neurons=ids.tolist())
 
 # %% ../nbs/03_viz.ipynb #03b2a2fb
@@ -473,7 +474,7 @@ _FRAME_POLICIES = ('all', 'peak', 'window')
 
 class AblationDashboard:
     "Interactive single-clip ablation: pick clip, layer, site, method, mode, k, target, frames; see probabilities, speaker similarity, spread."
-    def __init__(self, ablator:NeuronAblator, # model with a head (`fit_probe` for a bare encoder)
+    def __init__(self, ablator, # model with a head (`fit_probe` for a bare encoder)
                  inputs:torch.Tensor, # [B, S] float32 waveforms at 16 kHz (scores use all of them)
                  labels, # [B] class ids
                  attention_mask:torch.Tensor|None=None, # [B, S] 1 = real sample
@@ -500,7 +501,7 @@ class AblationDashboard:
 @patch
 def _controls(self:AblationDashboard):
     s, st = self.session, self.session.st
-    methods = sorted(set(ATTRIBUTION_METHODS) | {'integrated_gradients', 'gradient', 'ablation'})
+    methods = sorted(METHODS)
     T = st.n_frames(s.x.shape[1])
     D = max(st.d_model, st.d_ffn)
     site = s.ablator.site
