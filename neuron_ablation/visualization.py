@@ -277,16 +277,11 @@ def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, fe
 def save_figure(fig:Figure, # the figure
                 path, # .png file to (re)place
                 dpi:int=120): # resolution
-    "Save `fig` as PNG atomically (temporary file in the same folder, then `os.replace`); return the path."
+    "Save `fig` as PNG atomically (`atomic_write`: usual permissions, never half a file); return the path."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() != '.png': raise ValueError(f"save_figure writes PNG: {str(path)!r} should end in .png")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.stem}.', suffix='.png.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: fig.savefig(f, format='png', dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
+    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi)
+    atomic_write(path, buf.getvalue())
     return path
 
 # %% ../nbs/03_viz.ipynb #a2151487
