@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from tqdm.auto import tqdm
 from .checks import check_site, check_positive_int
-from .model import SpeechTransformer, Cache, conv_geometry, masked_mean, iter_batches
+from .model import SpeechTransformer, Cache, as_transformer, conv_geometry, masked_mean, iter_batches
 from .edits import Edit, merge_moments
 from .acoustics import FEATURES, FrameGrid, frame_grid, acoustic_features, features_frame, check_feature_names
 
@@ -21,13 +21,6 @@ __all__ = ['MeanPooled', 'SpeakerSimilarity', 'speaker_similarity', 'XVectorEmbe
            'feature_effects', 'feature_analysis']
 
 # %% ../nbs/02_features.ipynb #216f89fc
-def _as_st(model):
-    "A `SpeechTransformer` from itself, from a `NeuronAblator` (its `.st`) or from an HF speech model."
-    if isinstance(model, SpeechTransformer): return model
-    if isinstance(getattr(model, 'st', None), SpeechTransformer): return model.st
-    if isinstance(model, nn.Module): return SpeechTransformer(model)
-    raise TypeError(f"expected a SpeechTransformer, a NeuronAblator or an HF speech model, got {type(model).__name__}")
-
 def _validated(st, inputs, attention_mask=None, sr=16000):
     "`inputs` [B, S] and mask checked by the model's one waveform validator, at the model's sample rate."
     grid = frame_grid(st)
@@ -104,7 +97,7 @@ def speaker_similarity(st, # `SpeechTransformer` (or `NeuronAblator`, or HF mode
                        progress:bool=True, # tqdm bar over batches
                       )->Tensor: # [B] float64 cosine per clip (1 = embedding unchanged, NaN for a zero embedding)
     "Cosine similarity between each clip's utterance embedding with and without ablating `neurons`."
-    st = _as_st(st)
+    st = as_transformer(st)
     if layer is not None: st.check_layer(layer, 'hidden')
     eff = SpeakerSimilarity(layer, embed)
     x, m = _validated(st, inputs, attention_mask, sr)
@@ -190,7 +183,7 @@ def neuron_feature_correlation(st, # `SpeechTransformer` (or `NeuronAblator`, or
                                **feature_kw, # `fmin`, `fmax`, `f0_window` for F0
                               )->pd.DataFrame: # layer, neuron, feature, r (Pearson), n_frames
     "Pearson r of every neuron of every layer with each acoustic feature over real frames (voiced only for F0), streamed over batches."
-    st, names = _as_st(st), check_feature_names(features)
+    st, names = as_transformer(st), check_feature_names(features)
     layers = [st.check_layer(l, site) for l in (st.layers(site) if layers is None else layers)]
     x, m = _validated(st, inputs, attention_mask, sr)
     acc = {f: _CoMoments() for f in names}
@@ -268,7 +261,7 @@ def clip_targets(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
                  **feature_kw, # `fmin`, `fmax`, `f0_window` for F0
                 )->ClipTargets:
     "Per-frame targets and fingerprints of `inputs`, e.g. to evaluate decoders on held-out clips."
-    st, names = _as_st(st), check_feature_names(features)
+    st, names = as_transformer(st), check_feature_names(features)
     x, m = _validated(st, inputs, attention_mask, sr)
     scan = _scan(st, x, m, names, 'hidden', batch_size, progress, 'targets', **feature_kw)
     return _targets([(*_fingerprint(c), f) for c, f in scan], names)
@@ -367,7 +360,7 @@ def fit_decoders(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
                  **feature_kw, # `fmin`, `fmax`, `f0_window` for F0
                 )->FeatureDecoders:
     "Fit one ridge decoder per feature from `layer`'s frames on clean data (streamed, float64, deterministic)."
-    st, names = _as_st(st), check_feature_names(features)
+    st, names = as_transformer(st), check_feature_names(features)
     layer, alpha = st.check_layer(st.n_layers if layer is None else layer, 'hidden'), _check_alpha(alpha)
     x, m = _validated(st, inputs, attention_mask, sr)
     acc, parts = {f: _CoMoments(full=True) for f in names}, []
@@ -434,7 +427,7 @@ def feature_analysis(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
                      **feature_kw, # `fmin`, `fmax`, `f0_window` for F0
                     )->tuple: # (effects list as `feature_effects` returns it, correlation table or None)
     "`feature_effects` and `neuron_feature_correlation` of the same clips in one pass."
-    st, names = _as_st(st), check_feature_names(features)
+    st, names = as_transformer(st), check_feature_names(features)
     layer, alpha = st.check_layer(st.n_layers if layer is None else layer, 'hidden'), _check_alpha(alpha)
     check_site(site); layers = [st.check_layer(l, site) for l in (st.layers(site) if layers is None else layers)]
     x, m = _validated(st, inputs, attention_mask, sr)
