@@ -18,7 +18,7 @@ from .model import Cache, SpeechTransformer, conv_geometry, masked_mean
 from .edits import MODES, Edit, as_frames, check_mode, fit_stats
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import TemporalSpread, relative_change, spread_from
-from .results import AblationResults, atomic_write
+from .results import MANIFEST, AblationResults, atomic_write, write_folder
 from fastcore.basics import patch
 import ipywidgets as W
 
@@ -317,19 +317,30 @@ def plan(self:ResultsVisualizer, results:AblationResults, correlations:pd.DataFr
     return p
 
 @patch
-def generate_all_plots(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
-                       correlations:pd.DataFrame|None=None): # from `neuron_feature_correlation` (default: the results' own table, if any)
-    "Draw every figure the results have data for, save each as `<name>.png` in `save_dir`; return {name: Figure}."
-    figs, self.skipped, self.paths = {}, {}, {}
+def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
+           correlations:pd.DataFrame|None=None): # from `neuron_feature_correlation` (default: the results' own table, if any)
+    "Draw every figure the results have data for -> ({name: Figure}, {file name: PNG bytes, 'figures.json': what was drawn or skipped})."
+    figs, files, self.skipped = {}, {}, {}
     correlations = getattr(results, 'correlations', None) if correlations is None else correlations
     for name, (draw, reason) in self.plan(results, correlations).items():
         if reason is not None:
             self.skipped[name] = reason; _log.info("skipped figure %s: %s", name, reason); continue
-        figs[name] = draw()
-        self.paths[name] = save_figure(figs[name], self.save_dir/f'{name}.png', self.dpi)
-    manifest = dict(saved={k: p.name for k, p in self.paths.items()}, skipped=self.skipped)
-    atomic_write(self.save_dir/'figures.json', json.dumps(manifest, indent=1))
+        figs[name] = draw(); buf = io.BytesIO(); figs[name].savefig(buf, format='png', dpi=self.dpi)
+        files[f'{name}.png'] = buf.getvalue()
+    files['figures.json'] = json.dumps(dict(saved={k: f'{k}.png' for k in figs}, skipped=self.skipped), indent=1)
+    return figs, files
+
+@patch
+def generate_all_plots(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
+                       correlations:pd.DataFrame|None=None): # from `neuron_feature_correlation` (default: the results' own table, if any)
+    "Draw every figure the results have data for and save each as `<name>.png` in `save_dir`; return {name: Figure}."
+    figs, files = self.render(results, correlations)
+    if (self.save_dir/MANIFEST).exists(): write_folder(self.save_dir, files, keep=True)   # a results folder: added as one unit
+    else:
+        for name, data in files.items(): atomic_write(self.save_dir/name, data)
+    self.paths = {k: self.save_dir/f'{k}.png' for k in figs}
     return figs
+
 
 # %% ../nbs/03_viz.ipynb #621b8feb
 @torch.no_grad()
