@@ -89,7 +89,7 @@ def load_ravdess(root,                 # folder holding `Actor_XX/*.wav` (search
                  max_samples:int|None=None,       # stratified sub-sample (by class) before loading
                  seed:int=0,                      # seed of that sub-sample
                  progress:bool=True,              # tqdm bar while loading
-                on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
+                 on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
                 ) -> Corpus:
     "RAVDESS speech/song wavs as a `Corpus`; speaker = `Actor_XX`."
     recs = []
@@ -123,7 +123,7 @@ def load_tess(root,                 # folder holding e.g. `OAF_angry/OAF_back_an
               max_samples:int|None=None,       # stratified sub-sample (by class) before loading
               seed:int=0,                      # seed of that sub-sample
               progress:bool=True,              # tqdm bar while loading
-                on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
+              on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
              ) -> Corpus:
     "TESS wavs as a `Corpus`; speaker = `OAF`/`YAF`, emotion = what follows the word (`ps` = pleasant_surprise)."
     recs = []
