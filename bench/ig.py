@@ -59,7 +59,7 @@ def run(repeats:int, quick:bool=False):
         frames.clear()
         with warnings.catch_warnings(), spy_frames(frames):
             warnings.simplefilter('ignore')  # 16 steps from a zero baseline do not converge: a property of the integral, same for both
-            return attribution.integrated_gradients(st, x, y, TARGET, layers=ls, n_steps=N_STEPS, approximation_method=METHOD,
+            return attribution.integrated_gradients(st, x, y, TARGET, layers=ls, n_steps=N_STEPS, approximation_method=METHOD, baselines='zeros',
                                                     batch_size=N_CLIPS, clips='all', aggregate='mean', progress=False)
     def naive(ls=layers): return {l: lig_layer(st, x, l, zeros) for l in ls}
     log("  warm-up (last two layers, both paths)"); naive(layers[-2:]); ours(layers[-2:])
