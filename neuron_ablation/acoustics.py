@@ -22,36 +22,40 @@ def _check_positive_int(name, v): return check_positive_int(f'FrameGrid.{name}',
 # %% ../nbs/14_acoustics.ipynb #4a8a4942
 @dataclass(frozen=True)
 class FrameGrid:
-    "Where a speech model's frames sit on the waveform: frame `t` sees samples `[t*hop, t*hop+receptive_field)`."
-    hop:int # samples between consecutive frames (320 = 20 ms at 16 kHz for the wav2vec2 family)
-    receptive_field:int # samples one frame sees (400 = 25 ms for the wav2vec2 family)
+    "Where a speech model's frames sit on the waveform: frame `t` sees samples `[t*hop + offset, t*hop + offset + receptive_field)`."
+    hop:int # samples between consecutive frames (320 = 20 ms at 16 kHz for the wav2vec2 family and Whisper)
+    receptive_field:int # samples one frame sees (400 = 25 ms for the wav2vec2 family, 1040 for Whisper)
     sr:int=16000 # sample rate the model expects, Hz
+    offset:int=0 # first sample of frame 0; negative when the front end pads the clip (Whisper's centred STFT: -520)
 
     def __post_init__(self):
         for name in ('hop', 'receptive_field', 'sr'): _check_positive_int(name, getattr(self, name))
+        if isinstance(self.offset, bool) or not isinstance(self.offset, (int, np.integer)) or self.offset > 0:
+            raise ValueError(f"FrameGrid.offset must be an int <= 0, got {self.offset!r}")
 
     def n_frames(self,
                  n_samples, # int or int array: waveform lengths in samples
                 ):
-        "Frames the conv stack outputs for `n_samples` samples (0 when shorter than the receptive field)."
+        "Frames the conv stack outputs for `n_samples` samples (0 when shorter than the receptive field); with an offset, the frames whose centre lies in the clip."
         n = np.asarray(n_samples)
         if not np.issubdtype(n.dtype, np.integer) or (n < 0).any():
             raise ValueError(f"n_samples={n_samples!r} must be non-negative integer sample counts")
-        t = np.maximum((n - self.receptive_field) // self.hop + 1, 0)
+        if self.offset: t = np.maximum(-((self.offset + self.receptive_field // 2 - n) // self.hop), 0)   # ceil((n - centre0) / hop)
+        else: t = np.maximum((n - self.receptive_field) // self.hop + 1, 0)
         return int(t) if t.ndim == 0 else t
 
     def spans(self,
               n_frames:int, # number of frames T
              )->np.ndarray: # [T, 2] int64: [start, stop) sample of each frame
-        "Sample span `[t*hop, t*hop+receptive_field)` of each frame."
-        start = np.arange(n_frames, dtype=np.int64) * self.hop
+        "Sample span `[t*hop + offset, t*hop + offset + receptive_field)` of each frame (it may begin before sample 0)."
+        start = np.arange(n_frames, dtype=np.int64) * self.hop + self.offset
         return np.stack([start, start + self.receptive_field], axis=1)
 
     def times(self,
               n_frames:int, # number of frames T
              )->np.ndarray: # [T] float64, seconds
-        "Time of each frame's centre, `(t*hop + receptive_field/2) / sr`, in seconds."
-        return (np.arange(n_frames) * self.hop + self.receptive_field / 2) / self.sr
+        "Time of each frame's centre, `(t*hop + offset + receptive_field/2) / sr`, in seconds."
+        return (np.arange(n_frames) * self.hop + self.offset + self.receptive_field / 2) / self.sr
 
 # %% ../nbs/14_acoustics.ipynb #be8b0bf8
 def frame_grid(model_or_config, # a transformers wav2vec2/HuBERT/WavLM model (has `.config`) or its config
@@ -59,6 +63,9 @@ def frame_grid(model_or_config, # a transformers wav2vec2/HuBERT/WavLM model (ha
               )->FrameGrid:
     "The `FrameGrid` of a model's CNN feature encoder, from `config.conv_kernel` and `config.conv_stride`."
     cfg = getattr(model_or_config, 'config', model_or_config)
+    if getattr(cfg, 'model_type', None) == 'whisper':
+        rf, hop = conv_geometry(cfg)
+        return FrameGrid(hop, rf, sr, offset=-(rf // 2))   # frame t is centred on sample 320 t
     ks, ss = getattr(cfg, 'conv_kernel', None), getattr(cfg, 'conv_stride', None)
     if ks is None or ss is None:
         raise TypeError(f"{type(model_or_config).__name__} has no config.conv_kernel/conv_stride; "
@@ -221,6 +228,11 @@ def check_feature_names(features): # a name or names from `FEATURES`
 # %% ../nbs/14_acoustics.ipynb #f85ee1a4
 def _compute(x, grid, names, f0_kw):
     "Features `names` of an unpadded batch `x` [B, L], as `{output name: [B, T]}`."
+    if grid.offset:   # frames that start before the clip (Whisper): zero-pad so every frame's span exists, then frame from 0
+        T = grid.n_frames(x.shape[-1])
+        x = np.pad(x, [(0, 0), (-grid.offset, max(0, (T - 1) * grid.hop + grid.receptive_field + grid.offset - x.shape[-1]))])
+        grid = FrameGrid(grid.hop, grid.receptive_field, grid.sr)
+        return {k: v[:, :T] for k, v in _compute(x, grid, names, f0_kw).items()}
     out = {n: _FRAME_FNS[n](x, grid) for n in names if n != 'f0'}
     return {**out, **(_f0(x, grid, **f0_kw) if 'f0' in names else {})}
 
