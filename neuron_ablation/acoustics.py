@@ -245,13 +245,13 @@ def acoustic_features(wave, # [batch, samples] or [samples] float32/float64 at `
                       sr:int=16000, # sample rate of `wave`, Hz; must equal `grid.sr`
                       fmin:float=50., # lowest F0 searched, Hz
                       fmax:float=550., # highest F0 searched, Hz
-                      f0_window:int=800, # F0 analysis window in samples, centred on each frame's centre
+                      f0_window:int|None=None, # F0 analysis window in samples, centred on each frame's centre (default 800, or the receptive field when larger)
                       progress:bool=False, # show a tqdm bar over groups of equal-length clips
                      )->dict: # name -> float32 [batch, frames] ([frames] for a 1-D wave); NaN on padded frames
     "Frame-aligned acoustic features of `wave` on `grid`: `rms`, `envelope`, `zcr`, `centroid` (Hz), `f0` (Hz, + `voiced`, `voiced_prob`)."
     names = check_feature_names(features)
     x, n, squeeze = _prepare(wave, grid, attention_mask, lengths, sr)
-    f0_kw = dict(fmin=fmin, fmax=fmax, f0_window=f0_window)
+    f0_kw = dict(fmin=fmin, fmax=fmax, f0_window=max(800, grid.receptive_field) if f0_window is None else f0_window)
     if 'f0' in names: _check_f0_args(grid, **f0_kw)
     T = grid.n_frames(x.shape[-1])
     out = {k: np.full((len(x), T), np.nan, np.float32) for name in names for k in _OUTPUTS[name]}
