@@ -97,10 +97,11 @@ def _pick_layers(available, layers):
     return want
 
 # %% ../nbs/03_viz.ipynb #d404bfc8
-_PROB_LABEL = {'prob': 'mean P(class), all clips', 'prob_on_class': 'mean P(class), clips of that class'}
+_PROB_LABEL = {'prob': 'mean P(class), all clips', 'prob_on_class': 'mean P(class), clips of that class',
+               'value': 'mean predicted value, all clips'}   # 'value': a regression head's outputs
 
 def plot_class_probabilities(results:AblationResults, # from `run_layerwise_ablation`
-                             metric:str='prob', # 'prob' or 'prob_on_class'
+                             metric:str='prob', # 'prob' or 'prob_on_class'; 'value' for a regression head's outputs
                              layers=None, # layer ids to show (default: every ablated layer)
                              axes=None, # one matplotlib Axes per layer (default: a new figure)
                              ncols:int=4): # panels per row of a new figure
@@ -117,9 +118,10 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
                                   (f'random-{k} (mean ± SD)', d.random_mean, d.random_sd, COLORS['random'])],
                       highlight=cfg['target_class'])
         grp = results.neurons.get(l, results.neurons.get(str(l), {})).get('group', '')
-        ax.set(title=f'layer {l}' + (f' ({grp})' if grp else ''), xlabel='class', ylabel=_PROB_LABEL[metric], ylim=(0, 1.05))
+        ax.set(title=f'layer {l}' + (f' ({grp})' if grp else ''), xlabel='output' if metric == 'value' else 'class', ylabel=_PROB_LABEL[metric])
+        if metric != 'value': ax.set_ylim(0, 1.05)
     _legend(fig, axs, axes is None)
-    fig.suptitle(f"Ablating {k} {cfg['site']} neurons per layer ({cfg['ablate_mode']}): target class "
+    fig.suptitle(f"Ablating {k} {cfg['site']} neurons per layer ({cfg['ablate_mode']}): target {'output' if metric == 'value' else 'class'} "
                  f"{names[cfg['target_class']]!r}, ranked by {cfg['attribution_method']}")
     return fig
 
@@ -303,13 +305,16 @@ class ResultsVisualizer:
 def plan(self:ResultsVisualizer, results:AblationResults, correlations:pd.DataFrame|None=None):
     "{figure name: (draw function or None, reason it is skipped or None)} for these results."
     _check_results(results, 'generate_all_plots')
-    p = {'class_probabilities': (lambda: plot_class_probabilities(results, 'prob'), None),
-         'class_probabilities_on_class': (lambda: plot_class_probabilities(results, 'prob_on_class'), None),
+    reg = results.config.get('task') == 'regression'
+    p = ({'output_values': (lambda: plot_class_probabilities(results, 'value'), None)} if reg else
+         {'class_probabilities': (lambda: plot_class_probabilities(results, 'prob'), None),
+          'class_probabilities_on_class': (lambda: plot_class_probabilities(results, 'prob_on_class'), None)})
+    p.update({
          'feature_change': (lambda: plot_feature_change(results), None if feature_metrics(results) else
                             "no speaker_similarity or r2_* metric in the table (run with effects= from neuron_ablation.features)"),
          'temporal_spread': (lambda: plot_temporal_spread(results), 'no spread table' if _absent(results.spread) else None),
          'upstream_norm': (lambda: plot_upstream_norm(results), 'no upstream table (run with upstream=True)' if _absent(results.upstream) else None),
-         'attribution_heatmap': (lambda: plot_attribution_heatmap(results), 'no scores table' if _absent(results.scores) else None)}
+         'attribution_heatmap': (lambda: plot_attribution_heatmap(results), 'no scores table' if _absent(results.scores) else None)})
     if _absent(correlations): p['neuron_feature_correlation'] = (None, 'no correlation table (pass correlations=neuron_feature_correlation(...))')
     else:
         for f in dict.fromkeys(correlations.feature):
