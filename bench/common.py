@@ -94,3 +94,16 @@ def machine():
 def write_json(path, obj):
     "Write `obj` as indented JSON atomically."
     atomic_write(path, json.dumps(obj, indent=1) + '\n')
+
+
+def count_flops(fn):
+    "FLOPs of one call of `fn()` (matmuls and convolutions, forward and backward), counted by torch.utils.flop_counter."
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as fc: fn()
+    return fc.get_total_flops()
+
+
+def affine_flops(make, n_small:int, n_large:int, n_target:int):
+    "FLOPs of `make(n)()` at `n_target`, from exact counts at `n_small` and `n_large` (the cost is affine in the path points n)."
+    a, b = count_flops(make(n_small)), count_flops(make(n_large))
+    return a + (b - a) * (n_target - n_small) / (n_large - n_small)

@@ -6,6 +6,8 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
   ablation_sweep  every layer x 4 modes x (top-k + 5 random-k), ours vs one full forward per condition
   stats_memory    peak RSS of fit_stats over N=1000 (naive column) vs N=100 (ours column) clips, separate processes
   efficiency      the IG tail passes' FLOPs at the measured matmul rate (naive column) vs the measured time (ours)
+  conductance_all_layers  neuron conductance of every layer: ours in one pass per path point vs captum LayerConductance per layer
+  ig_converged    IG at every layer until completeness <= 1 %: ours (adaptive, tail) vs captum LIG per layer, n_steps doubled
 
 `--quick` is a smoke test, not a measurement: 1 repeat, the last 4 layers only (whose tails are short, so its
 ratios are NOT the figures), N = 20 / 200 clips; it writes bench/results.quick.json and leaves BENCHMARKS.md alone.
@@ -19,7 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import ROOT, log, machine, write_json, atomic_write  # noqa: E402
 
-CASES = ('ig', 'ablation', 'memory', 'efficiency')
+CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged')
 KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit')
 MD_BEGIN, MD_END = '<!-- bench:begin (written by bench/run.py) -->', '<!-- bench:end -->'
 
@@ -49,15 +51,19 @@ def _fmt(v, unit=''):
 
 def table(records:list):
     "Markdown table of the records."
-    rows = ['| case | naive | ours | unit | ratio naive/ours | max abs diff | max rel diff | target | met | agree |',
-            '|---|---:|---:|---|---:|---:|---:|---|---|---|']
+    rows = ['| case | naive | ours | unit | ratio naive/ours (median of repeats) | ratio of medians | spread (min–max) | FLOP ratio | max abs diff | max rel diff | target | met | agree |',
+            '|---|---:|---:|---|---:|---:|---|---:|---:|---:|---|---|---|']
     for r in records:
         d = r['detail']
         if r['case'] == 'efficiency':
             abs_d = f"{_fmt(d['achieved_gflops'])} of {_fmt(d['matmul_gflops_median'])} GFLOP/s"
         elif r['case'] == 'stats_memory': abs_d = ''
         else: abs_d = f"{d['max_abs_diff']:.2g}"
-        rows.append(f"| {r['case']} | {_fmt(r['naive'])} | {_fmt(r['ours'])} | {r['unit']} | {_fmt(r['ratio'])} | {abs_d} | "
+        pr = r.get('pair_ratios') or []
+        spread = f"{min(pr):.2f}–{max(pr):.2f}" if pr else ''
+        rom = _fmt(r.get('ratio_of_medians')) if r.get('ratio_of_medians') is not None else ''
+        flr = _fmt(d['flop_ratio']) if d.get('flop_ratio') is not None else ''
+        rows.append(f"| {r['case']} | {_fmt(r['naive'])} | {_fmt(r['ours'])} | {r['unit']} | {_fmt(r['ratio'])} | {rom} | {spread} | {flr} | {abs_d} | "
                     f"{r['max_rel_diff']:.2g} | {_target(r)} | {_met(r)} | {'yes' if _correct(r) else 'NO'} |")
     return '\n'.join(rows)
 
@@ -84,7 +90,7 @@ def machine_line(m:dict):
 def update_markdown(path:Path, records:list, m:dict, info:dict):
     "Replace the block between the markers of BENCHMARKS.md with the last table and the machine."
     block = '\n'.join([MD_BEGIN, f"Last run: {info['finished']} ({info['wall_minutes']:.1f} min, repeats {info['repeats']}).  ",
-                       f"Machine: {machine_line(m)}.  ", f"Load average (1 min) during the run: {info['load']}.", '',
+                       f"Machine: {machine_line(m)}.  ", f"Load average (1 min): {info['load']} (quiet: {info['quiet']}).", '',
                        table(records), '', notes(records).replace('\n', '  \n'), MD_END])
     text = path.read_text() if path.exists() else f'# Benchmarks\n\n{MD_BEGIN}\n{MD_END}\n'
     if MD_BEGIN not in text or MD_END not in text: raise ValueError(f"{path} lacks the markers {MD_BEGIN!r} ... {MD_END!r}")
@@ -109,24 +115,38 @@ def main(argv=None):
     if repeats < 1: ap.error(f"--repeats must be >= 1, got {repeats}")
     out = a.out or HERE / ('results.quick.json' if a.quick else 'results.json')
 
-    import torch, ig, ablation, memory, efficiency
+    import torch, ig, ablation, memory, efficiency, conductance, ig_converged
     torch.manual_seed(0)
-    m, t0, records = machine(), time.time(), []
+    from common import loadavg
+    m, t0, records, load_before = machine(), time.time(), [], loadavg()
     log(f"bench: {machine_line(m)}; repeats {repeats}{' (quick)' if a.quick else ''}; cases {cases}")
     rates = efficiency.matmul_rate()   # matmul rate samples around every timed case (the machine is shared: load varies)
     for case, fn in (('ig', ig.run), ('ablation', ablation.run), ('memory', memory.run)):
         if case in cases: records.append(fn(repeats, a.quick)); rates += efficiency.matmul_rate()
     if 'efficiency' in cases: records.append(efficiency.run(records, rates, a.quick))
+    for case, fn in (('conductance', conductance.run), ('ig_converged', ig_converged.run)):
+        if case in cases: records.append(fn(repeats, a.quick))
     info = dict(finished=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), wall_minutes=(time.time() - t0) / 60,
                 repeats=repeats, quick=a.quick, load=sorted({l for r in records for l in r['detail'].get('load', []) if l is not None}))
-    info['load'] = f"{min(info['load'])}..{max(info['load'])}" if info['load'] else 'n/a'
+    during = [l for r in records for l in r['detail'].get('load', []) if l is not None]
+    info.update(load_before=load_before, load_during=f"{min(during)}..{max(during)}" if during else 'n/a', load_after=loadavg())
+    peak = max([l for l in [load_before, info['load_after'], *during] if l is not None], default=0.)
+    info['quiet'] = peak <= m['torch_threads'] + 0.5    # a run loaded beyond its own threads + 0.5 is not a committed figure
+    info['load'] = f"before {load_before}, during {info['load_during']}, after {info['load_after']}"
+    if not info['quiet'] and not a.quick and a.out is None:
+        out = HERE / 'results.noisy.json'
+        log(f"NOT QUIET: the 1-minute load reached {peak} on {m['torch_threads']} threads (limit {m['torch_threads'] + 0.5}); "
+            f"results go to {out.name} and BENCHMARKS.md is left alone")
 
-    write_json(out, [{k: r[k] for k in KEYS} for r in records])
+    extra = lambda r: {**{k: r['detail'][k] for k in ('flops_naive', 'flops_ours', 'flop_ratio') if k in r['detail']},
+                       **({'ratio_of_medians': r['ratio_of_medians'], 'ratio_min': min(r['pair_ratios']), 'ratio_max': max(r['pair_ratios'])}
+                          if r.get('pair_ratios') else {})}
+    write_json(out, [{**{k: r[k] for k in KEYS}, **extra(r), 'quiet': info['quiet']} for r in records])
     write_json(out.with_name(out.stem + '.detail.json'), dict(machine=m, run=info, records=records))
     print(f"\n{machine_line(m)}\nrepeats {repeats}{' (QUICK: not representative)' if a.quick else ''}, "
           f"{info['wall_minutes']:.1f} min, load {info['load']}\n")
     print(table(records)); print('\n' + notes(records)); print(f"\nwrote {out}")
-    if not a.quick and not a.no_markdown:
+    if not a.quick and not a.no_markdown and info['quiet']:
         update_markdown(ROOT / 'BENCHMARKS.md', records, m, info); print(f"updated {ROOT / 'BENCHMARKS.md'}")
     wrong = [r['case'] for r in records if not _correct(r)]
     if wrong: sys.exit(f"agreement check FAILED for {wrong}: ours and naive disagree beyond tolerance (see the table)")
