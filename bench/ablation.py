@@ -68,11 +68,15 @@ def run(repeats:int, quick:bool=False):
         if r.neurons != neurons[m]: raise RuntimeError(f"mode {m}: the neuron sets changed between runs")
     max_abs, max_rel = compare(outs['ours'], outs['naive'], st.class_names)
     if hook_count(st.model): raise RuntimeError("hooks left on the model")
+    from flops import ablation_flops
+    log("  counting FLOPs (FlopCounterMode, bench/flops.py)")
+    fl_naive, fl_ours = ablation_flops(st, x, len(MODES) * (1 + len(layers) * (1 + N_RANDOM)), lambda: ours(('zero',)), len(MODES))
     tmp.cleanup()
     n_cond = len(layers) * len(MODES) * (1 + N_RANDOM)
     return dict(case='ablation_sweep', unit='s', **summary(times), max_rel_diff=max_rel, tol_abs=1e-5, target=4.0,
                 detail=dict(times=times, load=loads, layers=layers, n_clips=N_CLIPS, seconds=SECONDS, topk=TOPK, n_random=N_RANDOM,
-                            modes=list(MODES), conditions=n_cond, max_abs_diff=max_abs,
+                            modes=list(MODES), conditions=n_cond, max_abs_diff=max_abs, flops_naive=fl_naive, flops_ours=fl_ours,
+                            flop_ratio=fl_naive / fl_ours, flops_counted='FlopCounterMode (bench/flops.py)',
                             compared="mean class probabilities of every (mode, layer, condition, class) and the baselines",
                             naive='per mode: one clean forward + for every layer and condition one full forward (st.logits) '
                                   'inside st.ablate({layer: ids}, mode, stats=stats)',

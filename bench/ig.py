@@ -70,12 +70,15 @@ def run(repeats:int, quick:bool=False):
     aggregated = max(rel_diff(scores[l], ref[l].mean(1).mean(0)) for l in layers)
     max_abs = max((a - ref[l]).abs().max().item() for a, l in zip(frames, layers))
     if hook_count(st.model): raise RuntimeError("hooks left on the model")
+    from flops import ig_flops
+    log("  counting FLOPs (FlopCounterMode, bench/flops.py)"); fl_naive, fl_ours = ig_flops(st, x, layers, N_STEPS)
     s = summary(times)
     return dict(case='ig_all_layers', unit='s', **s, max_rel_diff=max(per_frame, aggregated), tol=1e-4, target=3.5,
                 detail=dict(times=times, load=loads, layers=layers, n_clips=N_CLIPS, seconds=SECONDS, n_steps=N_STEPS,
                             method=METHOD, target_class=TARGET, baseline='zeros (layer state)', per_frame_rel_diff=per_frame,
                             aggregated_rel_diff=aggregated, max_abs_diff=max_abs, frames=T,
-                            convergence_delta=scores.meta['convergence_delta'],
+                            convergence_delta=scores.meta['convergence_delta'], flops_naive=fl_naive, flops_ours=fl_ours,
+                            flop_ratio=fl_naive / fl_ours, flops_counted='FlopCounterMode (bench/flops.py)',
                             compared='per-frame attributions [B, T, D] of every layer, and the aggregated scores (max of both)',
                             naive='captum LayerIntegratedGradients on the full model, once per layer, hooking the output of '
                                   'encoder.layer_norm (layer 0) / blocks[l-1].final_layer_norm (layer l >= 1), layer baseline swapped in',

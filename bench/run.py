@@ -89,7 +89,8 @@ def machine_line(m:dict):
 
 def update_markdown(path:Path, records:list, m:dict, info:dict):
     "Replace the block between the markers of BENCHMARKS.md with the last table and the machine."
-    block = '\n'.join([MD_BEGIN, f"Last run: {info['finished']} ({info['wall_minutes']:.1f} min, repeats {info['repeats']}).  ",
+    block = '\n'.join([MD_BEGIN, f"Last run: {info['finished']} ({info['wall_minutes']:.1f} min, repeats {info['repeats']}).  " +
+                       (f"Merged: {info['merged']}.  " if info.get('merged') else ''),
                        f"Machine: {machine_line(m)}.  ", f"Load average (1 min): {info['load']} (quiet: {info['quiet']}).", '',
                        table(records), '', notes(records).replace('\n', '  \n'), MD_END])
     text = path.read_text() if path.exists() else f'# Benchmarks\n\n{MD_BEGIN}\n{MD_END}\n'
@@ -106,6 +107,7 @@ def main(argv=None):
     ap.add_argument('--cases', default=','.join(CASES), help=f'comma-separated subset of {",".join(CASES)} (efficiency needs ig)')
     ap.add_argument('--out', type=Path, default=None, help='results file (default bench/results.json; bench/results.quick.json with --quick)')
     ap.add_argument('--no-markdown', action='store_true', help='do not update the table in BENCHMARKS.md')
+    ap.add_argument('--merge', action='store_true', help='replace only the measured cases in the existing results (with --cases)')
     a = ap.parse_args(argv)
     cases = [c.strip() for c in a.cases.split(',') if c.strip()]
     bad = [c for c in cases if c not in CASES]
@@ -141,7 +143,15 @@ def main(argv=None):
     extra = lambda r: {**{k: r['detail'][k] for k in ('flops_naive', 'flops_ours', 'flop_ratio') if k in r['detail']},
                        **({'ratio_of_medians': r['ratio_of_medians'], 'ratio_min': min(r['pair_ratios']), 'ratio_max': max(r['pair_ratios'])}
                           if r.get('pair_ratios') else {})}
-    write_json(out, [{**{k: r[k] for k in KEYS}, **extra(r), 'quiet': info['quiet']} for r in records])
+    if a.merge and out.exists() and out.with_name(out.stem + '.detail.json').exists():
+        # a subset of cases re-measured: replace those cases in the existing results, keep the others (each record has its own loads)
+        old = json.loads(out.with_name(out.stem + '.detail.json').read_text())
+        new_cases = {r['case'] for r in records}
+        records = [r for r in old['records'] if r['case'] not in new_cases] + records
+        info['merged'] = f"cases {sorted(new_cases)} from this run ({info['finished']}), the others from {old['run']['finished']}"
+        for r in records: r.setdefault('quiet', old['run'].get('quiet', True))
+    for r in records: r.setdefault('quiet', info['quiet'])
+    write_json(out, [{**{k: r[k] for k in KEYS}, **extra(r), 'quiet': r['quiet']} for r in records])
     write_json(out.with_name(out.stem + '.detail.json'), dict(machine=m, run=info, records=records))
     print(f"\n{machine_line(m)}\nrepeats {repeats}{' (QUICK: not representative)' if a.quick else ''}, "
           f"{info['wall_minutes']:.1f} min, load {info['load']}\n")
