@@ -19,6 +19,7 @@ from .checks import check_choice, check_positive_int, check_site, validate_label
 from .model import SpeechTransformer, Cache, as_transformer, iter_batches, masked_mean, tile
 from .edits import Edit, NeuronStats, as_frames, check_mode, fit_stats, merge_moments
 from .results import atomic_write, to_jsonable
+from .distributed import my_batches, all_reduce_sum, all_reduce_max, is_main
 
 # %% auto #0
 __all__ = ['AGGREGATES', 'CLIPS', 'BASELINES', 'START_STEPS', 'WAVE_BASELINES', 'METHODS', 'NeuronScores', 'integrated_gradients',
@@ -109,18 +110,23 @@ def _score_layers(st:SpeechTransformer, x:Tensor, m:Tensor|None, # [B, S] wavefo
                   layers:Sequence[int], site:str, batch_size:int, progress:bool,
                   per_layer, # fn(cache, layer) -> per-clip scores [B, D]
                   desc:str=''):
-    "Mean over clips of `per_layer(cache, l)` for every layer -> [n_layers, D] float32."
-    batches = list(iter_batches(x, m, None, batch_size))
-    total, n = None, 0
-    with tqdm(total=len(batches) * len(layers), desc=desc, disable=not progress, leave=False) as bar:
-        for xb, mb, _ in batches:
+    "Mean over clips of `per_layer(cache, l)` for every layer -> [n_layers, D] float32 (this rank's batches, summed over ranks in float64)."
+    mine = my_batches(list(iter_batches(x, m, None, batch_size)))
+    total = torch.zeros(len(layers), st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64)
+    with tqdm(total=len(mine) * len(layers), desc=desc, disable=not (progress and is_main()), leave=False) as bar:
+        for _, (xb, mb, _) in mine:
             cache = st.capture(xb, mb, site)
             rows = []
             for l in layers:
                 rows.append(per_layer(cache, l).detach().double().sum(0)); bar.update()
-            total = torch.stack(rows) if total is None else total + torch.stack(rows)
-            n += cache.batch_size
-    return (total / n).float()
+            total = total + torch.stack(rows).to(total.device)
+    return (all_reduce_sum(total) / len(x)).float()
+
+def _max_ranks(d:dict): # {key: number or tuple of numbers} of this rank
+    "The same dict with every number replaced by its maximum over ranks (completeness errors, steps)."
+    keys = list(d); flat = [torch.as_tensor(d[k], dtype=torch.float64).flatten() for k in keys]
+    out = all_reduce_max(torch.cat(flat)).split([len(f) for f in flat]) if keys else []
+    return {k: type(d[k])(o.tolist()) if isinstance(d[k], tuple) else type(d[k])(o.item()) for k, o in zip(keys, out)}
 
 # %% ../nbs/01_attribution.ipynb #8fa29719
 def _prepare(st:SpeechTransformer, inputs, labels, target_class, layers, site, attention_mask):
@@ -235,6 +241,7 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
         deltas[l], steps[l] = tuple(map(max, deltas[l], err)), max(steps[l], k)
         return _frame_aggregate(a, cache.frame_mask, aggregate)
     s = _score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer, 'integrated gradients')
+    deltas, steps = _max_ranks(deltas), _max_ranks(steps)
     _warn_delta(deltas, steps, tolerance)
     meta = dict(baselines=baselines if isinstance(baselines, str) else 'tensor', n_steps=n_steps, tolerance=tolerance, max_steps=max_steps,
                 approximation_method=approximation_method, internal_batch_size=internal_batch_size, aggregate=aggregate, clips=clips,
@@ -345,14 +352,15 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                       "conductance's completeness does not hold: using n_steps=32 without the adaptive check", stacklevel=2)
         n_steps = 32
     xs, ms = _select_clips(x, m, y, tc, clips)
-    total, n, deltas, steps = None, 0, {l: (0., 0.) for l in layers}, 0
-    for xb, mb, _ in tqdm(list(iter_batches(xs, ms, None, batch_size)), desc='conductance', disable=not progress, leave=False):
+    total, n, deltas, steps = torch.zeros(len(layers), st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64), len(xs), {l: (0., 0.) for l in layers}, 0
+    for _, (xb, mb, _) in tqdm(my_batches(list(iter_batches(xs, ms, None, batch_size))), desc='conductance', disable=not (progress and is_main()), leave=False):
         chunk = max(1, (internal_batch_size or 16 * len(xb)) // len(xb))
         c, fm, err, k = _conductance_adaptive(st, xb, mb, tc, layers, site, _wave_baseline(baselines, xb, mb), n_steps, tolerance,
                                               max_steps, approximation_method, chunk, rule)
         rows = torch.stack([_frame_aggregate(c[l], fm, aggregate).double().sum(0) for l in layers])
-        total, n, steps = rows if total is None else total + rows, n + len(xb), max(steps, k)
+        total, steps = total + rows.to(total.device), max(steps, k)
         deltas = {l: tuple(map(max, deltas[l], err[l])) for l in layers}
+    total, deltas, steps = all_reduce_sum(total), _max_ranks(deltas), _max_ranks({0: steps})[0]
     _warn_delta(deltas, {l: steps for l in layers}, tolerance)
     meta = dict(baselines=baselines if isinstance(baselines, str) else 'tensor', n_steps=n_steps, tolerance=tolerance, max_steps=max_steps,
                 approximation_method=approximation_method, rule=rule, internal_batch_size=internal_batch_size, aggregate=aggregate, clips=clips,

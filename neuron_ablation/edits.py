@@ -16,9 +16,11 @@ from fastcore.basics import patch, patch_to
 
 from .checks import check_site, validate_labels
 from .model import SpeechTransformer, HookPoint, iter_batches, hook_count
+from .distributed import shard, rank_world, all_gather_objects, is_main
 
 # %% auto #0
-__all__ = ['MODES', 'Frames', 'as_frames', 'check_mode', 'merge_moments', 'moments', 'NeuronStats', 'fit_stats', 'Edit']
+__all__ = ['MODES', 'Frames', 'as_frames', 'check_mode', 'merge_moments', 'moments', 'NeuronStats', 'fit_stats', 'merge_stats',
+           'Edit']
 
 # %% ../nbs/10_edits.ipynb #aa0d89d4
 @dataclass(frozen=True)
@@ -147,14 +149,21 @@ def fit_stats(st:SpeechTransformer, inputs, # [B, S] tensor, or an iterable of (
     check_site(site)
     layers = [st.check_layer(l, site) for l in (layers if layers is not None else st.layers(site))]
     C = n_classes or (len(st.class_names) if st.head is not None else None)
-    acc = None
-    for x, m, y in tqdm(list(iter_batches(inputs, attention_mask, labels, batch_size)) if isinstance(inputs, Tensor) else iter_batches(inputs),
-                        desc='fit_stats', disable=not progress, leave=False):
+    acc, batches = None, list(iter_batches(inputs, attention_mask, labels, batch_size)) if isinstance(inputs, Tensor) else iter_batches(inputs)
+    mine = _mine(batches)   # this rank's batches (all of them in one process)
+    for x, m, y in tqdm(mine, desc='fit_stats', disable=not (progress and is_main()), leave=False, total=len(mine) if isinstance(mine, list) else None):
         cache = st.capture(x, m, site)
         if y is not None: y = validate_labels(y, cache.batch_size, range(C or int(torch.as_tensor(y).max()) + 1))
         acc = _accumulate(acc, cache, site, layers, y, C)
+    acc = _merge_ranks(acc)
     if acc is None: raise ValueError("fit_stats got no batches")
     return acc
+
+def _mine(batches):
+    "This rank's share of a list of batches (batch i goes to rank i mod world) or of a stream of them (the same rule, the others' batches skipped)."
+    if isinstance(batches, list): return [batches[i] for i in shard(len(batches))]
+    r, w = rank_world()
+    return (b for i, b in enumerate(batches) if i % w == r)
 
 def _accumulate(acc, cache, site, layers, y, C):
     fm = cache.frame_mask
@@ -180,6 +189,24 @@ def _accumulate(acc, cache, site, layers, y, C):
     cn_tot, acc.clip_mean, acc.clip_m2 = merge_moments(acc.clip_n[None, :, None], acc.clip_mean, acc.clip_m2, cn[None, :, None], cmu, cm2)
     acc.clip_n = cn_tot[0, :, 0]
     return acc
+
+def merge_stats(a:NeuronStats|None, b:NeuronStats|None): # statistics of two disjoint sets of clips (None = no clip)
+    "`NeuronStats` of the union of the two sets of clips (Chan's merge; the class count is the larger of the two)."
+    if a is None or b is None: return a if b is None else b
+    if a.site != b.site or a.layers != b.layers: raise ValueError(f"merge_stats: site/layers differ ({a.site} {a.layers} vs {b.site} {b.layers})")
+    C = max(len(a.clip_n), len(b.clip_n))
+    pad = lambda t, d: torch.cat([t, t.new_zeros(*t.shape[:d], C - t.shape[d], *t.shape[d + 1:])], d)
+    (acn, acm, acm2), (bcn, bcm, bcm2) = [(pad(s.clip_n, 0), pad(s.clip_mean, 1), pad(s.clip_m2, 1)) for s in (a, b)]
+    w = (b.n / (a.n + b.n).clamp(min=1))[:, None]
+    tot, mean, m2 = merge_moments(a.n[:, None], a.mean, a.m2, b.n[:, None], b.mean, b.m2)
+    cn, cm, cm2 = merge_moments(acn[None, :, None], acm, acm2, bcn[None, :, None], bcm, bcm2)
+    return NeuronStats(a.site, list(a.layers), tot[:, 0], mean, m2, a.abs_mean + (b.abs_mean - a.abs_mean) * w, cn[0, :, 0], cm, cm2)
+
+def _merge_ranks(acc):
+    "This rank's statistics merged with every other rank's, in rank order (the same on every rank)."
+    out = None
+    for s in all_gather_objects(acc): out = merge_stats(out, s)
+    return out
 
 
 
