@@ -25,6 +25,7 @@ from .results import AblationResults, check_replaceable
 from .acoustics import FEATURES, check_feature_names
 from .feature_extractor import feature_analysis
 from .visualization import ResultsVisualizer
+from .distributed import my_batches, shard, gather_ordered, is_main, is_distributed, describe
 
 # %% auto #0
 __all__ = ['AblationConfig', 'default_layer_groups', 'NeuronAblator', 'jaccard']
@@ -125,7 +126,7 @@ class NeuronAblator:
         check_site(site)
         self.site, self.seed, self.batch_size = site, int(seed), check_positive_int('batch_size', batch_size)
         self.n_random = AblationConfig(n_random=n_random).n_random
-        self.save_dir = _check_writable(save_dir)
+        self.save_dir = _check_writable(save_dir) if is_main() else Path(save_dir)   # under torch.distributed rank 0 alone writes
         groups = layer_groups if layer_groups is not None else default_layer_groups(self.st.n_layers, site)
         self.layer_groups = _check_groups(self.st, groups, site)
 
@@ -141,7 +142,8 @@ class NeuronAblator:
         "Train a `LinearProbe` head for a bare encoder (see `fit_probe`)."
         return fit_probe(self.st, inputs, labels, **kw)
 
-    def __repr__(self): return f"NeuronAblator({self.st!r}, site={self.site!r}, groups={self.layer_groups}, save_dir={str(self.save_dir)!r})"
+    def __repr__(self): return (f"NeuronAblator({self.st!r}, site={self.site!r}, groups={self.layer_groups}, save_dir={str(self.save_dir)!r}"
+                                + (f", data parallel: {describe()}, clips split by batch over the ranks" if is_distributed() else '') + ")")
 
 # %% ../nbs/00_core.ipynb #67094893
 @patch
@@ -270,6 +272,7 @@ def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz:
 def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, stats, effects, save, progress, eval_inputs, eval_labels,
          eval_attention_mask, sampling_rate, record, steps):
     cfg, st, site = config, self.st, self.site
+    progress = progress and is_main()   # under torch.distributed only rank 0 draws bars
     (x, m, y), (xe, me, ye), tc, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats, eval_inputs, eval_labels,
                                                                eval_attention_mask, sampling_rate)
     names = st.class_names
@@ -298,9 +301,9 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress, targets)
     res.config['clips'] = _clip_record(x, xe, eval_inputs is not None); res.config.update(record or {})
     steps('figures')
-    figures = ResultsVisualizer(self).render(res, correlations=corr)[1] if cfg.plots else {}
+    figures = ResultsVisualizer(self).render(res, correlations=corr)[1] if cfg.plots and is_main() else {}
     steps('saving')
-    if save: res.save(self.save_dir, extra=figures)
+    if save and is_main(): res.save(self.save_dir, extra=figures)   # the other ranks hold the same results and write nothing
     return res
 
 # %% ../nbs/00_core.ipynb #545b3913
@@ -355,30 +358,46 @@ def _conditions(self:NeuronAblator, scores:NeuronScores, topk:int, n_random:int)
 @patch
 @torch.no_grad()
 def _sweep(self:NeuronAblator, x, m, conds:dict, edit:Edit, effects, progress):
-    "All conditions of all layers, batch by batch, each layer's conditions in one stacked tail pass."
+    "All conditions of all layers, batch by batch (this rank's batches, then every rank's gathered in clip order), each layer's conditions in one stacked tail pass."
+    batches = list(iter_batches(x, m, None, self.batch_size))
+    mine = {i: _cpu(self._sweep_batch(x_, m_, conds, edit, effects))
+            for i, (x_, m_, _) in tqdm(my_batches(batches), desc='ablation sweep', disable=not progress, leave=False)}
+    per = gather_ordered(mine, len(batches))   # [(logits, rel, edited, effects, changed) of each batch]
+    cat = lambda f, keys: {k: torch.cat([f(p, k) for p in per]) for k in keys}
+    return (cat(lambda p, k: p[0][k], per[0][0]), {l: cat(lambda p, k: p[1][l][k], per[0][1][l]) for l in conds},
+            cat(lambda p, l: p[2][l], conds), {k: v.numpy() for k, v in cat(lambda p, k: p[3][k], per[0][3]).items()},
+            {k: sum(p[4][k] for p in per) for k in per[0][4]})
+
+def _cpu(o):
+    "Tensors in nested dicts/tuples detached onto the CPU (what ranks exchange)."
+    if isinstance(o, Tensor): return o.detach().cpu()
+    if isinstance(o, dict): return {k: _cpu(v) for k, v in o.items()}
+    if isinstance(o, (tuple, list)): return type(o)(_cpu(v) for v in o)
+    return o
+
+@patch
+@torch.no_grad()
+def _sweep_batch(self:NeuronAblator, x_, m_, conds:dict, edit:Edit, effects):
+    "One batch under every condition -> (logits, relative changes, edited frames, effects, values changed) of its clips."
     st, site, n_cond = self.st, self.site, 1 + len(next(iter(conds.values()))['random'])
-    logits = {'baseline': [], **{(l, j): [] for l in conds for j in range(n_cond)}}
-    rel, edited, eff, changed = {l: {} for l in conds}, {l: [] for l in conds}, {}, {(l, j): 0 for l in conds for j in range(n_cond)}
-    def _effects(key, states, cache):
+    cache = st.capture(x_, m_, site); B = cache.batch_size
+    logits, rel, edited, eff, changed = {'baseline': cache.logits}, {}, {}, {}, {}
+    def _effects(key, states):
         for fn in effects:
-            for k, v in fn(states, cache).items(): eff.setdefault((*key, k), []).append(torch.as_tensor(v, dtype=torch.float64).flatten())
-    for x_, m_, _ in tqdm(list(iter_batches(x, m, None, self.batch_size)), desc='ablation sweep', disable=not progress, leave=False):
-        cache = st.capture(x_, m_, site); logits['baseline'].append(cache.logits); B = cache.batch_size
-        _effects(('baseline',), cache.hidden, cache)
-        for l, c in conds.items():
-            edits, act = [edit.at(l, c['topk'])] + [edit.at(l, r) for r in c['random']], cache.acts(site)[l]
-            sels = [e.mask(act, l, cache.frame_mask) for e in edits]          # the frames each condition edits, picked once
-            hs = [e.apply(act, l, sel=sel) for e, sel in zip(edits, sels)]
-            for j, h in enumerate(hs): changed[(l, j)] += int((h != act).sum())
-            lg, states = st.run_from(l, torch.cat(hs), cache, site, return_states=True)
-            for j in range(n_cond):
-                logits[(l, j)].append(lg[j*B:(j+1)*B])
-                if effects: _effects((l, j), {**cache.hidden, **{k: v[j*B:(j+1)*B] for k, v in states.items()}}, cache)
-            r = relative_change({k: v[:B] for k, v in states.items()}, cache.hidden, cache.frame_mask)
-            for k, v in r.items(): rel[l].setdefault(k, []).append(v)
-            edited[l].append(sels[0])
-    return ({k: torch.cat(v) for k, v in logits.items()}, {l: {k: torch.cat(v) for k, v in d.items()} for l, d in rel.items()},
-            {l: torch.cat(v) for l, v in edited.items()}, {k: torch.cat(v).cpu().numpy() for k, v in eff.items()}, changed)
+            for k, v in fn(states, cache).items(): eff[(*key, k)] = torch.as_tensor(v, dtype=torch.float64).flatten()
+    _effects(('baseline',), cache.hidden)
+    for l, c in conds.items():
+        edits, act = [edit.at(l, c['topk'])] + [edit.at(l, r) for r in c['random']], cache.acts(site)[l]
+        sels = [e.mask(act, l, cache.frame_mask) for e in edits]          # the frames each condition edits, picked once
+        hs = [e.apply(act, l, sel=sel) for e, sel in zip(edits, sels)]
+        for j, h in enumerate(hs): changed[(l, j)] = int((h != act).sum())
+        lg, states = st.run_from(l, torch.cat(hs), cache, site, return_states=True)
+        for j in range(n_cond):
+            logits[(l, j)] = lg[j*B:(j+1)*B]
+            if effects: _effects((l, j), {**cache.hidden, **{k: v[j*B:(j+1)*B] for k, v in states.items()}})
+        rel[l] = relative_change({k: v[:B] for k, v in states.items()}, cache.hidden, cache.frame_mask)
+        edited[l] = sels[0]
+    return logits, rel, edited, eff, changed
 
 # %% ../nbs/00_core.ipynb #934f1578
 @patch
@@ -410,14 +429,13 @@ def _results(self:NeuronAblator, cfg:AblationConfig, y, tc:int, n_random:int, co
 
 @patch
 def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edit, progress):
-    "Upstream norm of every layer's top-k edit, on the first `upstream_clips` clips."
+    "Upstream norm of every layer's top-k edit, on the first `upstream_clips` clips (under torch.distributed the layers are split over the ranks)."
     n = cfg.upstream_clips; x, m = x[:n], None if m is None else m[:n]
-    cache = self.st.capture(x, m, self.site); rows = []
-    for l, c in tqdm(conds.items(), desc='upstream norm', disable=not progress, leave=False):
-        if self.site == 'hidden' and l == 0: continue
-        rows.append(upstream_norm(self.st, cache, l, c['topk'], cfg.ablate_mode, cfg.frames, self.site, edit.stats, self.seed,
-                                  cfg.upstream_steps, cfg.upstream_lr))
-    return pd.DataFrame(rows)
+    cache = self.st.capture(x, m, self.site)
+    todo = [(l, c) for l, c in conds.items() if not (self.site == 'hidden' and l == 0)]
+    rows = {i: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode, cfg.frames, self.site, edit.stats, self.seed,
+                             cfg.upstream_steps, cfg.upstream_lr) for i in tqdm(shard(len(todo)), desc='upstream norm', disable=not progress, leave=False)}
+    return pd.DataFrame(gather_ordered(rows, len(todo)))
 
 @patch
 def _config(self:NeuronAblator, **kw):

@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from .checks import check_site, check_positive_int
 from .model import SpeechTransformer, Cache, as_transformer, conv_geometry, masked_mean, iter_batches
 from .edits import Edit, merge_moments
+from .distributed import my_batches, gather_ordered, all_gather_objects, is_main
 from .acoustics import FEATURES, FrameGrid, frame_grid, acoustic_features, features_frame, check_feature_names
 
 # %% auto #0
@@ -28,13 +29,14 @@ def _validated(st, inputs, attention_mask=None, sr=16000):
                                        f"librosa.resample(wave, orig_sr={sr}, target_sr={grid.sr})")
     return st.validate(inputs, attention_mask)
 
-def _scan(st, x, m, names, site='hidden', batch_size=16, progress=True, desc='features', **feature_kw):
-    "Yield `(cache, {feature: float64 [B, T]})` batch by batch; NaN marks frames without a target."
-    grid = frame_grid(st)
-    for xb, mb, _ in tqdm(list(iter_batches(x, m, None, batch_size)), desc=desc, disable=not progress, leave=False):
+def _scan(st, x, m, names, site='hidden', batch_size=16, progress=True, desc='features', sharded:bool=False, **feature_kw):
+    "Yield `(cache, {feature: float64 [B, T]})` batch by batch (`sharded`: `(index, cache, features)` of this rank's batches only); NaN marks frames without a target."
+    grid, batches = frame_grid(st), list(iter_batches(x, m, None, batch_size))
+    for i, (xb, mb, _) in tqdm(my_batches(batches) if sharded else list(enumerate(batches)), desc=desc, disable=not (progress and is_main()), leave=False):
         cache = st.capture(xb, mb, site)
         f = acoustic_features(xb, grid, names, attention_mask=mb, **feature_kw)
-        yield cache, {k: _on_frames(torch.from_numpy(f[k]).double(), cache.hidden[0].shape[1]) for k in names}
+        feats = {k: _on_frames(torch.from_numpy(f[k]).double(), cache.hidden[0].shape[1]) for k in names}
+        yield (i, cache, feats) if sharded else (cache, feats)
 
 def _on_frames(f:Tensor, T:int):
     "Features [B, T'] on the model's T frames: Whisper's window may be shorter or longer than the batch's width (NaN = no frame)."
@@ -151,7 +153,12 @@ class _CoMoments:
     def add(self, x:Tensor, y:Tensor):
         "Fold in one chunk of samples."
         if len(y) == 0: return self
-        n, mx, my, sxx, syy, sxy = self._of(x.double(), y.double())
+        return self._fold(*self._of(x.double(), y.double()))
+    def merge(self, o:'_CoMoments'):
+        "Fold in another accumulator's samples (another rank's share)."
+        if o.full != self.full: raise ValueError("_CoMoments.merge: full and diagonal accumulators cannot be merged")
+        return self if o.n == 0 else self._fold(o.n, o.mx, o.my, o.sxx, o.syy, o.sxy)
+    def _fold(self, n, mx, my, sxx, syy, sxy):
         if self.n == 0: self.n, self.mx, self.my, self.sxx, self.syy, self.sxy = n, mx, my, sxx, syy, sxy; return self
         ex, ey, f = mx - self.mx, my - self.my, self.n * n / (self.n + n)
         self.sxx = self.sxx + sxx + (torch.outer(ex, ex) if self.full else ex * ex) * f   # the cross terms of the merge
@@ -438,13 +445,23 @@ def feature_analysis(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
     layer, alpha = st.check_layer(st.n_layers if layer is None else layer, 'hidden'), _check_alpha(alpha)
     check_site(site); layers = [st.check_layer(l, site) for l in (st.layers(site) if layers is None else layers)]
     x, m = _validated(st, inputs, attention_mask, sr)
-    dec_acc, cor_acc, parts = {f: _CoMoments(full=True) for f in names}, {f: _CoMoments() for f in names}, []
-    for cache, feats in _scan(st, x, m, names, site, batch_size, progress, 'features', **feature_kw):
+    dec_acc, cor_acc, parts = {f: _CoMoments(full=True) for f in names}, {f: _CoMoments() for f in names}, {}
+    for i, cache, feats in _scan(st, x, m, names, site, batch_size, progress, 'features', sharded=True, **feature_kw):
         acts = torch.cat([cache.acts(site)[l] for l in layers], -1) if correlations else None   # [B, T, L*D]
         for f in names:
             ok = feats[f].isfinite(); dec_acc[f].add(cache.hidden[layer][ok], feats[f][ok])
             if correlations: cor_acc[f].add(acts[ok], feats[f][ok])
-        parts.append((*_fingerprint(cache), feats))
-    dec = _decoders(dec_acc, names, layer, alpha, parts)
+        parts[i] = (*_fingerprint(cache), feats)
+    dec_acc, cor_acc = _merge_ranks(dec_acc), _merge_ranks(cor_acc)   # every rank's share, merged in rank order
+    dec = _decoders(dec_acc, names, layer, alpha, gather_ordered(parts, -(-len(x) // batch_size)))
     effects = ([SpeakerSimilarity(dec.layer, embed)] if speaker else []) + [FeatureDecodability(dec)]
-    return effects, (_correlation_table(cor_acc, names, layers, acts.shape[-1] // len(layers)) if correlations else None)
+    return effects, (_correlation_table(cor_acc, names, layers, st.d_model if site == 'hidden' else st.d_ffn) if correlations else None)
+
+def _merge_ranks(acc:dict): # {feature: _CoMoments} of this rank
+    "The accumulators of every rank merged in rank order, the same on every rank."
+    shares = all_gather_objects(acc)
+    if len(shares) == 1: return acc
+    out = {f: _CoMoments(full=a.full) for f, a in acc.items()}
+    for share in shares:
+        for f, a in share.items(): out[f].merge(a)
+    return out

@@ -13,7 +13,7 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['MANIFEST', 'atomic_write', 'to_jsonable', 'folder_lock', 'verify_folder', 'check_replaceable', 'write_folder',
-           'AblationResults']
+           'AblationResults', 'results_diff']
 
 # %% ../nbs/12_results.ipynb #0bfbce1e
 def _umask():
@@ -239,3 +239,45 @@ def _summary(df, stats, target, by, task='classification'):
     out = out.reindex([u for u in order if u in out.index])
     if by == 'layer': out.index = out.index.astype(int)
     return out
+
+# %% ../nbs/12_results.ipynb #c9cfb6ad
+def _json_diff(a, b, path=''):
+    "(worst relative difference, where) of two JSON-like values; raises on a structural difference."
+    if isinstance(a, dict) and isinstance(b, dict):
+        if set(map(str, a)) != set(map(str, b)): raise ValueError(f"{path or 'config'}: keys differ: {sorted(set(map(str, a)) ^ set(map(str, b)))}")
+        bk = {str(k): v for k, v in b.items()}
+        return max([_json_diff(v, bk[str(k)], f'{path}.{k}') for k, v in a.items()] + [(0., '')])
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if len(a) != len(b): raise ValueError(f"{path}: {len(a)} vs {len(b)} entries")
+        return max([_json_diff(u, v, f'{path}[{i}]') for i, (u, v) in enumerate(zip(a, b))] + [(0., '')])
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+        return (_rel(np.array([a], float), np.array([b], float)).max(initial=0.), path)
+    if a != b: raise ValueError(f"{path}: {a!r} != {b!r}")
+    return (0., '')
+
+def _rel(u, v):
+    "|u - v| / max(|u|, |v|) elementwise, 0 where equal (NaN == NaN), inf where exactly one is NaN."
+    with np.errstate(invalid='ignore', divide='ignore'):
+        d = np.abs(u - v) / np.maximum(np.abs(u), np.abs(v))
+    d[(u == v) | (np.isnan(u) & np.isnan(v))] = 0.
+    d[np.isnan(u) != np.isnan(v)] = np.inf
+    return d
+
+def results_diff(a, b, # two `AblationResults` or results folders
+                 ignore=('versions',)): # config keys left out (package versions differ between machines)
+    "dict(same_neurons, max_rel, where): do both choose the same top-k neurons, and the worst relative difference of any number."
+    a, b = (r if isinstance(r, AblationResults) else AblationResults.load(r) for r in (a, b))
+    cfg = lambda r: {k: v for k, v in r.config.items() if k not in ignore}
+    worst = [_json_diff(cfg(a), cfg(b), 'config'), _json_diff(to_jsonable(a.neurons), to_jsonable(b.neurons), 'neurons')]
+    for t in _TABLES:
+        x, y = getattr(a, t), getattr(b, t)
+        if (x is None) != (y is None): raise ValueError(f"only one of the results has a {t} table")
+        if x is None: continue
+        if list(x.columns) != list(y.columns) or x.shape != y.shape: raise ValueError(f"{t}: columns or shape differ")
+        num = [c for c in x.columns if pd.api.types.is_numeric_dtype(x[c]) and not pd.api.types.is_bool_dtype(x[c])]
+        pd.testing.assert_frame_equal(x.drop(columns=num).reset_index(drop=True), y.drop(columns=num).reset_index(drop=True))
+        d = _rel(x[num].to_numpy(float), y[num].to_numpy(float))
+        if d.size: i, j = np.unravel_index(np.argmax(d), d.shape); worst.append((float(d[i, j]), f'{t}[{i}, {num[j]!r}]'))
+    same = a.neurons.keys() == b.neurons.keys() and all(list(a.neurons[l]['topk']) == list(b.neurons[l]['topk']) for l in a.neurons)
+    m = max(worst)
+    return dict(same_neurons=bool(same), max_rel=float(m[0]), where=m[1])
