@@ -15,6 +15,7 @@ from .attribution import METHODS
 from .corpora import DATASETS
 from .acoustics import FEATURES
 from .core import NeuronAblator, AblationConfig
+from .distributed import launched, is_main, is_distributed, describe
 
 # %% auto #0
 __all__ = ['build_parser', 'load_job', 'align_labels', 'prepare_head', 'resolve_target', 'job_config', 'run_job', 'main']
@@ -118,7 +119,8 @@ def run_job(args):
     ye, ys = to_head(ye), to_head(ys)
     cfg = job_config(args, resolve_target(args.target_class, ablator.class_names, args.model_name is None))
     note = _split_note(score, test, args.in_sample)
-    print(f"model: {ablator.st!r}\nclips: {len(ye)} ({', '.join(f'{n}: {int((ye == i).sum())}' for i, n in enumerate(ablator.class_names))})\n{note}")
+    if is_main(): print(f"model: {ablator.st!r}\nclips: {len(ye)} ({', '.join(f'{n}: {int((ye == i).sum())}' for i, n in enumerate(ablator.class_names))})\n{note}"
+                        + (f"\ndata parallel: {describe()}; clips split by batch over the ranks, reduced exactly; rank 0 writes" if is_distributed() else ''))
     record = dict(clips_note=note, skipped_files=[dict(path=p, reason=r) for p, r in test.skipped])
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
                       **({} if args.in_sample else dict(eval_inputs=xe, eval_labels=ye, eval_attention_mask=me)))
@@ -153,11 +155,12 @@ def main(argv=None): # command-line arguments (default: sys.argv[1:])
     import warnings
     args = build_parser().parse_args(argv)
     warnings.filterwarnings('ignore', message='Support for mismatched key_padding_mask')  # torch-internal notice from WavLM attention
-    try: out = run_job(args)
-    except (ValueError, FileNotFoundError, TypeError, NotADirectoryError, FileExistsError, TimeoutError) as e:
-        print(f"neuron-ablation: error: {e}", file=sys.stderr); raise SystemExit(2)
-    except KeyboardInterrupt: raise SystemExit(130)   # the front door has said what was done and that nothing is half-written
-    _report(out, args)
+    with launched():   # under torchrun: join its process group (gloo on CPU) for the run
+        try: out = run_job(args)
+        except (ValueError, FileNotFoundError, TypeError, NotADirectoryError, FileExistsError, TimeoutError) as e:
+            print(f"neuron-ablation: error: {e}", file=sys.stderr); raise SystemExit(2)
+        except KeyboardInterrupt: raise SystemExit(130)   # the front door has said what was done and that nothing is half-written
+        if is_main(): _report(out, args)
     return out
 
 # %% ../nbs/06_cli.ipynb #f5c75db7
