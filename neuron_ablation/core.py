@@ -25,7 +25,7 @@ from .results import AblationResults, check_replaceable
 from .acoustics import FEATURES, check_feature_names
 from .feature_extractor import feature_analysis
 from .visualization import ResultsVisualizer
-from .distributed import my_batches, shard, gather_ordered, is_main, is_distributed, describe
+from .distributed import my_batches, shard, gather_ordered, is_main, is_distributed, describe, resolve_device, as_dtype
 
 # %% auto #0
 __all__ = ['AblationConfig', 'default_layer_groups', 'NeuronAblator', 'jaccard']
@@ -120,11 +120,16 @@ class NeuronAblator:
                  head:nn.Module|None=None, # e.g. a `LinearProbe` for a bare encoder
                  n_random:int=20, # random-k control draws per layer (the p-value's resolution is 1/(1 + n_random))
                  seed:int=0, # seeds random-k draws and noise
-                 batch_size:int=16): # clips per forward pass
+                 batch_size:int=16, # clips per forward pass
+                 device=None, # 'auto', 'cpu', 'cuda', 'mps' (see `resolve_device`): moves the model there and inputs follow it; None = leave it where it is
+                 dtype=None): # 'float32', 'bfloat16', 'float16': casts the model and inputs follow it; None = keep the model's
         self.st = model if isinstance(model, SpeechTransformer) else SpeechTransformer(model, head)
         if head is not None: self.st.head = head
         check_site(site)
         self.site, self.seed, self.batch_size = site, int(seed), check_positive_int('batch_size', batch_size)
+        self.device, self.dtype = None if device is None else resolve_device(device), as_dtype(dtype)
+        if self.device is not None or self.dtype is not None:
+            for mod in {id(m): m for m in (self.st.model, self.st.head) if isinstance(m, nn.Module)}.values(): mod.to(device=self.device, dtype=self.dtype)
         self.n_random = AblationConfig(n_random=n_random).n_random
         self.save_dir = _check_writable(save_dir) if is_main() else Path(save_dir)   # under torch.distributed rank 0 alone writes
         groups = layer_groups if layer_groups is not None else default_layer_groups(self.st.n_layers, site)
@@ -140,7 +145,14 @@ class NeuronAblator:
 
     def fit_probe(self, inputs, labels, **kw):
         "Train a `LinearProbe` head for a bare encoder (see `fit_probe`)."
-        return fit_probe(self.st, inputs, labels, **kw)
+        if 'attention_mask' in kw: kw['attention_mask'] = self._follow(kw['attention_mask'])
+        return fit_probe(self.st, self._follow(inputs), labels, **kw)
+
+    def _follow(self, t):
+        "`t` on the model's device (and, if floating, in its dtype) when the ablator was given `device`/`dtype`; otherwise `t` as it is."
+        if not isinstance(t, Tensor) or (self.device is None and self.dtype is None): return t
+        p = next(self.st.model.parameters())
+        return t.to(p.device, p.dtype) if t.is_floating_point() else t.to(p.device)
 
     def __repr__(self): return (f"NeuronAblator({self.st!r}, site={self.site!r}, groups={self.layer_groups}, save_dir={str(self.save_dir)!r}"
                                 + (f", data parallel: {describe()}, clips split by batch over the ranks" if is_distributed() else '') + ")")
@@ -184,6 +196,7 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
                   eval_attention_mask=None, sampling_rate=None):
     "Every check that needs the model, before any work: -> (scoring x, mask, labels), (evaluation x, mask, labels), target id, n_random."
     st = self.st
+    inputs, attention_mask, eval_inputs, eval_attention_mask = map(self._follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))
     st._check_eval()
     if st.head is None: auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)   # refuses a probe at chance
     x, m = st.validate(inputs, attention_mask, sampling_rate)
@@ -307,7 +320,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     return res
 
 # %% ../nbs/00_core.ipynb #545b3913
-def _digests(x:Tensor): return [hashlib.sha1(c.contiguous().numpy().tobytes()).hexdigest()[:16] for c in x.detach().cpu()]
+def _digests(x:Tensor): return [hashlib.sha1(c.contiguous().view(torch.uint8).numpy().tobytes()).hexdigest()[:16] for c in x.detach().cpu()]   # the raw bytes, any dtype
 
 def _clip_record(x:Tensor, xe:Tensor, separate:bool):
     "config['clips']: sizes and digests of the scoring and evaluation clips, and whether they share any clip."

@@ -15,7 +15,7 @@ from .attribution import METHODS
 from .corpora import DATASETS
 from .acoustics import FEATURES
 from .core import NeuronAblator, AblationConfig
-from .distributed import launched, is_main, is_distributed, describe
+from .distributed import launched, is_main, is_distributed, describe, DEVICES, DTYPES
 
 # %% auto #0
 __all__ = ['build_parser', 'load_job', 'align_labels', 'prepare_head', 'resolve_target', 'job_config', 'run_job', 'main']
@@ -47,6 +47,8 @@ def build_parser():
     a('--probe', action='store_true', help="fit a linear probe head even if the model has a classification head")
     a('--no_upstream', action='store_true', help="skip the upstream-norm estimate")
     a('--seed', type=int, default=0, help="seeds random-k draws, noise and the speaker split")
+    a('--device', default='cpu', choices=DEVICES, help="where to compute ('auto': a GPU if there is one; under torchrun 'cuda' is each rank's own GPU)")
+    a('--dtype', default='float32', choices=list(DTYPES), help="precision of the model (bfloat16 / float16 on a GPU); sums over clips stay float64")
     return p
 
 # %% ../nbs/06_cli.ipynb #f2f887f2
@@ -114,7 +116,8 @@ def run_job(args):
     score = test if args.in_sample else train.limit(args.n_score, seed=args.seed)
     xe, me, ye = test.batch(max_seconds=args.max_seconds, mode='crop')
     xs, ms, ys = score.batch(max_seconds=args.max_seconds, mode='crop')
-    ablator = NeuronAblator(model, args.save_dir, site=args.site, n_random=args.n_random, seed=args.seed, batch_size=args.batch_size)
+    ablator = NeuronAblator(model, args.save_dir, site=args.site, n_random=args.n_random, seed=args.seed, batch_size=args.batch_size,
+                            device=args.device, dtype=args.dtype)
     to_head = prepare_head(ablator, args, train, test.class_names)
     ye, ys = to_head(ye), to_head(ys)
     cfg = job_config(args, resolve_target(args.target_class, ablator.class_names, args.model_name is None))
@@ -155,7 +158,7 @@ def main(argv=None): # command-line arguments (default: sys.argv[1:])
     import warnings
     args = build_parser().parse_args(argv)
     warnings.filterwarnings('ignore', message='Support for mismatched key_padding_mask')  # torch-internal notice from WavLM attention
-    with launched():   # under torchrun: join its process group (gloo on CPU) for the run
+    with launched(args.device):   # under torchrun: join its process group (gloo on CPU, nccl on CUDA) for the run
         try: out = run_job(args)
         except (ValueError, FileNotFoundError, TypeError, NotADirectoryError, FileExistsError, TimeoutError) as e:
             print(f"neuron-ablation: error: {e}", file=sys.stderr); raise SystemExit(2)

@@ -34,7 +34,7 @@ def _scan(st, x, m, names, site='hidden', batch_size=16, progress=True, desc='fe
     grid, batches = frame_grid(st), list(iter_batches(x, m, None, batch_size))
     for i, (xb, mb, _) in tqdm(my_batches(batches) if sharded else list(enumerate(batches)), desc=desc, disable=not (progress and is_main()), leave=False):
         cache = st.capture(xb, mb, site)
-        f = acoustic_features(xb, grid, names, attention_mask=mb, **feature_kw)
+        f = acoustic_features(xb.float().cpu(), grid, names, attention_mask=None if mb is None else mb.cpu(), **feature_kw)   # numpy/librosa: CPU float32
         feats = {k: _on_frames(torch.from_numpy(f[k]).double(), cache.hidden[0].shape[1]) for k in names}
         yield (i, cache, feats) if sharded else (cache, feats)
 
