@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #8bb0ef4c
 from __future__ import annotations
-import dataclasses, hashlib, inspect, platform, sys, tempfile, time
+import dataclasses, hashlib, inspect, os, platform, shutil, sys, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -122,12 +122,14 @@ class NeuronAblator:
                  seed:int=0, # seeds random-k draws and noise
                  batch_size:int=16, # clips per forward pass
                  device=None, # 'auto', 'cpu', 'cuda', 'mps' (see `resolve_device`): moves the model there and inputs follow it; None = leave it where it is
-                 dtype=None): # 'float32', 'bfloat16', 'float16': casts the model and inputs follow it; None = keep the model's
+                 dtype=None, # 'float32', 'bfloat16', 'float16': casts the model and inputs follow it; None = keep the model's
+                 resume:bool=True): # keep each finished step and batch beside save_dir, so that a rerun with the same settings continues
         self.st = model if isinstance(model, SpeechTransformer) else SpeechTransformer(model, head)
         if head is not None: self.st.head = head
         check_site(site)
         self.site, self.seed, self.batch_size = site, int(seed), check_positive_int('batch_size', batch_size)
         self.device, self.dtype = None if device is None else resolve_device(device), as_dtype(dtype)
+        self.resume = bool(resume)
         if self.device is not None or self.dtype is not None:
             for mod in {id(m): m for m in (self.st.model, self.st.head) if isinstance(m, nn.Module)}.values(): mod.to(device=self.device, dtype=self.dtype)
         self.n_random = AblationConfig(n_random=n_random).n_random
@@ -289,22 +291,23 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     (x, m, y), (xe, me, ye), tc, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats, eval_inputs, eval_labels,
                                                                eval_attention_mask, sampling_rate)
     names = st.class_names
+    self._partial = keep = _Partial(self._partial_dir(cfg, x, m, y, xe, me, ye, scores, stats, effects) if save and self.resume else None)
     steps('neuron statistics')
     if stats is None and (cfg.ablate_mode in ('mean', 'noise') or cfg.attribution_method == 'activation'):
-        stats = fit_stats(st, x, m, y, site, self.layers, self.batch_size, len(names), progress)
+        stats = keep('stats', lambda: fit_stats(st, x, m, y, site, self.layers, self.batch_size, len(names), progress))
     steps('split-half stability')
-    stability = self._stability(cfg, x, m, y, tc, progress) if cfg.stability and scores is None else None
+    stability = keep('stability', lambda: self._stability(cfg, x, m, y, tc, progress)) if cfg.stability and scores is None else None
     steps('attribution')
     if scores is None:
-        scores = METHODS[cfg.attribution_method](st, x, y, tc, self.layers, site, attention_mask=m, batch_size=self.batch_size,
-                                                 stats=stats, progress=progress, **cfg.method_kw)
+        scores = keep('scores', lambda: METHODS[cfg.attribution_method](st, x, y, tc, self.layers, site, attention_mask=m, batch_size=self.batch_size,
+                                                                        stats=stats, progress=progress, **cfg.method_kw))
     conds = self._conditions(scores, cfg.topk, n_random)
     if stability is not None:
         for l in conds: conds[l]['split_half_jaccard'] = stability.get(l, float('nan'))
     steps('acoustic features'); corr = None
     if cfg.features:
-        feat_eff, corr = feature_analysis(st, xe, me, site, features=cfg.features, correlations=cfg.correlations,
-                                          batch_size=self.batch_size, progress=progress)
+        feat_eff, corr = keep('features', lambda: feature_analysis(st, xe, me, site, features=cfg.features, correlations=cfg.correlations,
+                                                                   batch_size=self.batch_size, progress=progress))
         effects = list(effects) + feat_eff
     edit = Edit({}, site, cfg.ablate_mode, cfg.frames, stats, self.seed)
     steps('the ablation sweep')
@@ -316,7 +319,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     steps('figures')
     figures = ResultsVisualizer(self).render(res, correlations=corr)[1] if cfg.plots and is_main() else {}
     steps('saving')
-    if save and is_main(): res.save(self.save_dir, extra=figures)   # the other ranks hold the same results and write nothing
+    if save and is_main(): res.save(self.save_dir, extra=figures); keep.clear()   # the other ranks hold the same results and write nothing
     return res
 
 # %% ../nbs/00_core.ipynb #545b3913
@@ -328,6 +331,46 @@ def _clip_record(x:Tensor, xe:Tensor, separate:bool):
     overlap = len(set(a) & set(b))
     return dict(scoring=dict(n=len(a), sha1=a), evaluation=dict(n=len(b), sha1=b), separate_sets=separate,
                 overlap=overlap, held_out=overlap == 0)
+
+# %% ../nbs/00_core.ipynb #4a92928d
+class _Partial:
+    "Finished steps and batches of one run in `folder` (None: keep nothing): `keep(name, fn)` reads `name` if it is there, else computes, writes atomically and returns it."
+    def __init__(self, folder:Path|None): self.folder = folder
+    def __call__(self, name:str, fn, own:bool=False): # own: this rank's share (every rank writes its own); else rank 0 writes
+        if self.folder is None: return fn()
+        p = self.folder/f'{name}.pt'
+        if p.exists(): return torch.load(p, weights_only=False)
+        out = fn()
+        if own or is_main():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = p.with_name(f'.{p.name}.{os.getpid()}.tmp'); torch.save(out, tmp); os.replace(tmp, p)
+        return out
+    def clear(self):
+        "Remove the folder (and older partial folders of the same results folder) once the results are written."
+        if self.folder is None: return
+        for d in self.folder.parent.glob(self.folder.name.rsplit('-', 1)[0] + '-*'): shutil.rmtree(d, ignore_errors=True)
+
+def _hash(h, o):
+    "Feed `o` (dicts, sequences, tensors, arrays, dataclasses, plain values) into the hash `h`, deterministically."
+    if isinstance(o, Tensor): h.update(str((o.dtype, tuple(o.shape))).encode()); h.update(o.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    elif isinstance(o, np.ndarray): h.update(str((o.dtype, o.shape)).encode()); h.update(np.ascontiguousarray(o).tobytes())
+    elif isinstance(o, dict):
+        for k in sorted(o, key=str): h.update(str(k).encode()); _hash(h, o[k])
+    elif isinstance(o, (list, tuple)):
+        h.update(b'['); [_hash(h, v) for v in o]; h.update(b']')
+    elif dataclasses.is_dataclass(o) and not isinstance(o, type): _hash(h, {f.name: getattr(o, f.name) for f in dataclasses.fields(o)})
+    elif isinstance(o, nn.Module): _hash(h, o.state_dict())
+    else: h.update(repr(o).encode())
+
+@patch
+def _partial_dir(self:NeuronAblator, cfg, x, m, y, xe, me, ye, scores, stats, effects):
+    "The folder of this run's partial results: `.<save_dir name>.partial-<hash of everything the numbers depend on>` beside save_dir."
+    h = hashlib.sha256()
+    _hash(h, [cfg.to_dict(), self.layer_groups, self.site, self.seed, self.batch_size, self.n_random, x, m, y, xe, me, ye,
+              self.st.model, self.st.head if isinstance(self.st.head, nn.Module) else repr(self.st.head), scores, stats,
+              [getattr(f, '__qualname__', type(f).__qualname__) for f in effects]])
+    return self.save_dir.parent/f'.{self.save_dir.name}.partial-{h.hexdigest()[:16]}'
+
 
 # %% ../nbs/00_core.ipynb #89866ab1
 def _split_halves(y:np.ndarray, seed:int):
@@ -373,7 +416,7 @@ def _conditions(self:NeuronAblator, scores:NeuronScores, topk:int, n_random:int)
 def _sweep(self:NeuronAblator, x, m, conds:dict, edit:Edit, effects, progress):
     "All conditions of all layers, batch by batch (this rank's batches, then every rank's gathered in clip order), each layer's conditions in one stacked tail pass."
     batches = list(iter_batches(x, m, None, self.batch_size))
-    mine = {i: _cpu(self._sweep_batch(x_, m_, conds, edit, effects))
+    mine = {i: getattr(self, '_partial', _Partial(None))(f'sweep-{i}', lambda: _cpu(self._sweep_batch(x_, m_, conds, edit, effects)), own=True)
             for i, (x_, m_, _) in tqdm(my_batches(batches), desc='ablation sweep', disable=not progress, leave=False)}
     per = gather_ordered(mine, len(batches))   # [(logits, rel, edited, effects, changed) of each batch]
     cat = lambda f, keys: {k: torch.cat([f(p, k) for p in per]) for k in keys}
@@ -446,8 +489,9 @@ def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edi
     n = cfg.upstream_clips; x, m = x[:n], None if m is None else m[:n]
     cache = self.st.capture(x, m, self.site)
     todo = [(l, c) for l, c in conds.items() if not (self.site == 'hidden' and l == 0)]
-    rows = {i: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode, cfg.frames, self.site, edit.stats, self.seed,
-                             cfg.upstream_steps, cfg.upstream_lr) for i in tqdm(shard(len(todo)), desc='upstream norm', disable=not progress, leave=False)}
+    rows = {i: getattr(self, '_partial', _Partial(None))(f'upstream-{i}', lambda: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode, cfg.frames, self.site,
+                                                                    edit.stats, self.seed, cfg.upstream_steps, cfg.upstream_lr), own=True)
+            for i in tqdm(shard(len(todo)), desc='upstream norm', disable=not progress, leave=False)}
     return pd.DataFrame(gather_ordered(rows, len(todo)))
 
 @patch
