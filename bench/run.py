@@ -8,6 +8,8 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
   efficiency      the IG tail passes' FLOPs at the measured matmul rate (naive column) vs the measured time (ours)
   conductance_all_layers  neuron conductance of every layer: ours in one pass per path point vs captum LayerConductance per layer
   ig_converged    IG at every layer until completeness <= 1 %: ours (adaptive, tail) vs captum LIG per layer, n_steps doubled
+  scaling         the main job (CLI on the demo) on 1 rank (naive) vs 2 ranks of torchrun (ours), one thread per rank;
+                  ratio = speed-up, parallel efficiency = ratio / 2 (target >= 0.85); 1 repeat unless --repeats is given
 
 `--quick` is a smoke test, not a measurement: 1 repeat, the last 4 layers only (whose tails are short, so its
 ratios are NOT the figures), N = 20 / 200 clips; it writes bench/results.quick.json and leaves BENCHMARKS.md alone.
@@ -21,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import ROOT, log, machine, write_json, atomic_write  # noqa: E402
 
-CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged')
+CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged', 'scaling')
 KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit')
 MD_BEGIN, MD_END = '<!-- bench:begin (written by bench/run.py) -->', '<!-- bench:end -->'
 
@@ -41,6 +43,7 @@ def _target(r:dict):
 def _correct(r:dict):
     "Whether a record's agreement check passed."
     if r['case'] == 'ablation_sweep': return r['detail']['max_abs_diff'] <= r['tol_abs']
+    if r['case'] == 'scaling': return r['max_rel_diff'] <= r['tol'] and r['detail']['same_neurons']
     return r['max_rel_diff'] <= r['tol']
 
 
@@ -117,7 +120,7 @@ def main(argv=None):
     if repeats < 1: ap.error(f"--repeats must be >= 1, got {repeats}")
     out = a.out or HERE / ('results.quick.json' if a.quick else 'results.json')
 
-    import torch, ig, ablation, memory, efficiency, conductance, ig_converged
+    import torch, ig, ablation, memory, efficiency, conductance, ig_converged, scaling
     torch.manual_seed(0)
     from common import loadavg
     m, t0, records, load_before = machine(), time.time(), [], loadavg()
@@ -128,6 +131,7 @@ def main(argv=None):
     if 'efficiency' in cases: records.append(efficiency.run(records, rates, a.quick))
     for case, fn in (('conductance', conductance.run), ('ig_converged', ig_converged.run)):
         if case in cases: records.append(fn(repeats, a.quick))
+    if 'scaling' in cases: records.append(scaling.run(a.repeats or 1, a.quick))   # minutes per repeat: one unless asked
     info = dict(finished=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), wall_minutes=(time.time() - t0) / 60,
                 repeats=repeats, quick=a.quick, load=sorted({l for r in records for l in r['detail'].get('load', []) if l is not None}))
     during = [l for r in records for l in r['detail'].get('load', []) if l is not None]

@@ -25,7 +25,7 @@ from .results import AblationResults, check_replaceable
 from .acoustics import FEATURES, check_feature_names
 from .feature_extractor import feature_analysis
 from .visualization import ResultsVisualizer
-from .distributed import my_batches, shard, gather_ordered, is_main, is_distributed, describe, resolve_device, as_dtype
+from .distributed import my_batches, shard, gather_ordered, all_gather_objects, is_main, is_distributed, describe, resolve_device, as_dtype
 
 # %% auto #0
 __all__ = ['AblationConfig', 'default_layer_groups', 'NeuronAblator', 'jaccard']
@@ -339,7 +339,8 @@ class _Partial:
     def __call__(self, name:str, fn, own:bool=False): # own: this rank's share (every rank writes its own); else rank 0 writes
         if self.folder is None: return fn()
         p = self.folder/f'{name}.pt'
-        if p.exists(): return torch.load(p, weights_only=False)
+        # a step every rank computes together is read back only if every rank sees it (else they would part ways at its collectives)
+        if (p.exists() if own else all(all_gather_objects(p.exists()))): return torch.load(p, weights_only=False)
         out = fn()
         if own or is_main():
             self.folder.mkdir(parents=True, exist_ok=True)
