@@ -13,7 +13,7 @@ from .data import Corpus, load_audio, make_prosody_corpus, stratified_pick
 
 # %% auto #0
 __all__ = ['RAVDESS_EMOTIONS', 'CREMAD_EMOTIONS', 'TESS_EMOTIONS', 'AUDIO_EXTS', 'ON_ERROR', 'DATASETS', 'load_ravdess',
-           'load_cremad', 'load_tess', 'load_folder', 'load_corpus']
+           'load_cremad', 'load_tess', 'load_folder', 'load_corpus', 'load_hf_dataset']
 
 # %% ../nbs/18_corpora.ipynb #12746fac
 RAVDESS_EMOTIONS = {'01': 'neutral', '02': 'calm', '03': 'happy', '04': 'sad', '05': 'angry', '06': 'fearful',
@@ -171,3 +171,35 @@ def load_corpus(name:str, # 'ravdess', 'cremad', 'tess', 'folder' or 'prosody'
     if key not in _LOADERS: raise ValueError(f"unknown corpus {name!r}; choose from {[*_LOADERS, 'prosody']}")
     if root is None: raise ValueError(f"load_corpus({name!r}) needs root=<folder holding the corpus>")
     return _LOADERS[key](root, **kw)
+
+# %% ../nbs/18_corpora.ipynb #bf47b2f1
+def _hf_audio(a, i:int, col:str):
+    "(samples, rate, path or None) of one decoded audio cell."
+    if hasattr(a, 'get_all_samples'):   # datasets >= 4: a torchcodec AudioDecoder
+        s = a.get_all_samples(); return s.data.numpy(), int(s.sample_rate), None
+    if isinstance(a, dict) and a.get('array') is not None and a.get('sampling_rate') is not None:
+        return np.asarray(a['array'], dtype=np.float32), int(a['sampling_rate']), a.get('path')
+    if isinstance(a, dict) and a.get('path'): return a['path'], None, a['path']
+    raise TypeError(f"row {i}: column {col!r} holds {type(a).__name__}, not decoded audio: expected {{'array', 'sampling_rate'}} "
+                    f"(cast the column with datasets.Audio()) or a decoder with get_all_samples()")
+
+def load_hf_dataset(ds, # a `datasets.Dataset` (or any sequence of row dicts) with an audio and a label column
+                    audio_column:str='audio', label_column:str='label',
+                    speaker_column:str|None=None, # column of speaker ids; None = every clip its own speaker
+                    class_names:Sequence[str]|None=None, # names of int labels (default: the ClassLabel's names)
+                    progress:bool=True) -> Corpus:
+    "A Hugging Face `datasets` dataset with an audio and a label column as a `Corpus` (16 kHz float32 clips)."
+    cols = list(getattr(ds, 'column_names', None) or (ds[0].keys() if len(ds) else []))
+    for c in (audio_column, label_column) + ((speaker_column,) if speaker_column else ()):
+        if c not in cols: raise ValueError(f"the dataset has no column {c!r}; its columns are {cols}")
+    feat = getattr(getattr(ds, 'features', None) or {}, 'get', lambda k: None)(label_column)
+    names = list(class_names) if class_names is not None else list(getattr(feat, 'names', None) or [])
+    waves, labels, spk, paths = [], [], [], []
+    for i, row in enumerate(tqdm(ds, desc='dataset', disable=not progress, leave=False)):
+        x, sr, p = _hf_audio(row[audio_column], i, audio_column)
+        waves.append(load_audio(x, sr=sr)); labels.append(row[label_column]); paths.append(p)
+        spk.append(str(row[speaker_column]) if speaker_column else f'clip{i}')
+    if labels and isinstance(labels[0], str):
+        names = names or sorted(set(labels)); labels = [names.index(l) for l in labels]
+    elif not names: raise ValueError(f"column {label_column!r} holds ints but no class names: pass class_names=[...] or use a ClassLabel column")
+    return Corpus(waves, np.asarray(labels, dtype=np.int64), names, spk, paths if any(paths) else None)
