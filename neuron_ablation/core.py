@@ -111,6 +111,18 @@ def _check_writable(path):
         raise ValueError(f"save_dir {str(path)!r} is not writable ({e.strerror or e}): pass a folder you can write to") from None
     return path
 
+def _main_checks(check, other):
+    "`check()` on rank 0 (`other` elsewhere); if it raises, every rank raises, so that no rank waits for the others at a collective."
+    err = None
+    if is_main():
+        try: out = check()
+        except Exception as e: err = e
+    else: out = other
+    failed = all_gather_objects(None if err is None else f"{type(err).__name__}: {err}")[0]
+    if err is not None: raise err
+    if failed: raise RuntimeError(f"rank 0 refused the run: {failed}")
+    return out
+
 class NeuronAblator:
     "Layer-wise top-k vs random-k neuron ablation on a speech transformer."
     def __init__(self, model, # HF model (bare or *ForSequenceClassification) or a `SpeechTransformer`
@@ -133,7 +145,7 @@ class NeuronAblator:
         if self.device is not None or self.dtype is not None:
             for mod in {id(m): m for m in (self.st.model, self.st.head) if isinstance(m, nn.Module)}.values(): mod.to(device=self.device, dtype=self.dtype)
         self.n_random = AblationConfig(n_random=n_random).n_random
-        self.save_dir = _check_writable(save_dir) if is_main() else Path(save_dir)   # under torch.distributed rank 0 alone writes
+        self.save_dir = _main_checks(lambda: _check_writable(save_dir), Path(save_dir))   # under torch.distributed rank 0 alone writes
         groups = layer_groups if layer_groups is not None else default_layer_groups(self.st.n_layers, site)
         self.layer_groups = _check_groups(self.st, groups, site)
 
