@@ -365,7 +365,7 @@ class _Partial:
 
 def _hash(h, o):
     "Feed `o` (dicts, sequences, tensors, arrays, dataclasses, plain values) into the hash `h`, deterministically."
-    if isinstance(o, Tensor): h.update(str((o.dtype, tuple(o.shape))).encode()); h.update(o.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    if isinstance(o, Tensor): h.update(str((o.dtype, tuple(o.shape))).encode()); h.update(o.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     elif isinstance(o, np.ndarray): h.update(str((o.dtype, o.shape)).encode()); h.update(np.ascontiguousarray(o).tobytes())
     elif isinstance(o, dict):
         for k in sorted(o, key=str): h.update(str(k).encode()); _hash(h, o[k])
