@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-tf5 demo docs bench export clean-nbs check-export check-clean check-readme readme warm-numba
+.PHONY: install test test-tf5 demo docs docs-check browser bench export clean-nbs check-export check-clean check-readme readme warm-numba
 
 # A local virtual environment with the package (editable) and its dev tools.
 # On machines without CUDA the CPU build of torch goes in first, so no CUDA wheels are pulled.
@@ -68,8 +68,23 @@ test-tf5: $(VENV5)/.installed
 demo: install
 	$(PY) -m neuron_ablation.example --save_dir results/demo
 
+# The docs website into _docs/: nbdev_docs where Quarto is installed, else MkDocs + Material (.ci/render_docs.py).
 docs: install
 	bash .ci/docs
+
+# Debian's Chromium and its driver for the browser check (installed when missing; needs root or sudo).
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); export DEBIAN_FRONTEND=noninteractive; \
+	  $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null \
+	  || { echo "could not install Debian's chromium and chromium-driver: install them, then rerun"; exit 1; }; fi
+
+# The site as a reader meets it, in headless Chromium: every page loads without console errors and with its images,
+# search finds an API name, a cross-link lands on its anchor, and a quick run's report.html opens with every image.
+docs-check: docs browser
+	rm -rf _docs_check && $(PY) -m neuron_ablation.example --attribution_method activation --max_samples 8 --n_score 16 \
+	  --topk 8 --n_random 3 --no_upstream --save_dir _docs_check/run > _docs_check.log 2>&1 || { cat _docs_check.log; exit 1; }
+	$(PY) .ci/docs_check.py --site _docs --report _docs_check/run/report.html --shots _docs_check
 
 bench: install
 	$(PY) bench/run.py $(ARGS)

@@ -24,7 +24,7 @@ from .stats import control_table
 from .results import AblationResults, check_replaceable
 from .acoustics import FEATURES, check_feature_names
 from .feature_extractor import feature_analysis
-from .visualization import ResultsVisualizer
+from .visualization import ResultsVisualizer, check_formats
 from .distributed import my_batches, shard, gather_ordered, all_gather_objects, is_main, is_distributed, describe, resolve_device, as_dtype
 
 # %% auto #0
@@ -54,7 +54,7 @@ class AblationConfig:
     upstream_clips:int=8 # clips it is estimated on
     features:tuple|None=None # acoustic features whose decodability (and speaker similarity) is measured; None = none
     correlations:bool=False # also correlate every neuron with the features (needs `features`)
-    plots:bool=False # draw every figure into save_dir
+    plots:bool|tuple=False # draw every figure into save_dir (+ report.html): True = PNG, or formats, e.g. ('png', 'svg')
     method_kw:dict=field(default_factory=dict) # settings of the attribution method (e.g. n_steps)
     n_boot:int=1000 # bootstrap resamples of the clips for the intervals
     stability:bool=True # also score each half of the scoring clips and report the top-k sets' Jaccard overlap per layer
@@ -73,6 +73,7 @@ class AblationConfig:
         check_positive_int('upstream_steps', self.upstream_steps); check_positive_int('upstream_clips', self.upstream_clips)
         if self.features is not None: object.__setattr__(self, 'features', check_feature_names(self.features))
         if self.correlations and not self.features: raise ValueError("correlations=True needs features=(...) to correlate with")
+        if not isinstance(self.plots, bool): object.__setattr__(self, 'plots', tuple(check_formats(self.plots)))
         if not isinstance(self.method_kw, dict): raise TypeError(f"method_kw must be a dict of the method's settings, got {type(self.method_kw).__name__}")
         own = [p for p in inspect.signature(METHODS[self.attribution_method]).parameters if p not in _SHARED]
         unknown = sorted(set(self.method_kw) - set(own))
@@ -329,7 +330,8 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress, targets)
     res.config['clips'] = _clip_record(x, xe, eval_inputs is not None); res.config.update(record or {})
     steps('figures')
-    figures = ResultsVisualizer(self).render(res, correlations=corr)[1] if cfg.plots and is_main() else {}
+    formats = ('png',) if cfg.plots is True else cfg.plots
+    figures = ResultsVisualizer(self).render(res, correlations=corr, formats=formats)[1] if cfg.plots and is_main() else {}
     steps('saving')
     if save and is_main(): res.save(self.save_dir, extra=figures); keep.clear()   # the other ranks hold the same results and write nothing
     return res

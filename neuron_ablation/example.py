@@ -15,24 +15,31 @@ from .attribution import METHODS
 from .corpora import DATASETS
 from .acoustics import FEATURES
 from .core import NeuronAblator, AblationConfig
+from .visualization import FORMATS
 from .distributed import launched, is_main, is_distributed, describe, DEVICES, DTYPES
 
 # %% auto #0
 __all__ = ['build_parser', 'load_job', 'align_labels', 'prepare_head', 'resolve_target', 'job_config', 'run_job', 'main']
 
 # %% ../nbs/06_cli.ipynb #cf8d232d
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    "Every option's help ends with its default, unless the help already says what the default is."
+    def _get_help_string(self, action):
+        h = action.help or ''
+        return h if 'default' in h or action.default in (None, argparse.SUPPRESS) else super()._get_help_string(action)
+
 def build_parser():
     "The argument parser of `neuron-ablation` / `python -m neuron_ablation.example`."
-    p = argparse.ArgumentParser(prog='neuron-ablation', formatter_class=argparse.ArgumentDefaultsHelpFormatter, description="Score, ablate and measure the neurons of a speech transformer. "
+    p = argparse.ArgumentParser(prog='neuron-ablation', formatter_class=_Defaults, description="Score, ablate and measure the neurons of a speech transformer. "
                                 "With no model/data flags: the shipped demo model on held-out speakers of the prosody corpus.")
     a = p.add_argument
     a('--model_name', default=None, help="HF hub id or local folder (config.json + weights); default: the shipped demo model")
     a('--data_path', default=None, help="corpus root folder; default: the synthetic prosody corpus")
     a('--dataset', default=None, choices=DATASETS, help="corpus layout of --data_path (default: prosody without --data_path, else folder)")
     a('--target_class', default=None, help="class id or name whose neurons are ranked (default: 'happy' on the demo, else 0)")
-    a('--attribution_method', default='integrated_gradients', choices=sorted(METHODS))
+    a('--attribution_method', default='integrated_gradients', choices=sorted(METHODS), help="how neurons are scored for the target class")
     a('--topk', type=int, default=20, help="neurons ablated per layer")
-    a('--ablate_mode', default='zero', choices=MODES)
+    a('--ablate_mode', default='zero', choices=MODES, help="what an ablated neuron is set to")
     a('--site', default='hidden', choices=SITES, help="'hidden' = residual stream, 'ffn' = feed-forward activations")
     a('--frames', default='all', help="frame policy: all, peak, or comma-separated frame indices")
     a('--n_random', type=int, default=20, help="random-k control draws per layer (p-values resolve to 1/(1 + n_random))")
@@ -47,6 +54,7 @@ def build_parser():
     a('--probe', action='store_true', help="fit a linear probe head even if the model has a classification head")
     a('--no_upstream', action='store_true', help="skip the upstream-norm estimate")
     a('--seed', type=int, default=0, help="seeds random-k draws, noise and the speaker split")
+    a('--plot_formats', default='png', help=f"comma-separated figure formats, of {','.join(FORMATS)} (report.html is always written)")
     a('--device', default='cpu', choices=DEVICES, help="where to compute ('auto': a GPU if there is one; under torchrun 'cuda' is each rank's own GPU)")
     a('--dtype', default='float32', choices=list(DTYPES), help="precision of the model (bfloat16 / float16 on a GPU); sums over clips stay float64")
     return p
@@ -99,7 +107,7 @@ def job_config(args, target) -> AblationConfig:
     "The run's `AblationConfig` from parsed flags: features, correlations and plots on, as the main job wants."
     return AblationConfig(topk=args.topk, ablate_mode=args.ablate_mode, target_class=target, attribution_method=args.attribution_method,
                           frames=_frames(args.frames), n_random=args.n_random, upstream=not args.no_upstream,
-                          features=FEATURES, correlations=True, plots=True, method_kw=_method_kw(args))
+                          features=FEATURES, correlations=True, plots=tuple(args.plot_formats.split(',')), method_kw=_method_kw(args))
 
 def _split_note(score, test, in_sample:bool):
     "One line on which clips were used for what."
@@ -152,6 +160,7 @@ def _report(out, args):
         print(f"note: with {n} random draws the smallest possible p is 1/{n + 1} = {1 / (n + 1):.3f}, and Holm across {m} {s.index.name}s "
               f"multiplies it by up to {m}: use --n_random {20 * m - 1} or more for adjusted p-values below 0.05")
     print(f"\n{len(out['figures'])} figures, tables and config in {Path(out['save_dir']).resolve()} ({out['seconds']:.0f} s)")
+    print(f"report: {(Path(out['save_dir'])/'report.html').resolve()}")
 
 def main(argv=None): # command-line arguments (default: sys.argv[1:])
     "Entry point of `neuron-ablation` and `python -m neuron_ablation.example`."

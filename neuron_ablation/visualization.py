@@ -18,15 +18,16 @@ from .model import Cache, SpeechTransformer, conv_geometry, masked_mean
 from .edits import MODES, Edit, as_frames, check_mode, fit_stats
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import TemporalSpread, relative_change, spread_from
-from .results import MANIFEST, AblationResults, atomic_write, write_folder
+from .results import MANIFEST, AblationResults, atomic_write, to_jsonable, write_folder
 from fastcore.basics import patch
 import ipywidgets as W
 
 # %% auto #0
-__all__ = ['COLORS', 'FRAME_S', 'pooled_cosine', 'condition_summary', 'plot_class_probabilities', 'feature_metrics',
-           'plot_feature_change', 'plot_temporal_spread', 'plot_upstream_norm', 'plot_attribution_heatmap',
-           'plot_neuron_feature_correlation', 'save_figure', 'ResultsVisualizer', 'ablate_clip', 'AblationSession',
-           'wav_bytes', 'plot_probability_bars', 'AblationDashboard']
+__all__ = ['COLORS', 'FRAME_S', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES', 'pooled_cosine', 'condition_summary',
+           'plot_class_probabilities', 'feature_metrics', 'plot_feature_change', 'plot_temporal_spread',
+           'plot_upstream_norm', 'plot_attribution_heatmap', 'plot_neuron_feature_correlation', 'save_figure',
+           'ResultsVisualizer', 'check_formats', 'figure_bytes', 'figure_note', 'report_html', 'ablate_clip',
+           'AblationSession', 'wav_bytes', 'plot_probability_bars', 'AblationDashboard']
 
 # %% ../nbs/03_viz.ipynb #65c43527
 def pooled_cosine(a:torch.Tensor, # [B, T, D] states
@@ -56,7 +57,8 @@ def condition_summary(results:AblationResults, # from `run_layerwise_ablation`
                          'n_random': n.random.fillna(0).astype(int)}).reset_index()
 
 # %% ../nbs/03_viz.ipynb #92f7523e
-COLORS = {'baseline': '0.6', 'topk': 'C3', 'random': 'C0', 'target': 'gold'}
+COLORS = {'baseline': '#999999', 'topk': '#D55E00', 'random': '#0072B2', 'target': '#F0E442',   # Okabe-Ito: safe for
+          'line1': '#009E73', 'line2': '#E69F00', 'line3': '#555555'}                            # colour-blind readers
 FRAME_S = 0.02 # seconds between frames of the wav2vec2 family (hop 320 samples at 16 kHz)
 
 def _grid(n:int, ncols:int, panel:tuple, axes=None):
@@ -65,11 +67,17 @@ def _grid(n:int, ncols:int, panel:tuple, axes=None):
         axs = list(np.atleast_1d(np.asarray(axes, dtype=object)).flat)
         if len(axs) != n: raise ValueError(f"this plot draws {n} panel(s) but {len(axs)} axes were given")
         return axs[0].figure, axs
-    nc = max(1, min(n, ncols)); nr = math.ceil(n / nc)
+    nr = math.ceil(n / max(1, min(n, ncols))); nc = math.ceil(n / nr)    # balanced rows: at most one cell left over
     fig = Figure(figsize=(panel[0]*nc, panel[1]*nr), layout='constrained')
     axs = list(fig.subplots(nr, nc, squeeze=False).flat)
     for a in axs[n:]: a.remove()
+    fig.legend_cell = axs[n].get_subplotspec() if n < len(axs) else None   # a free cell takes the legend
     return fig, axs[:n]
+
+def _first_col(ax):
+    "True for a panel in the first column of its grid (or not in a grid): only these get a y label."
+    ss = ax.get_subplotspec()
+    return ss is None or ss.is_first_col()
 
 def _grouped_bars(ax, groups:Sequence[str], series:Sequence[tuple], highlight:int|None=None):
     "Grouped bars: `series` = [(label, values [G], sd [G] or None, colour)]; group `highlight` gets a shaded band."
@@ -85,7 +93,10 @@ def _grouped_bars(ax, groups:Sequence[str], series:Sequence[tuple], highlight:in
 
 def _legend(fig, axs, own:bool):
     "Legend outside the panels on a figure we made, inside the first panel on the caller's axes."
-    if own: fig.legend(*axs[0].get_legend_handles_labels(), loc='outside lower center', ncols=3, fontsize='small')
+    handles = axs[0].get_legend_handles_labels()
+    if own and getattr(fig, 'legend_cell', None) is not None:
+        cell = fig.add_subplot(fig.legend_cell); cell.axis('off'); cell.legend(*handles, loc='center', fontsize='medium', frameon=False)
+    elif own: fig.legend(*handles, loc='outside lower center', ncols=3, fontsize='small')
     else: axs[0].legend(fontsize='small')
 
 def _pick_layers(available, layers):
@@ -97,6 +108,9 @@ def _pick_layers(available, layers):
     return want
 
 # %% ../nbs/03_viz.ipynb #d404bfc8
+_SITE_WORDS = {'hidden': 'residual-stream', 'ffn': 'feed-forward'}
+def _words(name:str): return str(name).replace('_', ' ')   # 'integrated_gradients' -> 'integrated gradients'
+
 _PROB_LABEL = {'prob': 'mean P(class), all clips', 'prob_on_class': 'mean P(class), clips of that class',
                'value': 'mean predicted value, all clips'}   # 'value': a regression head's outputs
 
@@ -118,11 +132,12 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
                                   (f'random-{k} (mean ± SD)', d.random_mean, d.random_sd, COLORS['random'])],
                       highlight=cfg['target_class'])
         grp = results.neurons.get(l, results.neurons.get(str(l), {})).get('group', '')
-        ax.set(title=f'layer {l}' + (f' ({grp})' if grp else ''), xlabel='output' if metric == 'value' else 'class', ylabel=_PROB_LABEL[metric])
+        ax.set(title=f'layer {l}' + (f' ({grp})' if grp else ''), xlabel='output' if metric == 'value' else 'class',
+               ylabel=_PROB_LABEL[metric] if _first_col(ax) else None)
         if metric != 'value': ax.set_ylim(0, 1.05)
     _legend(fig, axs, axes is None)
-    fig.suptitle(f"Ablating {k} {cfg['site']} neurons per layer ({cfg['ablate_mode']}): target {'output' if metric == 'value' else 'class'} "
-                 f"{names[cfg['target_class']]!r}, ranked by {cfg['attribution_method']}")
+    fig.suptitle(f"Ablating the top {k} {_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per layer ({cfg['ablate_mode']}) "
+                 f"ranked by {_words(cfg['attribution_method'])} for {names[cfg['target_class']]!r}", fontsize='medium')
     return fig
 
 # %% ../nbs/03_viz.ipynb #727f17c0
@@ -131,8 +146,30 @@ def feature_metrics(results:AblationResults): # from `run_layerwise_ablation`
     ms = list(dict.fromkeys(_check_results(results, 'feature_metrics').table.metric))
     return [m for m in ms if m == 'speaker_similarity'] + sorted(m for m in ms if m.startswith('r2_'))
 
+_FEATURE_WORDS = {'rms': 'RMS energy', 'envelope': 'amplitude envelope', 'zcr': 'zero-crossing rate',
+                  'centroid': 'spectral centroid', 'f0': 'F0 (pitch)'}
+
+def _feature_words(f:str): return _FEATURE_WORDS.get(f, _words(f))
+
+def _metric_title(m:str):
+    if m == 'speaker_similarity': return 'Speaker similarity'
+    w = _feature_words(m[3:]); return w[0].upper() + w[1:] + ' decodability'
+
 def _metric_label(m:str):
-    return 'speaker similarity (cosine to baseline)' if m == 'speaker_similarity' else f"{m[3:]} decodability (R²)"
+    return 'cosine to the unedited clip' if m == 'speaker_similarity' else 'R² of a linear read-out'
+
+R2_FLOOR = -1.0   # R² panels stop here: below -1 a read-out is worse than guessing by twice the variance; bars past it are labelled
+
+def _floor_bars(ax, floor:float):
+    "Clip the y axis at `floor` and write the value of every bar that reaches below it at its foot."
+    lo = min([p.get_y() + min(p.get_height(), 0) for p in ax.patches] + [0])
+    if lo >= floor: return
+    ax.set_ylim(floor, None)
+    for p in ax.patches:
+        v = p.get_y() + p.get_height() if p.get_height() < 0 else p.get_y()
+        if p.get_height() < 0 and v < floor:
+            ax.annotate(f'{v:.1f}', (p.get_x() + p.get_width()/2, floor), xytext=(0, 2), textcoords='offset points',
+                        ha='center', va='bottom', fontsize='x-small', rotation=90, color='w' if p.get_height() < floor/2 else 'k')
 
 def plot_feature_change(results:AblationResults, # from `run_layerwise_ablation(..., effects=...)`
                         metrics:Sequence[str]|None=None, # default: `feature_metrics(results)`
@@ -148,9 +185,12 @@ def plot_feature_change(results:AblationResults, # from `run_layerwise_ablation(
         s = condition_summary(results, m); s = s[s['class'] == 'all'].sort_values('layer')
         _grouped_bars(ax, [str(l) for l in s.layer], [('baseline', s.baseline, None, COLORS['baseline']),
                       (f'top-{k}', s.topk, None, COLORS['topk']), (f'random-{k} (mean ± SD)', s.random_mean, s.random_sd, COLORS['random'])])
-        ax.set(xlabel='ablated layer', ylabel=_metric_label(m), title=m)
+        ax.set(xlabel='ablated layer', ylabel=_metric_label(m), title=_metric_title(m))
+        if m.startswith('r2_'): _floor_bars(ax, R2_FLOOR)
+        ax.axhline(0, color='k', lw=0.6)
     _legend(fig, axs, axes is None)
-    fig.suptitle(f"Side effects: {k} {cfg['site']} neurons ablated per layer ({cfg['ablate_mode']})", fontsize='medium')
+    fig.suptitle(f"Side effects of ablating the top {k} {_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per layer "
+                 f"({cfg['ablate_mode']}); R² axes stop at {R2_FLOOR:g}, lower values are written on the bars", fontsize='medium')
     return fig
 
 # %% ../nbs/03_viz.ipynb #d517a859
@@ -167,17 +207,26 @@ def _spread_frame(spread):
     if missing := _SPREAD_COLS - set(df.columns): raise ValueError(f"the spread table lacks columns {sorted(missing)}")
     return df, site
 
+def _runs(flags:np.ndarray):
+    "[(start, length)] of the runs of True in a 1-d bool array."
+    d = np.diff(np.r_[0, flags.astype(int), 0]); s, e = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    return list(zip(s, e - s))
+
 def _spread_panel(ax, d:pd.DataFrame, frame_s:float, vmax:float):
-    "One source layer: pcolormesh of downstream layer × time, edited frames marked above."
+    "One source layer: downstream layer × time (to the end of the longest clip); edited frames as a strip above, unless all are."
     m = d.pivot(index='downstream_layer', columns='frame', values='rel_change').sort_index()
-    ab = d.groupby('frame').ablated.max().reindex(m.columns)
-    L, T = m.shape
+    ab = d.groupby('frame').ablated.max().reindex(m.columns).fillna(0).to_numpy() > 0
+    real = np.isfinite(m.to_numpy(dtype=float)).any(0)          # frames of at least one clip (the rest is padding)
+    T = int(np.flatnonzero(real)[-1]) + 1 if real.any() else m.shape[1]
+    m, ab, L = m.iloc[:, :T], ab[:T], len(m)
     mesh = ax.pcolormesh(np.arange(T + 1)*frame_s, np.arange(L + 1), np.ma.masked_invalid(m.to_numpy(dtype=float)),
                          cmap=_CMAP, vmin=0, vmax=vmax)
-    t = m.columns.to_numpy()[ab.to_numpy() > 0]
-    ax.scatter((t + 0.5)*frame_s, np.full(len(t), L + 0.3), marker='v', s=14, color='k', clip_on=False)
-    ax.set_yticks(np.arange(L) + 0.5, [str(l) for l in m.index]); ax.set_ylim(0, L + 0.6)
-    return mesh
+    every = bool(ab[real[:T]].all())
+    if not every:
+        ax.broken_barh([(s*frame_s, n*frame_s) for s, n in _runs(ab)], (L + 0.12, 0.3), color=COLORS['topk'])
+    ax.set_yticks(np.arange(L) + 0.5, [str(l) for l in m.index]); ax.set_ylim(0, L + (0 if every else 0.5))
+    ax.set_xlim(0, T*frame_s)
+    return mesh, every
 
 def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy spread table
                          layer=None, # source layer(s) to show: an int, a list, or None for all
@@ -192,9 +241,14 @@ def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy s
     vmax = vmax if vmax is not None else float(np.nanmax(df.rel_change.to_numpy(dtype=float), initial=0)) or 1.
     fig, axs = _grid(len(layers), ncols, (3.6, 2.6), axes)
     for ax, l in zip(axs, layers):
-        mesh = _spread_panel(ax, df[df.layer == l], frame_s, vmax)
-        ax.set(title=f"edit at {site + ' ' if site else ''}layer {l}", xlabel='time (s); ▼ = edited frame', ylabel='downstream layer')
-    fig.colorbar(mesh, ax=axs, label='relative change ‖Δh‖/‖h‖', shrink=0.9)
+        mesh, every = _spread_panel(ax, df[df.layer == l], frame_s, vmax)
+        ax.set(title=f"edit at {site + ' ' if site else ''}layer {l}" + (', all frames' if every else ''),
+               xlabel='time (s)' + ('' if every else '; strip = edited frames'), ylabel='downstream layer' if _first_col(ax) else None)
+    cell = fig.add_subplot(fig.legend_cell) if getattr(fig, 'legend_cell', None) is not None else None
+    if cell is None: fig.colorbar(mesh, ax=axs, label='relative change ‖Δh‖/‖h‖', shrink=0.9)
+    else:   # the grid's free cell holds the colour bar and how to read the panels
+        cell.axis('off'); fig.colorbar(mesh, ax=cell, location='left', fraction=0.12, label='relative change ‖Δh‖/‖h‖')
+        cell.text(0.05, 0.5, 'colour: how much each downstream\nlayer changes at each frame\n(grey: padding)', va='center', fontsize='small')
     return fig
 
 # %% ../nbs/03_viz.ipynb #62a929ba
@@ -205,17 +259,17 @@ def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or t
     if df is None or not isinstance(df, pd.DataFrame) or df.empty:
         raise ValueError("there is no upstream-norm table: run `run_layerwise_ablation(..., upstream=True)` "
                          "(hidden layer 0 has no upstream block, so it is never in the table)")
-    fig = ax.figure if ax is not None else Figure(figsize=(4.8, 3.2), layout='constrained')
+    fig = ax.figure if ax is not None else Figure(figsize=(5.4, 3.4), layout='constrained')
     ax = ax if ax is not None else fig.subplots()
     d = df.sort_values('layer')
-    ax.plot(d.layer, d.rel_norm, 'o-', color='C2', label='‖δ‖/‖h‖ upstream change')
-    ax.plot(d.layer, d.residual, 's--', color='C1', label='residual (edit not reproduced)')
-    ax.plot(d.layer, d.edit_rel_norm, '^:', color='0.4', label='‖Δa‖/‖a‖ the edit itself')
+    ax.plot(d.layer, d.rel_norm, 'o-', color=COLORS['line1'], label='‖δ‖/‖h‖ upstream change')
+    ax.plot(d.layer, d.residual, 's--', color=COLORS['line2'], label='residual (edit not reproduced)')
+    ax.plot(d.layer, d.edit_rel_norm, '^:', color=COLORS['line3'], label='‖Δa‖/‖a‖ the edit itself')
     ax.set_xticks(d.layer.to_numpy())
     site = d.site.iloc[0] if 'site' in d else ''
     ax.set(xlabel=f'ablated {site} layer'.replace('  ', ' '), ylabel='relative norm (ratio)', ylim=(0, None),
-           title='Smallest upstream change that reproduces the top-k edit')
-    ax.legend(fontsize='small')
+           title='Smallest upstream change\nthat reproduces the top-k edit')
+    ax.legend(fontsize='small', loc='best')
     return fig
 
 # %% ../nbs/03_viz.ipynb #0a89e26e
@@ -248,7 +302,7 @@ def plot_attribution_heatmap(scores, # `NeuronScores`, `AblationResults` or tidy
         for (i, j), v in np.ndenumerate(S.to_numpy(dtype=float)):
             ax.text(j, i, str(int(ids.iat[i, j])), ha='center', va='center', fontsize=6, color='w' if v < mid else 'k')
     ax.set(xlabel='rank within layer (1 = highest score)', ylabel='layer', title=f'Top {n} neurons per layer (cell text: neuron id)')
-    fig.colorbar(im, ax=ax, label=f'{method} score'.strip())
+    fig.colorbar(im, ax=ax, label=f'{_words(method)} score'.strip())
     return fig
 
 # %% ../nbs/03_viz.ipynb #a3d85735
@@ -266,13 +320,15 @@ def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, fe
     d = df[df.feature == feature].dropna(subset=['r'])
     layers = sorted(d.layer.unique())
     fig, (a1, a2) = _grid(2, 2, (4.2, 3.2), axes)
-    a1.boxplot([d[d.layer == l].r.abs().to_numpy() for l in layers], tick_labels=[str(l) for l in layers], flierprops=dict(markersize=2))
+    a1.boxplot([d[d.layer == l].r.abs().to_numpy() for l in layers], tick_labels=[str(l) for l in layers], flierprops=dict(markersize=2),
+               medianprops=dict(color=COLORS['topk']))
     a1.set(xlabel='layer', ylabel='|r| (Pearson over frames)', title='distribution per layer', ylim=(0, 1))
     tp = d.loc[d.r.abs().sort_values(ascending=False, kind='stable').index[:top]].iloc[::-1]
     a2.barh(np.arange(len(tp)), tp.r, color=np.where(tp.r > 0, COLORS['topk'], COLORS['random']))
     a2.set_yticks(np.arange(len(tp)), [f'L{l} n{n}' for l, n in zip(tp.layer, tp.neuron)], fontsize='small')
-    a2.axvline(0, color='k', lw=0.8); a2.set(xlim=(-1, 1), xlabel='r', title=f'top {len(tp)} neurons by |r|')
-    fig.suptitle(f'Neuron ↔ {feature} correlation')
+    a2.axvline(0, color='k', lw=0.8); a2.set(xlim=(-1, 1), xlabel='r (Pearson over frames)', title=f'top {len(tp)} neurons by |r|')
+    a2.set_xticks([-1, -0.5, 0, 0.5, 1])
+    fig.suptitle(f'Neurons and {_feature_words(feature)}: correlation over frames')
     return fig
 
 # %% ../nbs/03_viz.ipynb #38245921
@@ -321,31 +377,119 @@ def plan(self:ResultsVisualizer, results:AblationResults, correlations:pd.DataFr
             p[f'neuron_feature_correlation_{f}'] = (lambda f=f: plot_neuron_feature_correlation(correlations, f), None)
     return p
 
+FORMATS = ('png', 'svg', 'pdf')
+_NO_DATE = {'png': {}, 'svg': {'Date': None}, 'pdf': {'CreationDate': None}}   # same run, same bytes
+
+def check_formats(formats): # a format name or a sequence of them
+    "The figure formats asked for, checked against `FORMATS` (duplicates dropped, order kept)."
+    fs = [formats] if isinstance(formats, str) else list(formats)
+    bad = [f for f in fs if f not in FORMATS]
+    if bad or not fs: raise ValueError(f"formats {fs}: choose one or more of {list(FORMATS)}")
+    return list(dict.fromkeys(fs))
+
+def figure_bytes(fig:Figure, # the figure
+                 fmt:str='png', # one of `FORMATS`
+                 dpi:int=120): # resolution (PNG; SVG and PDF are vector)
+    "The figure as a file's bytes; SVG and PDF without a creation date, so the same figure gives the same bytes."
+    buf = io.BytesIO()
+    with matplotlib.rc_context({'svg.hashsalt': 'neuron_ablation'}):
+        fig.savefig(buf, format=check_formats(fmt)[0], dpi=dpi, metadata=_NO_DATE[fmt])
+    return buf.getvalue()
+
 @patch
 def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
-           correlations:pd.DataFrame|None=None): # from `neuron_feature_correlation` (default: the results' own table, if any)
-    "Draw every figure the results have data for -> ({name: Figure}, {file name: PNG bytes, 'figures.json': what was drawn or skipped})."
-    figs, files, self.skipped = {}, {}, {}
+           correlations:pd.DataFrame|None=None, # from `neuron_feature_correlation` (default: the results' own table, if any)
+           formats=('png',)): # file formats of each figure: any of `FORMATS`
+    "Draw every figure the results have data for -> ({name: Figure}, {file name: bytes, 'figures.json', 'report.html'})."
+    fmts, figs, files, pngs, self.skipped = check_formats(formats), {}, {}, {}, {}
     correlations = getattr(results, 'correlations', None) if correlations is None else correlations
     for name, (draw, reason) in self.plan(results, correlations).items():
         if reason is not None:
             self.skipped[name] = reason; _log.info("skipped figure %s: %s", name, reason); continue
-        figs[name] = draw(); buf = io.BytesIO(); figs[name].savefig(buf, format='png', dpi=self.dpi)
-        files[f'{name}.png'] = buf.getvalue()
-    files['figures.json'] = json.dumps(dict(saved={k: f'{k}.png' for k in figs}, skipped=self.skipped), indent=1)
+        figs[name] = draw()
+        for f in fmts: files[f'{name}.{f}'] = figure_bytes(figs[name], f, self.dpi)
+        pngs[name] = files.get(f'{name}.png') or figure_bytes(figs[name], 'png', self.dpi)
+    files['figures.json'] = json.dumps(dict(saved={k: f'{k}.{fmts[0]}' for k in figs}, formats=fmts,
+                                            skipped=self.skipped), indent=1)
+    files['report.html'] = report_html(results, pngs, self.skipped).encode()
     return figs, files
 
 @patch
 def generate_all_plots(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
-                       correlations:pd.DataFrame|None=None): # from `neuron_feature_correlation` (default: the results' own table, if any)
-    "Draw every figure the results have data for and save each as `<name>.png` in `save_dir`; return {name: Figure}."
-    figs, files = self.render(results, correlations)
+                       correlations:pd.DataFrame|None=None, # from `neuron_feature_correlation` (default: the results' own table, if any)
+                       formats=('png',)): # file formats of each figure: any of `FORMATS` (e.g. ('png', 'svg'))
+    "Draw every figure the results have data for, save each as `<name>.<format>` and a `report.html` in `save_dir`; return {name: Figure}."
+    figs, files = self.render(results, correlations, formats)
     if (self.save_dir/MANIFEST).exists(): write_folder(self.save_dir, files, keep=True)   # a results folder: added as one unit
     else:
         for name, data in files.items(): atomic_write(self.save_dir/name, data)
-    self.paths = {k: self.save_dir/f'{k}.png' for k in figs}
+    fmt = check_formats(formats)[0]
+    self.paths, self.report = {k: self.save_dir/f'{k}.{fmt}' for k in figs}, self.save_dir/'report.html'
     return figs
 
+
+# %% ../nbs/03_viz.ipynb #695a371e
+FIGURE_NOTES = {
+    'class_probabilities': "Each panel is one ablated layer: every class's mean probability over all clips before the edit "
+        "(grey), after zeroing the top-k neurons (orange) and after random-k neurons (blue, mean ± SD over draws); "
+        "the target class is shaded. A top-k bar far from both others is a causal effect.",
+    'class_probabilities_on_class': "As above, but each class's probability is averaged over the clips of that class "
+        "only: the drop of the shaded bar is the drop of P(target | target clips) that the summary table tests.",
+    'output_values': "Each panel is one ablated layer: every output's mean predicted value before the edit, after the "
+        "top-k edit and after random-k edits (mean ± SD).",
+    'feature_change': "Side effects per ablated layer: how similar the last layer stays to the unedited clip (speaker "
+        "similarity) and how well a linear read-out still recovers each acoustic feature (R²); R² axes stop at -1 and "
+        "lower values are written on the bars.",
+    'temporal_spread': "For an edit at one layer (panel), how much each downstream layer changes at each moment "
+        "(‖Δh‖/‖h‖, mean over clips); a strip above marks the edited frames when not all are; the time axis ends where "
+        "the longest clip ends.",
+    'upstream_norm': "How large a change of the layer below would reproduce the top-k edit (green), what it cannot "
+        "reproduce (orange) and the size of the edit itself (grey): small green lines mean the edit is easy to cause "
+        "from upstream.",
+    'attribution_heatmap': "Rows are layers, columns rank the neurons by score (1 = highest); the colour is the score "
+        "and the number in a cell the neuron's id, so a neuron that tops several layers is easy to spot.",
+    'neuron_feature_correlation': "Left: per layer, the spread of |r| between each neuron and the acoustic feature over "
+        "frames; right: the ten neurons with the largest |r| (orange positive, blue negative).",
+}
+
+def figure_note(name:str): # a figure name of `ResultsVisualizer.plan` (`neuron_feature_correlation_f0` too)
+    "One sentence on how to read the figure `name`."
+    return FIGURE_NOTES.get(name) or FIGURE_NOTES.get(name.rsplit('_', 1)[0], '')
+
+_CSS = """body{font:15px/1.5 system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1180px;margin:2em auto;padding:0 1em;color:#222}
+h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.85em}th,td{padding:.25em .6em;border-bottom:1px solid #e5e5e5;text-align:right}
+th:first-child,td:first-child{text-align:left}figure{margin:1.5em 0}img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.9em;color:#444;margin-top:.3em}pre{background:#f6f6f6;padding:1em;overflow-x:auto;font-size:.8em}
+.scroll{overflow-x:auto}"""
+
+def _table_html(df:pd.DataFrame):
+    return df.to_html(float_format=lambda v: f'{v:.4g}', border=0, na_rep='')
+
+def report_html(results:AblationResults, # from `run_layerwise_ablation`
+                pngs:dict, # {figure name: PNG bytes} (from `ResultsVisualizer.render`)
+                skipped:dict|None=None): # {figure name: why it was not drawn}
+    "A self-contained HTML page of a run (figures inlined): what was run, the summary with statistics, every figure, config, versions."
+    import base64, html
+    cfg, esc = _check_results(results, 'report_html').config, html.escape
+    names, tgt = cfg.get('class_names') or [], cfg.get('target_class')
+    target = names[tgt] if isinstance(tgt, int) and tgt < len(names) else tgt
+    head = (f"top-{cfg.get('topk')} {cfg.get('site')} neurons per layer for {target!r}, ranked by "
+            f"{_words(cfg.get('attribution_method', ''))}, edited by {cfg.get('ablate_mode')!r}, against "
+            f"{cfg.get('n_random')} random-{cfg.get('topk')} draws")
+    vers = dict(cfg.get('versions') or {}, model=f"{cfg.get('model')} ({cfg.get('name_or_path') or 'in memory'})")
+    figs = ''.join(f'<figure id="{esc(n)}"><img alt="{esc(n)}" src="data:image/png;base64,{base64.b64encode(b).decode()}">'
+                   f'<figcaption><b>{esc(n)}</b>. {esc(figure_note(n))}</figcaption></figure>' for n, b in pngs.items())
+    skip = ''.join(f'<li><b>{esc(n)}</b>: {esc(r)}</li>' for n, r in (skipped or {}).items())
+    parts = [f'<h1>neuron_ablation report</h1><p>{esc(head)}.</p><p>{esc(str(cfg.get("clips_note", "")))}</p>',
+             '<h2>Summary</h2><p>Per layer group: the effect of the top-k edit on the target against random-k edits, its '
+             '95 % bootstrap interval, the empirical p-value (Holm-adjusted across groups) and the selectivity.</p>'
+             f'<div class="scroll">{_table_html(results.summary())}</div>',
+             f'<h2>Figures</h2>{figs}' + (f'<p>Not drawn:</p><ul>{skip}</ul>' if skip else ''),
+             '<h2>Versions</h2>' + _table_html(pd.Series(vers, name='version').to_frame()),
+             f'<h2>Configuration</h2><pre>{esc(json.dumps(to_jsonable(cfg), indent=1))}</pre>']
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>neuron_ablation report: {esc(str(target))}'
+            f'</title><style>{_CSS}</style></head><body>{"".join(parts)}</body></html>')
 
 # %% ../nbs/03_viz.ipynb #621b8feb
 @torch.no_grad()
