@@ -25,7 +25,7 @@ from .results import AblationResults, check_replaceable
 from .acoustics import FEATURES, check_feature_names
 from .feature_extractor import feature_analysis
 from .visualization import ResultsVisualizer, check_formats
-from .distributed import my_batches, shard, gather_ordered, all_gather_objects, is_main, is_distributed, describe, resolve_device, as_dtype
+from .distributed import my_batches, shard, gather_ordered, all_gather_objects, is_main, is_distributed, describe, resolve_device, as_dtype, rank_world, alone
 
 # %% auto #0
 __all__ = ['AblationConfig', 'default_layer_groups', 'NeuronAblator', 'jaccard']
@@ -403,11 +403,18 @@ def jaccard(a, b): # two collections of neuron ids
 @patch
 def _stability(self:NeuronAblator, cfg:AblationConfig, x, m, y, tc:int, progress):
     "{layer: Jaccard overlap of the top-k sets scored on two halves of the scoring clips}."
-    first, tops = torch.from_numpy(_split_halves(y.numpy(), self.seed)), []
-    for half in (first, ~first):
+    first = torch.from_numpy(_split_halves(y.numpy(), self.seed)); halves = (first, ~first)
+    def top(half):
         sc = METHODS[cfg.attribution_method](self.st, x[half], y[half], tc, self.layers, self.site, attention_mask=None if m is None else m[half],
                                              batch_size=self.batch_size, stats=None, progress=progress, **cfg.method_kw)
-        tops.append({l: sc.topk(cfg.topk, l).tolist() for l in self.layers})
+        return {l: sc.topk(cfg.topk, l).tolist() for l in self.layers}
+    w = rank_world()[1]
+    scored = lambda h: int(h.sum()) if cfg.attribution_method == 'activation' or cfg.method_kw.get('clips') == 'all' else int((y[h] == tc).sum())
+    if w > 1 and max(-(-scored(h) // self.batch_size) for h in halves) < w:   # too few batches to split a half: ranks take whole halves
+        own = list(shard(2))
+        with alone(): mine = {i: top(halves[i]) for i in own}
+        tops = gather_ordered(mine, 2)
+    else: tops = [top(h) for h in halves]
     return {l: jaccard(tops[0][l], tops[1][l]) for l in self.layers}
 
 # %% ../nbs/00_core.ipynb #d8a5732e
