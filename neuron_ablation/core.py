@@ -300,7 +300,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     res.config['clips'] = _clip_record(x, xe, eval_inputs is not None); res.config.update(record or {})
     steps('figures')
     formats = ('png',) if cfg.plots is True else cfg.plots
-    figures = ResultsVisualizer(self).render(res, correlations=corr, formats=formats)[1] if cfg.plots else {}
+    figures = ResultsVisualizer(self).render(res, correlations=corr, formats=formats, progress=progress)[1] if cfg.plots else {}
     steps('saving')
     if save: res.save(self.save_dir, extra=figures)
     return res

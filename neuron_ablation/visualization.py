@@ -21,6 +21,7 @@ from .effects import TemporalSpread, relative_change, spread_from
 from .results import MANIFEST, AblationResults, atomic_write, to_jsonable, write_folder
 from fastcore.basics import patch
 import ipywidgets as W
+from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['COLORS', 'FRAME_S', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES', 'pooled_cosine', 'condition_summary',
@@ -399,11 +400,12 @@ def figure_bytes(fig:Figure, # the figure
 @patch
 def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
            correlations:pd.DataFrame|None=None, # from `neuron_feature_correlation` (default: the results' own table, if any)
-           formats=('png',)): # file formats of each figure: any of `FORMATS`
+           formats=('png',), # file formats of each figure: any of `FORMATS`
+           progress:bool=False): # a tqdm bar over the figures
     "Draw every figure the results have data for -> ({name: Figure}, {file name: bytes, 'figures.json', 'report.html'})."
     fmts, figs, files, pngs, self.skipped = check_formats(formats), {}, {}, {}, {}
     correlations = getattr(results, 'correlations', None) if correlations is None else correlations
-    for name, (draw, reason) in self.plan(results, correlations).items():
+    for name, (draw, reason) in tqdm(self.plan(results, correlations).items(), desc='figures', disable=not progress, leave=False):
         if reason is not None:
             self.skipped[name] = reason; _log.info("skipped figure %s: %s", name, reason); continue
         figs[name] = draw()
