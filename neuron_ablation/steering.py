@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_steering.ipynb #c8ad7ea9
 from __future__ import annotations
-import json
+import io, json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
