@@ -491,13 +491,14 @@ def activation_probability(st:SpeechTransformer, inputs:Tensor, # [B, S] float32
 def entropy_scores(p:Tensor, # [L, C, D] activation probability per class (`activation_probability`)
                    target:int, # class id
                    present:Tensor|None=None): # [C] bool, classes with frames (default: all)
-    "Score `(1 - H/log C) * q[target]` of every neuron [L, D]: class specificity of its activation probability, towards `target`."
+    "Score `(1 - H/log C) * q[target] * p[target]` of every neuron [L, D]: class specificity of its firing, towards `target`."
     present = torch.ones(p.shape[1], dtype=torch.bool) if present is None else present
     q = p[:, present]; tot = q.sum(1, keepdim=True)
     q = torch.where(tot > 0, q / tot.clamp(min=1e-300), torch.zeros_like(q))
     H = -(q * q.clamp(min=1e-300).log()).sum(1)
     spec = torch.where(tot[:, 0] > 0, 1 - H / math.log(int(present.sum())), torch.zeros_like(H))
-    return (spec * q[:, int(present[:target].sum())]).float()
+    t = int(present[:target].sum())
+    return (spec * q[:, t] * p[:, present][:, t]).float()
 
 def entropy(st:SpeechTransformer, # the wrapped model (with a head)
             inputs:Tensor, # [B, S] float32 waveforms at 16 kHz
