@@ -207,7 +207,7 @@ def _steer_stats(vals, conds, gains, R, y, changed, n_boot, seed, level):
     return df
 
 # %% ../nbs/20_steering.ipynb #d527c78c
-_METRIC_LABELS = {'prob': 'P(target class)', 'flip_to': 'share of clips flipped to the target', 'flip_from': 'share of target clips that leave it',
+_METRIC_LABELS = {'prob': 'P(target class), mean over clips', 'flip_to': 'share of clips flipped to the target', 'flip_from': 'share of target clips that leave it',
                   'kl': 'KL divergence from the unedited output'}
 
 def plot_steering(results:SteeringResults, # from `steering_sweep`
@@ -364,7 +364,7 @@ def plot_selector_comparison(comparison:SelectorComparison, # from `compare_sele
     if metric not in _EFFECT_LABELS: raise ValueError(f"unknown metric {metric!r}; use one of {list(_EFFECT_LABELS)}")
     e, cfg = comparison.effects[comparison.effects.metric == metric], comparison.config
     ms, ls = cfg['methods'], sorted(e.layer.unique())
-    fig = ax.figure if ax is not None else Figure(figsize=(1.2 + len(ls) * (0.35 * len(ms) + 0.5), 3.4), layout='constrained')
+    fig = ax.figure if ax is not None else Figure(figsize=(max(6., 2.8 + len(ls) * (0.35 * len(ms) + 0.5)), 3.4), layout='constrained')
     ax = ax if ax is not None else fig.subplots()
     w = 0.8 / len(ms)
     for i, k in enumerate(ms):
@@ -380,5 +380,5 @@ def plot_selector_comparison(comparison:SelectorComparison, # from `compare_sele
     ax.set_xticks(np.arange(len(ls)), [str(l) for l in ls])
     ax.set(xlabel=f"layer ({cfg['site']})", ylabel=_EFFECT_LABELS[metric],
            title=f"Which selector's top-{cfg['topk']} matters for {cfg['target']!r} ({'held-out' if cfg['held_out'] else 'in-sample'} clips; * p ≤ {alpha})")
-    ax.legend(fontsize='x-small', ncol=2)
+    ax.legend(fontsize='x-small', loc='upper left', bbox_to_anchor=(1.01, 1), title='selector', title_fontsize='x-small')
     return fig
