@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 
 from .checks import SITES, validate_labels, validate_target
 from .model import Cache, SpeechTransformer, conv_geometry, masked_mean
-from .edits import MODES, Edit, as_frames, check_mode, fit_stats
+from .edits import MODES, Edit, as_frames, check_gain, check_mode, fit_stats
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import TemporalSpread, relative_change, spread_from
 from .results import MANIFEST, AblationResults, atomic_write, to_jsonable, write_folder
@@ -504,9 +504,10 @@ def ablate_clip(st:SpeechTransformer, # the model
                 site:str='hidden', # 'hidden' or 'ffn'
                 stats=None, # `NeuronStats` at `site` (mean/noise modes)
                 seed:int=0, # seeds the noise (with `seed + layer`, as everywhere)
-                threshold:float=0.05): # relative change that counts a frame as affected (spread)
+                threshold:float=0.05, # relative change that counts a frame as affected (spread)
+                gain:float|None=None): # mode 'gain' only: the factor the neurons are multiplied by
     "Edit `neurons` of a cached clip and resume the forward pass: baseline vs ablated probabilities, speaker similarity, spread."
-    layer = st.check_layer(layer, site); edit = Edit({layer: neurons}, site, mode, frames, stats, seed).check(st)
+    layer = st.check_layer(layer, site); edit = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
     if cache.logits is None: raise ValueError("the cache holds no logits: the model needs a head (fit_probe or head=)")
     act = cache.acts(site)[layer]; sel = edit.mask(act, layer, cache.frame_mask)
     h = edit.apply(act, layer, sel=sel)
@@ -572,17 +573,18 @@ def scores(self:AblationSession, site:str='hidden', method:str='activation', tar
 
 @patch
 def evaluate(self:AblationSession, clip:int=0, layer:int=0, site:str='hidden', method:str='activation', mode:str='zero',
-             k:int=10, target=0, frames='all'):
+             k:int=10, target=0, frames='all',
+             gain:float=2.): # the factor of mode 'gain' (ignored by the other modes)
     "Ablate the top-`k` neurons (by `method`, for `target`) of (`site`, `layer`) on one clip -> `ablate_clip`'s dict + 'neurons'."
     if site not in SITES: raise ValueError(f"unknown site {site!r}; use one of {SITES}")
-    check_mode(mode); frames = as_frames(frames); layer = self.st.check_layer(layer, site)
+    gain = check_gain(mode, gain if mode == 'gain' else None); frames = as_frames(frames); layer = self.st.check_layer(layer, site)
     D = self.n_neurons(site)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= D:
         raise ValueError(f"k={k!r} but site {site!r} has {D} neurons per layer: use 0..{D}")
     cache = self.cache(clip, site)
     ids = self.scores(site, method, target).topk(int(k), layer)
     stats = self.stats(site) if mode in ('mean', 'noise') else None
-    r = ablate_clip(self.st, cache, layer, ids, mode, frames, site, stats, self.ablator.seed, self.threshold)
+    r = ablate_clip(self.st, cache, layer, ids, mode, frames, site, stats, self.ablator.seed, self.threshold, gain)
     return dict(r, neurons=ids.tolist())
 
 # %% ../nbs/03_viz.ipynb #03b2a2fb
@@ -671,7 +673,8 @@ def _controls(self:AblationDashboard):
                 target=W.Dropdown(options=[(n, i) for i, n in enumerate(self.class_names)], value=int(s.y[0]), description='target'),
                 frames=W.Dropdown(options=list(_FRAME_POLICIES), value='all', description='frames'),
                 center=W.IntSlider(value=T // 2, min=0, max=T - 1, description='centre frame'),
-                radius=W.IntSlider(value=2, min=0, max=max(1, T // 2), description='radius'))
+                radius=W.IntSlider(value=2, min=0, max=max(1, T // 2), description='radius'),
+                gain=W.FloatSlider(value=2., min=-2., max=8., step=0.25, description='gain'))
 
 @patch
 def _outputs(self:AblationDashboard):
@@ -717,8 +720,9 @@ def update(self:AblationDashboard):
     o['probs'].value = _probs_table(names, pb, pa, tgt)
     sim = float(r['speaker_similarity'][0]); o['similarity'].value = f"<b>speaker similarity</b> (cosine to original): {sim:.4f}"
     dt = time.perf_counter() - t0
+    how = f"gain ×{v['gain']:g}" if v['mode'] == 'gain' else v['mode']
     o['status'].value = (f"<span style='color:green'>ablated {len(r['neurons'])} {v['site']} neurons of layer {v['layer']} "
-                         f"({v['mode']}, frames {as_frames(v['frames'])}) in {1000*dt:.0f} ms</span>")
+                         f"({how}, frames {as_frames(v['frames'])}) in {1000*dt:.0f} ms</span>")
     self.state = dict(r, probs_base=pb, probs_ablated=pa, speaker_similarity=sim, error=None, values=v, seconds=dt)
     return self.state
 
