@@ -24,7 +24,7 @@ from .effects import clip_values
 from .stats import control_table, stratified_bootstrap, unit_effects, summarise, holm
 from .results import to_jsonable, write_folder
 from .core import NeuronAblator, AblationConfig, jaccard
-from .visualization import COLORS
+from .visualization import COLORS, OKABE_ITO
 
 # %% auto #0
 __all__ = ['STEER_METRICS', 'flip_values', 'steering_values', 'check_gains', 'SteeringResults', 'steering_sweep', 'plot_steering',
@@ -240,7 +240,7 @@ def plot_steering(results:SteeringResults, # from `steering_sweep`
                  fontsize='medium')
     return fig
 
-def _color(i:int): return matplotlib.colormaps['tab10'](i % 10)   # matplotlib's colour-blind-safe 'tab10' palette
+def _color(i:int): return OKABE_ITO[i % len(OKABE_ITO)]   # the Okabe-Ito palette: distinct for colour-blind readers
 
 # %% ../nbs/20_steering.ipynb #7011b251
 def rank_correlation(a, b): # two score vectors of the same neurons [D]

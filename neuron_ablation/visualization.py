@@ -24,7 +24,7 @@ import ipywidgets as W
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['COLORS', 'FRAME_S', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES', 'pooled_cosine', 'condition_summary',
+__all__ = ['COLORS', 'OKABE_ITO', 'FRAME_S', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES', 'pooled_cosine', 'condition_summary',
            'plot_class_probabilities', 'feature_metrics', 'plot_feature_change', 'plot_temporal_spread',
            'plot_upstream_norm', 'plot_attribution_heatmap', 'plot_neuron_feature_correlation', 'save_figure',
            'ResultsVisualizer', 'check_formats', 'figure_bytes', 'figure_note', 'report_html', 'ablate_clip',
@@ -60,6 +60,7 @@ def condition_summary(results:AblationResults, # from `run_layerwise_ablation`
 # %% ../nbs/03_viz.ipynb #92f7523e
 COLORS = {'baseline': '#999999', 'topk': '#D55E00', 'random': '#0072B2', 'target': '#F0E442',   # Okabe-Ito: safe for
           'line1': '#009E73', 'line2': '#E69F00', 'line3': '#555555'}                            # colour-blind readers
+OKABE_ITO = ('#E69F00', '#56B4E9', '#009E73', '#0072B2', '#D55E00', '#CC79A7', '#F0E442', '#000000')   # series colours, in order
 FRAME_S = 0.02 # seconds between frames of the wav2vec2 family (hop 320 samples at 16 kHz)
 
 def _grid(n:int, ncols:int, panel:tuple, axes=None):
