@@ -18,7 +18,7 @@ def render(nb_path: Path = ROOT/'nbs'/'index.ipynb') -> str:
     out = ['<!-- generated from nbs/index.ipynb by .ci/readme.py (`make readme`); edit the notebook, not this file -->']
     for c in nbformat.read(nb_path, as_version=4).cells:
         src = c.source.strip()
-        if c.cell_type == 'markdown': out.append(re.sub(r'\]\((images/[^)]+)\)', r'](nbs/\1)', src))
+        if c.cell_type == 'markdown': out.append(re.sub(r'\]\(((?:images/[^)]+)|(?:[\w-]+\.ipynb(?:#[^)]*)?))\)', r'](nbs/\1)', src))   # paths from the repo root
         elif c.cell_type == 'code' and not re.match(r'#\s*\|\s*hide', src): out.append(f'```python\n{src}\n```')
     return '\n\n'.join(out) + '\n'
 

@@ -17,7 +17,7 @@ from fastcore.basics import patch
 
 from .checks import check_site, check_choice, check_positive_int, validate_labels, validate_target
 from .model import SpeechTransformer, iter_batches, fit_probe, auto_probe
-from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, fit_stats
+from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain, fit_stats
 from .attribution import METHODS, NeuronScores
 from .effects import clip_values, regression_values, clip_mean, relative_change, spread_from, upstream_norm
 from .stats import control_table
@@ -59,11 +59,13 @@ class AblationConfig:
     n_boot:int=1000 # bootstrap resamples of the clips for the intervals
     stability:bool=True # also score each half of the scoring clips and report the top-k sets' Jaccard overlap per layer
     level:float=0.95 # coverage of the intervals
+    gain:float|None=None # ablate_mode 'gain' only: the factor the neurons are multiplied by (a steering edit, see `steering_sweep`)
 
     def __post_init__(self):
         if isinstance(self.topk, bool) or not isinstance(self.topk, (int, np.integer)) or self.topk < 1:
             raise ValueError(f"topk must be an int >= 1 (neurons ablated per layer; 0 would edit nothing), got {self.topk!r}")
         check_mode(self.ablate_mode); check_choice('attribution method', self.attribution_method, sorted(METHODS))
+        object.__setattr__(self, 'gain', check_gain(self.ablate_mode, self.gain))
         object.__setattr__(self, 'frames', as_frames(self.frames))
         if self.n_random is not None and (isinstance(self.n_random, bool) or not isinstance(self.n_random, (int, np.integer)) or self.n_random < 1):
             raise ValueError(f"n_random must be an int >= 1 (random-k control draws per layer; 20 or more for p-values), got {self.n_random!r}")
@@ -199,10 +201,11 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
                            eval_attention_mask:Tensor|None=None, # [B', S] their mask
                            stability:bool=True, # report the split-half Jaccard overlap of the top-k sets
                            sampling_rate:int|None=16000, # Hz of the waveforms (the models take 16 kHz)
+                           gain:float|None=None, # ablate_mode 'gain' only: the factor the neurons are multiplied by
                            **method_kw): # passed to the attribution method (e.g. n_steps)
     "Ablate the top-k neurons of every layer in the groups vs random-k controls; return `AblationResults`."
     cfg = AblationConfig(topk, ablate_mode, target_class, attribution_method, frames, n_random, spread_threshold, upstream,
-                         upstream_steps, upstream_lr, upstream_clips, features, correlations, plots, method_kw, stability=stability)
+                         upstream_steps, upstream_lr, upstream_clips, features, correlations, plots, method_kw, stability=stability, gain=gain)
     return self.run(inputs, labels, cfg, attention_mask, scores=scores, stats=stats, effects=effects, save=save, progress=progress,
                     eval_inputs=eval_inputs, eval_labels=eval_labels, eval_attention_mask=eval_attention_mask, sampling_rate=sampling_rate)
 
@@ -322,7 +325,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
         feat_eff, corr = keep('features', lambda: feature_analysis(st, xe, me, site, features=cfg.features, correlations=cfg.correlations,
                                                                    batch_size=self.batch_size, progress=progress))
         effects = list(effects) + feat_eff
-    edit = Edit({}, site, cfg.ablate_mode, cfg.frames, stats, self.seed)
+    edit = Edit({}, site, cfg.ablate_mode, cfg.frames, stats, self.seed, cfg.gain)
     steps('the ablation sweep')
     sweep = self._sweep(xe, me, conds, edit, effects, progress)
     steps('statistics and upstream norm')
@@ -331,7 +334,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     res.config['clips'] = _clip_record(x, xe, eval_inputs is not None); res.config.update(record or {})
     steps('figures')
     formats = ('png',) if cfg.plots is True else cfg.plots
-    figures = ResultsVisualizer(self).render(res, correlations=corr, formats=formats)[1] if cfg.plots and is_main() else {}
+    figures = ResultsVisualizer(self).render(res, correlations=corr, formats=formats, progress=progress)[1] if cfg.plots and is_main() else {}
     steps('saving')
     if save and is_main(): res.save(self.save_dir, extra=figures); keep.clear()   # the other ranks hold the same results and write nothing
     return res
@@ -432,6 +435,14 @@ def _conditions(self:NeuronAblator, scores:NeuronScores, topk:int, n_random:int)
                       random=[r.tolist() for r in _random_sets(l, D, topk, n_random, self.seed)])
     return out
 
+# %% ../nbs/00_core.ipynb #7777583e
+@patch
+def conditions(self:NeuronAblator, scores:NeuronScores, # scores of every layer of the groups
+               topk:int, # neurons per set
+               n_random:int|None=None): # random-k draws (default: the ablator's)
+    "{layer: dict(group, topk, topk_scores, random)}: each layer's top-k set and its seeded random-k sets."
+    return self._conditions(scores, topk, self.n_random if n_random is None else n_random)
+
 # %% ../nbs/00_core.ipynb #012e27aa
 @patch
 @torch.no_grad()
@@ -512,7 +523,7 @@ def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edi
     cache = self.st.capture(x, m, self.site)
     todo = [(l, c) for l, c in conds.items() if not (self.site == 'hidden' and l == 0)]
     rows = {i: getattr(self, '_partial', _Partial(None))(f'upstream-{i}', lambda: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode, cfg.frames, self.site,
-                                                                    edit.stats, self.seed, cfg.upstream_steps, cfg.upstream_lr), own=True)
+                                                                    edit.stats, self.seed, cfg.upstream_steps, cfg.upstream_lr, gain=cfg.gain), own=True)
             for i in tqdm(shard(len(todo)), desc='upstream norm', disable=not progress, leave=False)}
     return pd.DataFrame(gather_ordered(rows, len(todo)))
 

@@ -19,8 +19,8 @@ from .model import SpeechTransformer, HookPoint, iter_batches, hook_count
 from .distributed import shard, rank_world, all_gather_objects, is_main
 
 # %% auto #0
-__all__ = ['MODES', 'Frames', 'as_frames', 'check_mode', 'merge_moments', 'moments', 'NeuronStats', 'fit_stats', 'merge_stats',
-           'Edit']
+__all__ = ['MODES', 'Frames', 'as_frames', 'check_mode', 'check_gain', 'merge_moments', 'moments', 'NeuronStats', 'fit_stats',
+           'merge_stats', 'Edit']
 
 # %% ../nbs/10_edits.ipynb #aa0d89d4
 @dataclass(frozen=True)
@@ -75,23 +75,37 @@ def as_frames(frames): # 'all', 'peak', a list of frame indices, ('window', cent
     raise ValueError(f"unknown frame policy {frames!r}: use 'all', 'peak', a list of frame indices, ('window', center, radius) or a `Frames`")
 
 # %% ../nbs/10_edits.ipynb #0e72b93b
-MODES = ('zero', 'mean', 'noise', 'invert')
+MODES = ('zero', 'mean', 'noise', 'invert', 'gain')
 
 def check_mode(mode:str): # one of `MODES`
     "Validate an edit mode up front."
     if mode not in MODES: raise ValueError(f"unknown ablate mode {mode!r}; use one of {MODES}")
     return mode
 
+def check_gain(mode:str, # one of `MODES`
+               gain): # the factor of mode 'gain' (a finite real number), None for every other mode
+    "Validate the (mode, gain) pair: mode 'gain' needs a finite factor, the other modes take none; -> float or None."
+    check_mode(mode)
+    if mode != 'gain':
+        if gain is not None: raise ValueError(f"gain={gain!r} is only used by mode 'gain' (neurons multiplied by the gain), not by mode {mode!r}: drop gain or use mode='gain'")
+        return None
+    if gain is None: raise ValueError("mode 'gain' needs `gain=`, the factor the neurons are multiplied by (1 = no change, 0 = zero, > 1 amplifies)")
+    if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)) or not np.isfinite(gain):
+        raise ValueError(f"gain must be a finite real number, got {gain!r}")
+    return float(gain)
+
 def _replace(act:Tensor, # [B, T, D] activations
              idx:Tensor, # [k] neuron indices
              mode:str, # one of `MODES`
              sel:Tensor, # [B, T] bool, frames to edit
              mean:Tensor|None, std:Tensor|None, # [D] per-neuron statistics (mean/noise)
-             seed:int): # seeds the noise
+             seed:int, # seeds the noise
+             gain:float|None=None): # the factor of mode 'gain'
     "A copy of `act` with neurons `idx` replaced on frames `sel` according to `mode` (the kernel behind `Edit`)."
-    if len(idx) == 0: return act.clone()
+    if len(idx) == 0 or (mode == 'gain' and gain == 1): return act.clone()
     idx = idx.to(act.device); cur = act[..., idx]
-    if mode == 'zero': new = torch.zeros_like(cur)
+    if mode == 'zero' or (mode == 'gain' and gain == 0): new = torch.zeros_like(cur)
+    elif mode == 'gain': new = cur * gain
     elif mode == 'invert': new = -cur
     else:
         new = mean.to(act)[idx].expand_as(cur)
@@ -233,9 +247,10 @@ class Edit:
     frames:Frames=Frames() # frame policy (anything `as_frames` accepts)
     stats:NeuronStats|None=None # from `fit_stats` at `site`; required by 'mean' and 'noise'
     seed:int=0 # the noise of layer `l` is seeded with `seed + l`
+    gain:float|None=None # mode 'gain' only: the factor the neurons are multiplied by (1 = identity, 0 = zero, < 0 flips)
 
     def __post_init__(self):
-        check_site(self.site); check_mode(self.mode)
+        check_site(self.site); object.__setattr__(self, 'gain', check_gain(self.mode, self.gain))
         if not isinstance(self.neurons, dict): raise TypeError(f"neurons must be a dict {{layer: [neuron ids]}}, got {type(self.neurons).__name__}")
         object.__setattr__(self, 'frames', as_frames(self.frames))
         object.__setattr__(self, 'neurons', {_layer(l): _neuron_ids(l, v) for l, v in self.neurons.items()})
@@ -247,7 +262,8 @@ class Edit:
     @property
     def layers(self): return sorted(self.neurons)
     def __repr__(self):
-        return f"Edit({ {l: v.tolist() for l, v in self.neurons.items()} }, site={self.site!r}, mode={self.mode!r}, frames={self.frames}, seed={self.seed})"
+        g = f", gain={self.gain:g}" if self.mode == 'gain' else ''
+        return f"Edit({ {l: v.tolist() for l, v in self.neurons.items()} }, site={self.site!r}, mode={self.mode!r}, frames={self.frames}, seed={self.seed}{g})"
 
 # %% ../nbs/10_edits.ipynb #6d1f63f4
 @patch
@@ -272,7 +288,7 @@ def apply(self:Edit, act:Tensor, # [B, T, D] activations of `layer`
     "A copy of `act` with this edit applied at `layer`."
     mu, sd = self.stats.mean_std(layer) if self.stats is not None else (None, None)
     sel = self.mask(act, layer, frame_mask) if sel is None else sel
-    return _replace(act, self.neurons[layer], self.mode, sel, mu, sd, self.seed + layer)
+    return _replace(act, self.neurons[layer], self.mode, sel, mu, sd, self.seed + layer, self.gain)
 
 @patch
 def __call__(self:Edit, act:Tensor, hook:HookPoint): return self.apply(act, hook.layer, hook.ctx.get('frame_mask'))
@@ -285,7 +301,7 @@ def hooks(self:Edit, st:SpeechTransformer):
 
 @patch
 def at(self:Edit, layer:int, neurons): # one layer and its neuron ids
-    "The same edit (site, mode, frames, stats, seed) on other neurons (cheap: only the new ids are checked)."
+    "The same edit (site, mode, frames, stats, seed, gain) on other neurons (cheap: only the new ids are checked)."
     if self.stats is not None: self.stats.row(layer)
     e = copy.copy(self); object.__setattr__(e, 'neurons', {_layer(layer): _neuron_ids(layer, neurons)})
     return e
@@ -294,7 +310,8 @@ def at(self:Edit, layer:int, neurons): # one layer and its neuron ids
 @patch_to(SpeechTransformer)
 @contextmanager
 def ablate(self, neurons, # an `Edit`, or {layer: [neuron ids]} to build one from the other arguments
-           mode:str='zero', frames='all', site:str='hidden', stats:NeuronStats|None=None, seed:int=0):
+           mode:str='zero', frames='all', site:str='hidden', stats:NeuronStats|None=None, seed:int=0,
+           gain:float|None=None): # mode 'gain' only: the factor
     "Context manager: while active, every forward pass has the edit applied."
-    edit = neurons if isinstance(neurons, Edit) else Edit(neurons, site, mode, frames, stats, seed)
+    edit = neurons if isinstance(neurons, Edit) else Edit(neurons, site, mode, frames, stats, seed, gain)
     with self.hooks(edit.hooks(self)): yield self

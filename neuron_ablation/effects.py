@@ -104,9 +104,10 @@ def spread_from(rel:dict, # {layer: [B, T]} from `relative_change`
 @torch.no_grad()
 def temporal_spread(st:SpeechTransformer, cache:Cache, layer:int, neurons, # ablate these neuron ids at `layer`
                     mode:str='zero', frames='all', site:str='hidden', stats:NeuronStats|None=None, seed:int=0,
-                    threshold:float=0.05): # relative change that counts a frame as affected
+                    threshold:float=0.05, # relative change that counts a frame as affected
+                    gain:float|None=None): # mode 'gain' only: the factor
     "Ablate on a frame set at `layer`; return the downstream relative-change map as `TemporalSpread`."
-    layer = st.check_layer(layer, site); e = Edit({layer: neurons}, site, mode, frames, stats, seed).check(st)
+    layer = st.check_layer(layer, site); e = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
     act = cache.acts(site)[layer]; sel = e.mask(act, layer, cache.frame_mask)
     _, states = st.run_from(layer, e.apply(act, layer, sel=sel), cache, site, return_states=True)
     return spread_from(relative_change(states, cache.hidden, cache.frame_mask), layer, site, sel, threshold)
@@ -130,9 +131,10 @@ def upstream_norm(st:SpeechTransformer, cache:Cache, layer:int, neurons, mode:st
                   stats:NeuronStats|None=None, seed:int=0,
                   steps:int=200, # gradient steps
                   lr:float=1e-2, # Adam learning rate
-                  l2:float=1e-3): # weight of ‖δ‖²/‖h‖² in the loss
+                  l2:float=1e-3, # weight of ‖δ‖²/‖h‖² in the loss
+                  gain:float|None=None): # mode 'gain' only: the factor
     "Smallest change δ to the upstream state that reproduces an ablation at `layer` -> dict(rel_norm, residual, ...)."
-    layer = st.check_layer(layer, site); e = Edit({layer: neurons}, site, mode, frames, stats, seed).check(st)
+    layer = st.check_layer(layer, site); e = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
     src, f = st._segment(site, layer, cache)
     act = cache.acts(site)[layer].detach(); sel = e.mask(act, layer, cache.frame_mask)
     target = e.apply(act, layer, sel=sel)

@@ -16,6 +16,7 @@ from .corpora import DATASETS
 from .acoustics import FEATURES
 from .core import NeuronAblator, AblationConfig
 from .visualization import FORMATS
+from .steering import steering_sweep, compare_selectors, plot_steering, plot_selector_comparison, check_gains
 from .distributed import launched, is_main, is_distributed, describe, DEVICES, DTYPES
 
 # %% auto #0
@@ -57,7 +58,22 @@ def build_parser():
     a('--plot_formats', default='png', help=f"comma-separated figure formats, of {','.join(FORMATS)} (report.html is always written)")
     a('--device', default='cpu', choices=DEVICES, help="where to compute ('auto': a GPU if there is one; under torchrun 'cuda' is each rank's own GPU)")
     a('--dtype', default='float32', choices=list(DTYPES), help="precision of the model (bfloat16 / float16 on a GPU); sums over clips stay float64")
+    a('--gains', type=_gains, default='0,0.5,1,2,4,8', help="with --ablate_mode gain: the steering sweep's factors (comma-separated; 1 = no change, 0 = zero, negative flips)")
+    a('--compare_selectors', type=_methods, default=None, metavar='METHOD,METHOD,...',
+      help=f"compare these scoring methods (comma-separated, from: {', '.join(sorted(METHODS))}; 'all' for every one) instead of one ablation run")
     return p
+
+def _gains(s:str):
+    "argparse type of --gains: comma-separated finite factors."
+    try: return check_gains([float(v) for v in s.split(',')])
+    except ValueError as e: raise argparse.ArgumentTypeError(f"{s!r}: {e}" if 'gain' in str(e) else f"{s!r} is not a comma-separated list of numbers") from None
+
+def _methods(s:str):
+    "argparse type of --compare_selectors: comma-separated keys of `METHODS`, or 'all'."
+    ms = sorted(METHODS) if s == 'all' else [m.strip() for m in s.split(',') if m.strip()]
+    bad = [m for m in ms if m not in METHODS]
+    if bad or not ms: raise argparse.ArgumentTypeError(f"unknown method(s) {bad or [s]}; choose from {', '.join(sorted(METHODS))} or 'all'")
+    return ms
 
 # %% ../nbs/06_cli.ipynb #f2f887f2
 def _frames(s:str):
@@ -128,17 +144,50 @@ def run_job(args):
                             device=args.device, dtype=args.dtype)
     to_head = prepare_head(ablator, args, train, test.class_names)
     ye, ys = to_head(ye), to_head(ys)
-    cfg = job_config(args, resolve_target(args.target_class, ablator.class_names, args.model_name is None))
+    target = resolve_target(args.target_class, ablator.class_names, args.model_name is None)
     note = _split_note(score, test, args.in_sample)
     if is_main(): print(f"model: {ablator.st!r}\nclips: {len(ye)} ({', '.join(f'{n}: {int((ye == i).sum())}' for i, n in enumerate(ablator.class_names))})\n{note}"
                         + (f"\ndata parallel: {describe()}; clips split by batch over the ranks, reduced exactly; rank 0 writes" if is_distributed() else ''))
+    if args.compare_selectors or args.ablate_mode == 'gain': return _beyond_job(args, ablator, (xs, ms, ys), (xe, me, ye), target, t0)
+    cfg = job_config(args, target)
     record = dict(clips_note=note, skipped_files=[dict(path=p, reason=r) for p, r in test.skipped])
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
                       **({} if args.in_sample else dict(eval_inputs=xe, eval_labels=ye, eval_attention_mask=me)))
     return dict(results=res, summary=res.summary('group'), correlations=res.correlations, save_dir=ablator.save_dir,
                 figures=sorted(p.stem for p in Path(ablator.save_dir).glob('*.png')), seconds=time.perf_counter() - t0)
 
+def _beyond_job(args, ablator, score, test, target, t0):
+    "The steering sweep (`--ablate_mode gain`) or the selector comparison (`--compare_selectors`), written into --save_dir."
+    held = {} if args.in_sample else dict(eval_inputs=test[0], eval_attention_mask=test[1], eval_labels=test[2])
+    kw = dict(topk=args.topk, frames=_frames(args.frames), attention_mask=score[1], **held)
+    if args.compare_selectors:
+        mkw = {m: dict(n_steps=args.n_steps) for m in args.compare_selectors if m in ('integrated_gradients', 'conductance') and args.n_steps}
+        res = compare_selectors(ablator, score[0], score[2], target, args.compare_selectors, method_kw=mkw, ablate_mode=args.ablate_mode, **kw)
+        figs = {'selectors': plot_selector_comparison(res)}
+    else:
+        res = steering_sweep(ablator, score[0], score[2], target, args.gains, method=args.attribution_method, method_kw=_method_kw(args), **kw)
+        figs = {'steering': plot_steering(res)}
+    if is_main(): res.save(ablator.save_dir, figures=figs)   # under torchrun rank 0 alone writes
+    return dict(results=res, save_dir=ablator.save_dir, figures=sorted(figs), seconds=time.perf_counter() - t0)
+
+def _report_beyond(out, args):
+    res, cfg = out['results'], out['results'].config
+    fmt = lambda v: f'{v:.4f}'
+    if args.compare_selectors:
+        print(f"\ntarget class {cfg['target']!r}: top-{cfg['topk']} of each selector ablated ({cfg['ablate_mode']}) vs {cfg['n_random']} random-{cfg['topk']} draws")
+        print('drop of P(target | target clips) per layer; 95 % bootstrap interval; empirical p\n')
+        print(res.effects.query("metric == 'prob_on_class'").pivot(index='method', columns='layer', values=['effect', 'p']).to_string(float_format=fmt))
+        print('\nwinner per layer:\n' + res.winners().to_string(index=False, float_format=fmt))
+        print('\nmean over layers of the top-k Jaccard overlap and rank correlation:\n'
+              + res.agreement.groupby(['method_a', 'method_b'])[['jaccard', 'spearman']].mean().to_string(float_format=fmt))
+    else:
+        print(f"\ntarget class {cfg['target']!r}: top-{cfg['topk']} ({cfg['method']}) vs {cfg['n_random']} random-{cfg['topk']} draws multiplied by each gain")
+        cols = ['layer', 'gain', 'prob_topk', 'prob_random', 'prob_p', 'flip_to_topk', 'flip_to_random', 'flip_to_p', 'flip_from_topk', 'kl_topk', 'kl_random']
+        print(res.curve()[cols].to_string(index=False, float_format=fmt))
+    print(f"\nfigures {out['figures']}, tables and config in {Path(out['save_dir']).resolve()} ({out['seconds']:.0f} s)")
+
 def _report(out, args):
+    if 'summary' not in out: return _report_beyond(out, args)
     res, s = out['results'], out['summary']
     cols = [c for c in ('target_drop_topk', 'ci_low', 'ci_high', 'target_drop_random', 'p', 'p_holm', 'selectivity', 'jaccard',
                         'speaker_similarity_topk', 'speaker_similarity_random') if c in s]

@@ -15,15 +15,16 @@ from matplotlib.figure import Figure
 
 from .checks import SITES, validate_labels, validate_target
 from .model import Cache, SpeechTransformer, conv_geometry, masked_mean
-from .edits import MODES, Edit, as_frames, check_mode, fit_stats
+from .edits import MODES, Edit, as_frames, check_gain, check_mode, fit_stats
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import TemporalSpread, relative_change, spread_from
 from .results import MANIFEST, AblationResults, atomic_write, to_jsonable, write_folder
 from fastcore.basics import patch
 import ipywidgets as W
+from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['COLORS', 'FRAME_S', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES', 'pooled_cosine', 'condition_summary',
+__all__ = ['COLORS', 'OKABE_ITO', 'FRAME_S', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES', 'pooled_cosine', 'condition_summary',
            'plot_class_probabilities', 'feature_metrics', 'plot_feature_change', 'plot_temporal_spread',
            'plot_upstream_norm', 'plot_attribution_heatmap', 'plot_neuron_feature_correlation', 'save_figure',
            'ResultsVisualizer', 'check_formats', 'figure_bytes', 'figure_note', 'report_html', 'ablate_clip',
@@ -59,6 +60,7 @@ def condition_summary(results:AblationResults, # from `run_layerwise_ablation`
 # %% ../nbs/03_viz.ipynb #92f7523e
 COLORS = {'baseline': '#999999', 'topk': '#D55E00', 'random': '#0072B2', 'target': '#F0E442',   # Okabe-Ito: safe for
           'line1': '#009E73', 'line2': '#E69F00', 'line3': '#555555'}                            # colour-blind readers
+OKABE_ITO = ('#E69F00', '#56B4E9', '#009E73', '#0072B2', '#D55E00', '#CC79A7', '#F0E442', '#000000')   # series colours, in order
 FRAME_S = 0.02 # seconds between frames of the wav2vec2 family (hop 320 samples at 16 kHz)
 
 def _grid(n:int, ncols:int, panel:tuple, axes=None):
@@ -399,11 +401,12 @@ def figure_bytes(fig:Figure, # the figure
 @patch
 def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
            correlations:pd.DataFrame|None=None, # from `neuron_feature_correlation` (default: the results' own table, if any)
-           formats=('png',)): # file formats of each figure: any of `FORMATS`
+           formats=('png',), # file formats of each figure: any of `FORMATS`
+           progress:bool=False): # a tqdm bar over the figures
     "Draw every figure the results have data for -> ({name: Figure}, {file name: bytes, 'figures.json', 'report.html'})."
     fmts, figs, files, pngs, self.skipped = check_formats(formats), {}, {}, {}, {}
     correlations = getattr(results, 'correlations', None) if correlations is None else correlations
-    for name, (draw, reason) in self.plan(results, correlations).items():
+    for name, (draw, reason) in tqdm(self.plan(results, correlations).items(), desc='figures', disable=not progress, leave=False):
         if reason is not None:
             self.skipped[name] = reason; _log.info("skipped figure %s: %s", name, reason); continue
         figs[name] = draw()
@@ -502,9 +505,10 @@ def ablate_clip(st:SpeechTransformer, # the model
                 site:str='hidden', # 'hidden' or 'ffn'
                 stats=None, # `NeuronStats` at `site` (mean/noise modes)
                 seed:int=0, # seeds the noise (with `seed + layer`, as everywhere)
-                threshold:float=0.05): # relative change that counts a frame as affected (spread)
+                threshold:float=0.05, # relative change that counts a frame as affected (spread)
+                gain:float|None=None): # mode 'gain' only: the factor the neurons are multiplied by
     "Edit `neurons` of a cached clip and resume the forward pass: baseline vs ablated probabilities, speaker similarity, spread."
-    layer = st.check_layer(layer, site); edit = Edit({layer: neurons}, site, mode, frames, stats, seed).check(st)
+    layer = st.check_layer(layer, site); edit = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
     if cache.logits is None: raise ValueError("the cache holds no logits: the model needs a head (fit_probe or head=)")
     act = cache.acts(site)[layer]; sel = edit.mask(act, layer, cache.frame_mask)
     h = edit.apply(act, layer, sel=sel)
@@ -570,17 +574,18 @@ def scores(self:AblationSession, site:str='hidden', method:str='activation', tar
 
 @patch
 def evaluate(self:AblationSession, clip:int=0, layer:int=0, site:str='hidden', method:str='activation', mode:str='zero',
-             k:int=10, target=0, frames='all'):
+             k:int=10, target=0, frames='all',
+             gain:float=2.): # the factor of mode 'gain' (ignored by the other modes)
     "Ablate the top-`k` neurons (by `method`, for `target`) of (`site`, `layer`) on one clip -> `ablate_clip`'s dict + 'neurons'."
     if site not in SITES: raise ValueError(f"unknown site {site!r}; use one of {SITES}")
-    check_mode(mode); frames = as_frames(frames); layer = self.st.check_layer(layer, site)
+    gain = check_gain(mode, gain if mode == 'gain' else None); frames = as_frames(frames); layer = self.st.check_layer(layer, site)
     D = self.n_neurons(site)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= D:
         raise ValueError(f"k={k!r} but site {site!r} has {D} neurons per layer: use 0..{D}")
     cache = self.cache(clip, site)
     ids = self.scores(site, method, target).topk(int(k), layer)
     stats = self.stats(site) if mode in ('mean', 'noise') else None
-    r = ablate_clip(self.st, cache, layer, ids, mode, frames, site, stats, self.ablator.seed, self.threshold)
+    r = ablate_clip(self.st, cache, layer, ids, mode, frames, site, stats, self.ablator.seed, self.threshold, gain)
     return dict(r, neurons=ids.tolist())
 
 # %% ../nbs/03_viz.ipynb #03b2a2fb
@@ -669,7 +674,8 @@ def _controls(self:AblationDashboard):
                 target=W.Dropdown(options=[(n, i) for i, n in enumerate(self.class_names)], value=int(s.y[0]), description='target'),
                 frames=W.Dropdown(options=list(_FRAME_POLICIES), value='all', description='frames'),
                 center=W.IntSlider(value=T // 2, min=0, max=T - 1, description='centre frame'),
-                radius=W.IntSlider(value=2, min=0, max=max(1, T // 2), description='radius'))
+                radius=W.IntSlider(value=2, min=0, max=max(1, T // 2), description='radius'),
+                gain=W.FloatSlider(value=2., min=-2., max=8., step=0.25, description='gain'))
 
 @patch
 def _outputs(self:AblationDashboard):
@@ -715,8 +721,9 @@ def update(self:AblationDashboard):
     o['probs'].value = _probs_table(names, pb, pa, tgt)
     sim = float(r['speaker_similarity'][0]); o['similarity'].value = f"<b>speaker similarity</b> (cosine to original): {sim:.4f}"
     dt = time.perf_counter() - t0
+    how = f"gain ×{v['gain']:g}" if v['mode'] == 'gain' else v['mode']
     o['status'].value = (f"<span style='color:green'>ablated {len(r['neurons'])} {v['site']} neurons of layer {v['layer']} "
-                         f"({v['mode']}, frames {as_frames(v['frames'])}) in {1000*dt:.0f} ms</span>")
+                         f"({how}, frames {as_frames(v['frames'])}) in {1000*dt:.0f} ms</span>")
     self.state = dict(r, probs_base=pb, probs_ablated=pa, speaker_similarity=sim, error=None, values=v, seconds=dt)
     return self.state
 
