@@ -86,12 +86,13 @@ def browser():
 IMAGES = """const imgs = [...document.images];
 return imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src')).concat([imgs.length]);"""
 
-def load(d, url: str, wait: float = 10):
-    "Open `url`; wait for the page and its images; return (broken image srcs, number of images, console errors)."
+def load(d, url: str, wait: float = 10, want: int = 0):
+    "Open `url`; wait for the page and its (`want` or more) images; return (broken image srcs, number of images, console errors)."
     d.get(url); t0 = time.time()
     while True:
         *broken, n = d.execute_script(IMAGES)
-        if (d.execute_script('return document.readyState') == 'complete' and not broken) or time.time() - t0 > wait: break
+        done = d.execute_script('return document.readyState') == 'complete' and not broken and n >= want
+        if done or time.time() - t0 > wait: break
         time.sleep(0.2)
     errors = [e['message'] for e in d.get_log('browser') if e['level'] == 'SEVERE']
     return broken, n, errors
@@ -107,7 +108,9 @@ def browser_problems(site: Path, report: Path | None, shots: Path) -> list:
         pages = sorted(p.relative_to(site).as_posix() for p in site.glob('*.html'))
         n_img = 0
         for name in pages:
-            broken, n, errors = load(d, base + name); n_img += n
+            want = sum(tag == 'img' for tag, _ in parse(site/name).refs)
+            broken, n, errors = load(d, base + name, want=want); n_img += n
+            if n != want: bad.append(f"{name}: the browser shows {n} images, the page has {want} (not fully loaded?)")
             bad += [f"{name}: image not loaded: {s}" for s in broken] + [f"{name}: console error: {e}" for e in errors]
         print(f"browser: {len(pages)} pages loaded, {n_img} images, {len(bad)} problems")
         load(d, base + 'index.html'); d.save_screenshot(str(shots/'home.png'))
