@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_steering.ipynb #c8ad7ea9
 from __future__ import annotations
-import io, json
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -24,7 +24,7 @@ from .effects import clip_values
 from .stats import control_table, stratified_bootstrap, unit_effects, summarise, holm
 from .results import to_jsonable, write_folder
 from .core import NeuronAblator, AblationConfig, jaccard
-from .visualization import COLORS, OKABE_ITO
+from .visualization import COLORS, OKABE_ITO, figure_bytes
 
 # %% auto #0
 __all__ = ['STEER_METRICS', 'flip_values', 'steering_values', 'check_gains', 'SteeringResults', 'steering_sweep', 'plot_steering',
@@ -112,7 +112,7 @@ class SteeringResults:
                  'curve.csv': self.curve().to_csv(index=False), 'config.json': json.dumps(to_jsonable(self.config), indent=1),
                  'neurons.json': json.dumps(to_jsonable({str(l): v for l, v in self.neurons.items()}), indent=1)}
         for name, fig in (figures or {}).items():
-            buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=120); files[f'{name}.png'] = buf.getvalue()
+            files[f'{name}.png'] = figure_bytes(fig, 'png')
         write_folder(path, files)
         return Path(path)
 
@@ -284,7 +284,7 @@ class SelectorComparison:
                  'config.json': json.dumps(to_jsonable(self.config), indent=1),
                  'neurons.json': json.dumps(to_jsonable({m: {str(l): v for l, v in d.items()} for m, d in self.neurons.items()}), indent=1)}
         for name, fig in (figures or {}).items():
-            buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=120); files[f'{name}.png'] = buf.getvalue()
+            files[f'{name}.png'] = figure_bytes(fig, 'png')
         write_folder(path, files)
         return Path(path)
 

@@ -620,8 +620,7 @@ def _fast_axes(w:float, h:float, right:float=0.97):
     fig = Figure(figsize=(w, h)); fig.subplots_adjust(left=0.17, right=right, bottom=0.2, top=0.88)
     return fig.subplots()
 
-def _png(fig:Figure, dpi:int=72):
-    buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi); return buf.getvalue()
+def _png(fig:Figure, dpi:int=72): return figure_bytes(fig, 'png', dpi)
 
 def _probs_table(names, pb, pa, target):
     bold = lambda i: ' style="font-weight:bold"' if i == target else ''
