@@ -133,6 +133,9 @@ def launched(device='cpu'): # the device this process computes on (picks the bac
         device = resolve_device(device)
         if backend_for(device) == 'nccl': torch.cuda.set_device(device)
         dist.init_process_group(backend_for(device)); started = True
-    try: yield rank_world()
+    ok = False
+    try: yield rank_world(); ok = True
     finally:
-        if started: dist.destroy_process_group()
+        if started:
+            if ok: dist.barrier()   # every rank finished before any closes its connections: gloo aborts a peer still using one
+            dist.destroy_process_group()
