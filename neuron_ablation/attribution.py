@@ -490,9 +490,9 @@ def activation_probability(st:SpeechTransformer, inputs:Tensor, # [B, S] float32
     act, frames = None, torch.zeros(C, dtype=torch.float64)
     for xb, mb, yb in tqdm(list(iter_batches(inputs, attention_mask, labels, batch_size)), desc='activation probability', disable=not progress, leave=False):
         cache = st.capture(xb, mb, site); A = torch.stack([cache.acts(site)[l] for l in layers])          # [L, B, T, D]
-        valid = cache.frame_mask if cache.frame_mask is not None else torch.ones(A.shape[1:3], dtype=torch.bool)
-        on = ((A > threshold) & valid[None, ..., None]).double().sum(2)                                   # [L, B, D] active frames per clip
-        onehot = F.one_hot(yb, C).double()                                                                 # [B, C]
+        valid = cache.frame_mask.to(A.device) if cache.frame_mask is not None else torch.ones(A.shape[1:3], dtype=torch.bool, device=A.device)
+        on = ((A > threshold) & valid[None, ..., None]).double().sum(2).cpu()                             # [L, B, D] active frames per clip
+        onehot, valid = F.one_hot(torch.as_tensor(yb).cpu(), C).double(), valid.cpu()                     # [B, C]
         a = torch.einsum('lbd,bc->lcd', on, onehot)
         act = a if act is None else act + a; frames += onehot.T @ valid.sum(1).double()
     return act / frames.clamp(min=1)[None, :, None], frames

@@ -331,7 +331,9 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     steps('statistics and upstream norm')
     targets = _targets(st, labels if eval_inputs is None else eval_labels, len(xe), tc) if st.task == 'regression' else None
     res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress, targets)
-    res.config['clips'] = _clip_record(x, xe, eval_inputs is not None); res.config.update(record or {})
+    given = lambda a, v: a if isinstance(a, Tensor) else v   # the clips as passed: a device or dtype cast leaves their digests unchanged
+    res.config['clips'] = _clip_record(given(inputs, x), given(inputs if eval_inputs is None else eval_inputs, xe), eval_inputs is not None)
+    res.config.update(record or {})
     steps('figures')
     formats = ('png',) if cfg.plots is True else cfg.plots
     figures = ResultsVisualizer(self).render(res, correlations=corr, formats=formats, progress=progress)[1] if cfg.plots and is_main() else {}

@@ -184,11 +184,13 @@ def _accumulate(acc, cache, site, layers, y, C):
     C = C or (int(y.max()) + 1 if y is not None else 1)
     A = torch.stack([cache.acts(site)[l] for l in layers]).double()               # [L, B, T, D]
     L, B, T, D = A.shape
-    valid = fm if fm is not None else torch.ones(B, T, dtype=torch.bool)
+    valid = fm.to(A.device) if fm is not None else torch.ones(B, T, dtype=torch.bool, device=A.device)
     frames = A[:, valid]                                                           # [L, n, D]
-    n, mu, m2 = moments(frames, 1)
-    absmu = frames.abs().mean(1)
-    clip = (A * valid[None, ..., None]).sum(2) / valid.sum(1)[None, :, None]       # [L, B, D]
+    # reduced where the model runs, accumulated on the CPU in float64 (what ranks exchange and results hold)
+    n, mu, m2 = (t.cpu() for t in moments(frames, 1))
+    absmu = frames.abs().mean(1).cpu()
+    clip = ((A * valid[None, ..., None]).sum(2) / valid.sum(1)[None, :, None]).cpu()   # [L, B, D]
+    y = None if y is None else y.cpu()
     cn, cmu, cm2 = torch.zeros(C, dtype=torch.float64), torch.zeros(L, C, D, dtype=torch.float64), torch.zeros(L, C, D, dtype=torch.float64)
     if y is not None:
         for c in y.unique().tolist(): cn[c], cmu[:, c], cm2[:, c] = moments(clip[:, y == c], 1)

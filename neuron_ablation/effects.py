@@ -139,7 +139,7 @@ def upstream_norm(st:SpeechTransformer, cache:Cache, layer:int, neurons, mode:st
     act = cache.acts(site)[layer].detach(); sel = e.mask(act, layer, cache.frame_mask)
     target = e.apply(act, layer, sel=sel)
     h = cache.hidden[src].detach()
-    valid = cache.frame_mask if cache.frame_mask is not None else torch.ones(h.shape[:2], dtype=torch.bool)
+    valid = cache.frame_mask.to(h.device) if cache.frame_mask is not None else torch.ones(h.shape[:2], dtype=torch.bool, device=h.device)
     edit2, h2 = ((target - act)[sel] ** 2).sum(), (h[valid] ** 2).sum()
     out = dict(layer=layer, site=site, edit_rel_norm=(edit2 / (act[sel] ** 2).sum().clamp(min=1e-12)).sqrt().item(), steps=steps, lr=lr)
     if edit2 == 0: return dict(out, rel_norm=0., residual=0.)  # nothing to reproduce (empty set, or already-zero neurons)

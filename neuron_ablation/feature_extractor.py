@@ -138,7 +138,7 @@ class XVectorEmbedding:
                 )->Tensor: # [B, xvector_output_dim]
         m, h = self.model, self.model.projector(self._layer_input(states))
         for layer in m.tdnn: h = layer(h)
-        n = frame_mask.sum(1) if frame_mask is not None else torch.full((h.shape[0],), states[max(states)].shape[1])
+        n = frame_mask.sum(1) if frame_mask is not None else torch.full((h.shape[0],), states[max(states)].shape[1], device=h.device)
         lens = m._get_tdnn_output_lengths(n).tolist()
         pooled = torch.stack([torch.cat([h[i, :k].mean(0), h[i, :k].std(0)]) for i, k in enumerate(lens)])
         return m.feature_extractor(pooled)
@@ -153,7 +153,8 @@ class _CoMoments:
     def add(self, x:Tensor, y:Tensor):
         "Fold in one chunk of samples."
         if len(y) == 0: return self
-        return self._fold(*self._of(x.double(), y.double()))
+        x = x.double(); n, *rest = self._of(x, y.double().to(x.device))   # reduced where the states are, accumulated on the CPU
+        return self._fold(n, *(t.cpu() for t in rest))
     def merge(self, o:'_CoMoments'):
         "Fold in another accumulator's samples (another rank's share)."
         if o.full != self.full: raise ValueError("_CoMoments.merge: full and diagonal accumulators cannot be merged")
@@ -225,10 +226,10 @@ def top_correlated(df:pd.DataFrame, # from `neuron_feature_correlation`
 def _fingerprint(cache:Cache):
     "Per clip: mean and ramp-weighted mean of the clean hidden layer 0 over real frames `[B, 2D]`, and its real frames `[B]`."
     h = cache.hidden[0].double(); B, T, _ = h.shape
-    fm = cache.frame_mask if cache.frame_mask is not None else torch.ones(B, T, dtype=torch.bool)
+    fm = cache.frame_mask.to(h.device) if cache.frame_mask is not None else torch.ones(B, T, dtype=torch.bool, device=h.device)
     n = fm.sum(1); w = fm.double() / n[:, None]
-    ramp = w * (torch.arange(1, T + 1, dtype=torch.float64) / n[:, None])
-    return torch.cat([(h * w[..., None]).sum(1), (h * ramp[..., None]).sum(1)], -1), n
+    ramp = w * (torch.arange(1, T + 1, dtype=torch.float64, device=h.device) / n[:, None])
+    return torch.cat([(h * w[..., None]).sum(1), (h * ramp[..., None]).sum(1)], -1).cpu(), n.cpu()   # kept on the CPU
 
 # %% ../nbs/02_features.ipynb #e7819d8c
 @dataclass(repr=False)
@@ -307,8 +308,8 @@ class FeatureDecoders:
     def predict(self, states, # {layer: [B, T, D]} or the decoded layer's [B, T, D]
                )->dict: # feature -> [B, T] float64 prediction
         "Predicted feature values of every frame."
-        W = self.w / self.sd                                                  # [F, D] weights on raw activations
-        pred = self._acts(states) @ W.T + (self.b - (self.mu * W).sum(-1))     # [B, T, F]
+        a = self._acts(states); W = (self.w / self.sd).to(a.device)        # [F, D] weights on raw activations
+        pred = a @ W.T + (self.b.to(a.device) - (self.mu.to(a.device) * W).sum(-1))   # [B, T, F]
         return {f: pred[..., i] for i, f in enumerate(self.features)}
 
     def _sse(self, states, targets, frame_mask):
@@ -316,9 +317,9 @@ class FeatureDecoders:
         pred, out = self.predict(states), {}
         for f in self.features:
             if f not in targets: raise ValueError(f"targets have no {f!r}; they hold {sorted(targets)}")
-            y = torch.as_tensor(targets[f], dtype=torch.float64)
+            y = torch.as_tensor(targets[f], dtype=torch.float64).to(pred[f].device)
             if y.shape != pred[f].shape: raise ValueError(f"targets[{f!r}] has shape {tuple(y.shape)} but the states give {tuple(pred[f].shape)}")
-            ok = y.isfinite() if frame_mask is None else y.isfinite() & frame_mask
+            ok = y.isfinite() if frame_mask is None else y.isfinite() & frame_mask.to(y.device)
             out[f] = (torch.where(ok, pred[f] - y, 0.) ** 2).sum(1), ok.sum(1)
         return out
 
@@ -327,7 +328,7 @@ class FeatureDecoders:
                     frame_mask:Tensor|None=None, # [B, T] bool, True = real frame
                    )->dict: # feature -> [B] float64: 1 - SSE_b / (n_b var_clean); NaN for a clip without valid frames
         "R² of each clip against the clean-data variance."
-        return {f: 1 - e / (n * self.var[i]) for i, (f, (e, n)) in enumerate(self._sse(states, targets, frame_mask).items())}
+        return {f: 1 - e / (n * self.var[i]) for i, (f, (e, n)) in enumerate(self._sse(states, targets, frame_mask).items())}   # a 0-dim CPU tensor goes with any device
 
     def r2(self, states, # {layer: [B, T, D]} or [B, T, D]
            targets:dict, # feature -> [B, T] (NaN = no target)

@@ -372,7 +372,7 @@ def frame_mask(self:SpeechTransformer, attention_mask:Tensor|None, n_samples:int
     "[B, T] bool mask of real frames (None without an attention mask; Whisper: always, since every clip is padded to the window)."
     if self.whisper:
         T = self.config.max_source_positions
-        n = attention_mask.sum(1) if attention_mask is not None else torch.tensor([n_samples])
+        n = attention_mask.sum(1) if attention_mask is not None else torch.tensor([n_samples], device=next(self.model.parameters()).device)
         real = torch.tensor([self.n_frames(int(k)) for k in n], device=n.device)
         return torch.arange(T, device=n.device)[None] < real[:, None]
     if attention_mask is None: return None

@@ -36,7 +36,7 @@ def flip_values(logits:Tensor, # [B, C] logits of one condition
                 target:int): # the target class id
     "Per clip {'flip_to': [B], 'flip_from': [B]} float64: prediction moved to / away from `target` (NaN where not measured)."
     pred, base = logits.argmax(-1), base_logits.argmax(-1)
-    nan = torch.full(pred.shape, float('nan'), dtype=torch.float64)
+    nan = torch.full(pred.shape, float('nan'), dtype=torch.float64, device=pred.device)
     return {'flip_to': torch.where(base != target, (pred == target).double(), nan).cpu().numpy(),
             'flip_from': torch.where(base == target, (pred != target).double(), nan).cpu().numpy()}
 
@@ -122,6 +122,7 @@ def _validated(ablator:NeuronAblator, inputs, labels, target_class, attention_ma
     st = ablator.st
     if st.head is None: raise ValueError("the model has no classification head: fit one with `ablator.fit_probe(inputs, labels)` first")
     if st.task == 'regression': raise ValueError("steering and the selector comparison read class probabilities: the model has a regression head")
+    inputs, attention_mask, eval_inputs, eval_attention_mask = map(ablator._follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))   # onto the ablator's device/dtype
     x, m = st.validate(inputs, attention_mask); y = validate_labels(labels, len(x), st.class_names)
     tc = validate_target(target_class, st.class_names, y)
     if (eval_inputs is None) != (eval_labels is None): raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their labels), or neither")
