@@ -17,7 +17,7 @@ from captum.attr import IntegratedGradients, Saliency, InputXGradient
 from captum.attr._utils.approximation_methods import SUPPORTED_METHODS as _IG_APPROX, approximation_parameters
 
 from .checks import check_choice, check_positive_int, check_site, validate_labels, validate_target
-from .model import SpeechTransformer, Cache, as_transformer, iter_batches, masked_mean, tile
+from .model import SpeechTransformer, Cache, as_transformer, iter_batches, as_batches, first_batch, masked_mean, tile
 from .edits import Edit, NeuronStats, as_frames, check_mode, fit_stats, merge_moments
 from .results import atomic_write, to_jsonable
 from .distributed import my_batches, all_reduce_sum, all_reduce_max, is_main
@@ -113,7 +113,7 @@ def _score_layers(st:SpeechTransformer, x:Tensor, m:Tensor|None, # [B, S] wavefo
                   per_layer, # fn(cache, layer) -> per-clip scores [B, D]
                   desc:str=''):
     "Mean over clips of `per_layer(cache, l)` for every layer -> [n_layers, D] float32 (this rank's batches, summed over ranks in float64)."
-    mine = my_batches(list(iter_batches(x, m, None, batch_size)))
+    mine = my_batches(as_batches(x, m, None, batch_size))
     total = torch.zeros(len(layers), st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64)
     with tqdm(total=len(mine) * len(layers), desc=desc, disable=not (progress and is_main()), leave=False) as bar:
         for _, (xb, mb, _) in mine:
@@ -348,14 +348,14 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
     if n_steps is not None: n_steps = check_positive_int('n_steps', n_steps)
     max_steps = check_positive_int('max_steps', max_steps)
     if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0: raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
-    _wave_baseline(baselines, x[:1]); check_choice('rule', rule, ('trapezoid', 'left'))
+    _wave_baseline(baselines, first_batch(x, m)[0]); check_choice('rule', rule, ('trapezoid', 'left'))
     if n_steps is None and len(getattr(st.head, 'layers', [])) > 1:
         warnings.warn("the head reads several layers (a weighted layer sum), so no hidden layer is a cut between input and output and "
                       "conductance's completeness does not hold: using n_steps=32 without the adaptive check", stacklevel=2)
         n_steps = 32
     xs, ms = _select_clips(x, m, y, tc, clips)
     total, n, deltas, steps = torch.zeros(len(layers), st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64), len(xs), {l: (0., 0.) for l in layers}, 0
-    for _, (xb, mb, _) in tqdm(my_batches(list(iter_batches(xs, ms, None, batch_size))), desc='conductance', disable=not (progress and is_main()), leave=False):
+    for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance', disable=not (progress and is_main()), leave=False):
         chunk = max(1, (internal_batch_size or 16 * len(xb)) // len(xb))
         c, fm, err, k = _conductance_adaptive(st, xb, mb, tc, layers, site, _wave_baseline(baselines, xb, mb), n_steps, tolerance,
                                               max_steps, approximation_method, chunk, rule)
@@ -488,7 +488,7 @@ def activation_probability(st:SpeechTransformer, inputs:Tensor, # [B, S] float32
     "P(active | a real frame of class c) per layer, class and neuron [L, C, D] float64, and the frames per class [C]."
     C = n_classes or int(labels.max()) + 1
     act, frames = None, torch.zeros(C, dtype=torch.float64)
-    for xb, mb, yb in tqdm(list(iter_batches(inputs, attention_mask, labels, batch_size)), desc='activation probability', disable=not progress, leave=False):
+    for xb, mb, yb in tqdm(as_batches(inputs, attention_mask, labels, batch_size), desc='activation probability', disable=not progress, leave=False):
         cache = st.capture(xb, mb, site); A = torch.stack([cache.acts(site)[l] for l in layers])          # [L, B, T, D]
         valid = cache.frame_mask.to(A.device) if cache.frame_mask is not None else torch.ones(A.shape[1:3], dtype=torch.bool, device=A.device)
         on = ((A > threshold) & valid[None, ..., None]).double().sum(2).cpu()                             # [L, B, D] active frames per clip

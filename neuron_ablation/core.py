@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 
 from .checks import check_site, check_choice, check_positive_int, validate_labels, validate_target
-from .model import SpeechTransformer, iter_batches, fit_probe, auto_probe
+from .model import SpeechTransformer, iter_batches, as_batches, first_batch, is_stream, fit_probe, auto_probe
 from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain, fit_stats
 from .attribution import METHODS, NeuronScores
 from .effects import clip_values, regression_values, clip_mean, relative_change, spread_from, upstream_norm
@@ -218,6 +218,9 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     st._check_eval()
     if st.head is None: auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)   # refuses a probe at chance
     x, m = st.validate(inputs, attention_mask, sampling_rate)
+    for s, lab, what in ((x, labels, 'labels'), (eval_inputs, eval_labels, 'eval_labels')):
+        if is_stream(s) and lab is not None and st.task != 'regression' and not np.array_equal(np.asarray(torch.as_tensor(lab).cpu()), s.labels):
+            raise ValueError(f"{what} differ from the stream's own labels: pass `{what}=stream.labels` (a stream's batches carry its labels)")
     reg = st.task == 'regression'
     if reg and cfg.attribution_method == 'activation':
         raise ValueError("attribution_method='activation' contrasts the target class's clips with the others', which a regression head "
@@ -266,7 +269,7 @@ def _check_halves(y, tc:int, n_classes:int, method:str):
 def _check_frames(st, frames:Frames, x, m):
     "Refuse, before any work, a frame policy that names frames the shortest clip does not have."
     if frames.kind not in ('list', 'window'): return
-    shortest = int(m.sum(1).min()) if m is not None else x.shape[1]
+    shortest = x.min_samples() if is_stream(x) else int(m.sum(1).min()) if m is not None else x.shape[1]
     T = st.n_frames(shortest); want = max(frames.idx) if frames.kind == 'list' else frames.center
     if want >= T: raise ValueError(f"frame policy {frames} needs frame {want}, but the shortest clip has only {T} frames (0..{T-1}): "
                                    f"pick frames below {T} or drop the short clips")
@@ -342,7 +345,9 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     return res
 
 # %% ../nbs/00_core.ipynb #545b3913
-def _digests(x:Tensor): return [hashlib.sha1(c.contiguous().view(torch.uint8).numpy().tobytes()).hexdigest()[:16] for c in x.detach().cpu()]   # the raw bytes, any dtype
+def _digests(x:Tensor):   # a stream names its clips by their sources (no decoding); tensors by their raw bytes, any dtype
+    if is_stream(x): return x.digests()
+    return [hashlib.sha1(c.contiguous().view(torch.uint8).numpy().tobytes()).hexdigest()[:16] for c in x.detach().cpu()]   # the raw bytes, any dtype
 
 def _clip_record(x:Tensor, xe:Tensor, separate:bool):
     "config['clips']: sizes and digests of the scoring and evaluation clips, and whether they share any clip."
@@ -373,6 +378,7 @@ class _Partial:
 def _hash(h, o):
     "Feed `o` (dicts, sequences, tensors, arrays, dataclasses, plain values) into the hash `h`, deterministically."
     if isinstance(o, Tensor): h.update(str((o.dtype, tuple(o.shape))).encode()); h.update(o.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif is_stream(o): h.update(repr(o).encode()); _hash(h, o.digests())   # its settings and its clips' sources
     elif isinstance(o, np.ndarray): h.update(str((o.dtype, o.shape)).encode()); h.update(np.ascontiguousarray(o).tobytes())
     elif isinstance(o, dict):
         for k in sorted(o, key=str): h.update(str(k).encode()); _hash(h, o[k])
@@ -450,7 +456,7 @@ def conditions(self:NeuronAblator, scores:NeuronScores, # scores of every layer 
 @torch.no_grad()
 def _sweep(self:NeuronAblator, x, m, conds:dict, edit:Edit, effects, progress):
     "All conditions of all layers, batch by batch (this rank's batches, then every rank's gathered in clip order), each layer's conditions in one stacked tail pass."
-    batches = list(iter_batches(x, m, None, self.batch_size))
+    batches = as_batches(x, m, None, self.batch_size)
     mine = {i: getattr(self, '_partial', _Partial(None))(f'sweep-{i}', lambda: _cpu(self._sweep_batch(x_, m_, conds, edit, effects)), own=True)
             for i, (x_, m_, _) in tqdm(my_batches(batches), desc='ablation sweep', disable=not progress, leave=False)}
     per = gather_ordered(mine, len(batches))   # [(logits, rel, edited, effects, changed) of each batch]
@@ -521,7 +527,7 @@ def _results(self:NeuronAblator, cfg:AblationConfig, y, tc:int, n_random:int, co
 @patch
 def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edit, progress):
     "Upstream norm of every layer's top-k edit, on the first `upstream_clips` clips (under torch.distributed the layers are split over the ranks)."
-    n = cfg.upstream_clips; x, m = x[:n], None if m is None else m[:n]
+    x, m = first_batch(x, m, cfg.upstream_clips)
     cache = self.st.capture(x, m, self.site)
     todo = [(l, c) for l, c in conds.items() if not (self.site == 'hidden' and l == 0)]
     rows = {i: getattr(self, '_partial', _Partial(None))(f'upstream-{i}', lambda: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode, cfg.frames, self.site,

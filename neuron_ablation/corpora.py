@@ -10,10 +10,11 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 from .data import Corpus, load_audio, make_prosody_corpus, stratified_pick
+from .streaming import ClipStream
 
 # %% auto #0
 __all__ = ['RAVDESS_EMOTIONS', 'CREMAD_EMOTIONS', 'TESS_EMOTIONS', 'AUDIO_EXTS', 'ON_ERROR', 'DATASETS', 'load_ravdess',
-           'load_cremad', 'load_tess', 'load_folder', 'load_corpus', 'load_hf_dataset']
+           'load_cremad', 'load_tess', 'load_folder', 'load_corpus', 'load_hf_dataset', 'stream_hf_dataset']
 
 # %% ../nbs/18_corpora.ipynb #12746fac
 RAVDESS_EMOTIONS = {'01': 'neutral', '02': 'calm', '03': 'happy', '04': 'sad', '05': 'angry', '06': 'fearful',
@@ -67,13 +68,16 @@ def _failures(failed:list, n:int, corpus:str, hint:str):
     lines = '\n'.join(f'  {p}: {r}' for p, r in failed[:20]) + (f'\n  ... and {len(failed) - 20} more' if len(failed) > 20 else '')
     return f"{len(failed)} of {n} audio files of the {corpus} corpus cannot be used:\n{lines}\n{hint}"
 
-def _corpus_from_records(records:list, order:list, classes, max_samples, seed:int, corpus:str, progress:bool, on_error:str='raise') -> Corpus:
-    "Load `(path, class_name, speaker)` records into a `Corpus`, keeping `classes` and a stratified `max_samples` draw."
+def _corpus_from_records(records:list, order:list, classes, max_samples, seed:int, corpus:str, progress:bool, on_error:str='raise', stream:dict|None=None) -> Corpus:
+    "Load `(path, class_name, speaker)` records into a `Corpus` (or, with `stream`, a `ClipStream` of them), keeping `classes` and a stratified `max_samples` draw."
     if on_error not in ON_ERROR: raise ValueError(f"unknown on_error {on_error!r}; use one of {ON_ERROR}")
     names = _resolve_classes(order, classes, {r[1] for r in records}, corpus)
     records = [r for r in sorted(records) if r[1] in names]
     labels = np.array([names.index(r[1]) for r in records], np.int64)
     keep = np.arange(len(records)) if max_samples is None else stratified_pick(labels, max_samples, seed)
+    if stream is not None:   # nothing decoded now: each file is read when its batch is needed (a bad file raises then, naming it)
+        if not isinstance(stream, dict): raise TypeError(f"stream must be a dict of ClipStream settings, e.g. dict(max_seconds=3.0, workers=2), got {stream!r}")
+        return ClipStream([records[i][0] for i in keep], labels[keep], names, [records[i][2] for i in keep], **stream)
     waves, ok, failed = _load_all(records, keep, corpus, progress)
     if failed and (on_error == 'raise' or not ok.size):
         raise ValueError(_failures(failed, len(keep), corpus, "fix or remove them, or pass on_error='skip' (command line: --skip_bad_files) to leave "
@@ -90,13 +94,14 @@ def load_ravdess(root,                 # folder holding `Actor_XX/*.wav` (search
                  seed:int=0,                      # seed of that sub-sample
                  progress:bool=True,              # tqdm bar while loading
                  on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
+                 stream:dict|None=None,           # `ClipStream` settings, e.g. dict(max_seconds=3.0, workers=2): return a stream that reads the files batch by batch
                 ) -> Corpus:
     "RAVDESS speech/song wavs as a `Corpus`; speaker = `Actor_XX`."
     recs = []
     for p in _scan(root, _RAVDESS_RE, '03-01-05-01-02-01-12.wav', 'RAVDESS'):
         f = _RAVDESS_RE.fullmatch(p.name).groups()
         recs.append((p, _code(RAVDESS_EMOTIONS, f[2], p, 'RAVDESS'), f'Actor_{f[6]}'))
-    return _corpus_from_records(recs, list(RAVDESS_EMOTIONS.values()), classes, max_samples, seed, 'RAVDESS', progress, on_error)
+    return _corpus_from_records(recs, list(RAVDESS_EMOTIONS.values()), classes, max_samples, seed, 'RAVDESS', progress, on_error, stream)
 
 # %% ../nbs/18_corpora.ipynb #3171f2d1
 _CREMAD_RE = re.compile(r'(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav', re.I)
@@ -107,13 +112,14 @@ def load_cremad(root,                 # folder holding `*.wav` such as `AudioWAV
                 seed:int=0,                      # seed of that sub-sample
                 progress:bool=True,              # tqdm bar while loading
                 on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
+                stream:dict|None=None,           # `ClipStream` settings, e.g. dict(max_seconds=3.0, workers=2): return a stream that reads the files batch by batch
                ) -> Corpus:
     "CREMA-D wavs as a `Corpus`; speaker = the 4-digit actor id."
     recs = []
     for p in _scan(root, _CREMAD_RE, '1001_DFA_ANG_XX.wav', 'CREMA-D'):
         actor, _, emo, _ = _CREMAD_RE.fullmatch(p.name).groups()
         recs.append((p, _code(CREMAD_EMOTIONS, emo.upper(), p, 'CREMA-D'), actor))
-    return _corpus_from_records(recs, list(CREMAD_EMOTIONS.values()), classes, max_samples, seed, 'CREMA-D', progress, on_error)
+    return _corpus_from_records(recs, list(CREMAD_EMOTIONS.values()), classes, max_samples, seed, 'CREMA-D', progress, on_error, stream)
 
 # %% ../nbs/18_corpora.ipynb #5ef59469
 _TESS_RE = re.compile(r'([A-Za-z]+)_([A-Za-z]+)_([A-Za-z_]+)\.wav')
@@ -124,6 +130,7 @@ def load_tess(root,                 # folder holding e.g. `OAF_angry/OAF_back_an
               seed:int=0,                      # seed of that sub-sample
               progress:bool=True,              # tqdm bar while loading
               on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
+              stream:dict|None=None,           # `ClipStream` settings, e.g. dict(max_seconds=3.0, workers=2): return a stream that reads the files batch by batch
              ) -> Corpus:
     "TESS wavs as a `Corpus`; speaker = `OAF`/`YAF`, emotion = what follows the word (`ps` = pleasant_surprise)."
     recs = []
@@ -131,7 +138,7 @@ def load_tess(root,                 # folder holding e.g. `OAF_angry/OAF_back_an
         spk, _, emo = _TESS_RE.fullmatch(p.name).groups()
         recs.append((p, _code(TESS_EMOTIONS, emo.lower(), p, 'TESS'), spk.upper()))
     order = list(dict.fromkeys(TESS_EMOTIONS.values()))
-    return _corpus_from_records(recs, order, classes, max_samples, seed, 'TESS', progress, on_error)
+    return _corpus_from_records(recs, order, classes, max_samples, seed, 'TESS', progress, on_error, stream)
 
 # %% ../nbs/18_corpora.ipynb #242b0509
 def _speaker_of(path:Path, speaker_map:Callable|None) -> str:
@@ -148,6 +155,7 @@ def load_folder(root,                 # folder holding `<class_name>/*.wav` (als
                 speaker_map:Callable[[Path], str]|None=None, # path -> speaker id; None = stem before first '_' or 'unknown'
                 progress:bool=True,              # tqdm bar while loading
                 on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
+                stream:dict|None=None,           # `ClipStream` settings, e.g. dict(max_seconds=3.0, workers=2): return a stream that reads the files batch by batch
                ) -> Corpus:
     "Any `root/<class_name>/*.wav` folder as a `Corpus`."
     root = Path(root)
@@ -155,7 +163,7 @@ def load_folder(root,                 # folder holding `<class_name>/*.wav` (als
     files = sorted(p for p in root.glob('*/*') if p.is_file() and p.suffix.lower() in AUDIO_EXTS)
     if not files: raise ValueError(f"no audio files matching {root}/<class_name>/*{{{','.join(AUDIO_EXTS)}}}")
     recs = [(p, p.parent.name, _speaker_of(p, speaker_map)) for p in files]
-    return _corpus_from_records(recs, sorted({r[1] for r in recs}), classes, max_samples, seed, 'folder', progress, on_error)
+    return _corpus_from_records(recs, sorted({r[1] for r in recs}), classes, max_samples, seed, 'folder', progress, on_error, stream)
 
 # %% ../nbs/18_corpora.ipynb #04f89115
 _LOADERS = {'ravdess': load_ravdess, 'cremad': load_cremad, 'tess': load_tess, 'folder': load_folder}
@@ -203,3 +211,39 @@ def load_hf_dataset(ds, # a `datasets.Dataset` (or any sequence of row dicts) wi
         names = names or sorted(set(labels)); labels = [names.index(l) for l in labels]
     elif not names: raise ValueError(f"column {label_column!r} holds ints but no class names: pass class_names=[...] or use a ClassLabel column")
     return Corpus(waves, np.asarray(labels, dtype=np.int64), names, spk, paths if any(paths) else None)
+
+# %% ../nbs/18_corpora.ipynb #e2dccdda
+class _HFDecode:
+    "Row i's audio column as a 16 kHz float32 waveform (a picklable callable for `DataLoader` workers)."
+    def __init__(self, ds, col:str): self.ds, self.col = ds, col
+    def __call__(self, i):
+        x, sr, _ = _hf_audio(self.ds[int(i)][self.col], int(i), self.col)
+        return load_audio(x, sr=sr)
+
+def _column(ds, col:str) -> list:
+    "One column's values without decoding the others (`ds[col]` on a `datasets.Dataset`, else read row by row)."
+    return list(ds[col]) if hasattr(ds, 'column_names') and not isinstance(ds, list) else [r[col] for r in ds]
+
+def stream_hf_dataset(ds, # a `datasets.Dataset` (or any sequence of row dicts) with an audio and a label column
+                      audio_column:str='audio', label_column:str='label',
+                      speaker_column:str|None=None, # column of speaker ids; None = every clip its own speaker
+                      class_names:Sequence[str]|None=None, # names of int labels (default: the ClassLabel's names)
+                      **stream_kw) -> ClipStream: # `ClipStream` settings: max_seconds, mode, workers
+    "A Hugging Face `datasets` dataset as a `ClipStream`: labels read now, each row's audio decoded when its batch is needed."
+    cols = list(getattr(ds, 'column_names', None) or (ds[0].keys() if len(ds) else []))
+    for c in (audio_column, label_column) + ((speaker_column,) if speaker_column else ()):
+        if c not in cols: raise ValueError(f"the dataset has no column {c!r}; its columns are {cols}")
+    feat = getattr(getattr(ds, 'features', None) or {}, 'get', lambda k: None)(label_column)
+    names = list(class_names) if class_names is not None else list(getattr(feat, 'names', None) or [])
+    labels = _column(ds, label_column)
+    if labels and isinstance(labels[0], str):
+        names = names or sorted(set(labels)); labels = [names.index(l) for l in labels]
+    elif not names: raise ValueError(f"column {label_column!r} holds ints but no class names: pass class_names=[...] or use a ClassLabel column")
+    fp = getattr(ds, '_fingerprint', None)
+    sources = [f'{fp}:{i}' if fp else i for i in range(len(ds))]
+    spk = [str(s) for s in _column(ds, speaker_column)] if speaker_column else None
+    return ClipStream(sources, np.asarray(labels, dtype=np.int64), names, spk, decode=_HFRowDecode(ds, audio_column), **stream_kw)
+
+class _HFRowDecode(_HFDecode):
+    "`_HFDecode` of a source `i` or `'<fingerprint>:i'`."
+    def __call__(self, src): return super().__call__(str(src).rsplit(':', 1)[-1])

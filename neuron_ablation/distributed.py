@@ -51,9 +51,17 @@ def shard(n:int, # items to split (batches, layers)
     if n < 0: raise ValueError(f"shard: n must be >= 0, got {n}")
     return range(r, n, w)
 
-def my_batches(batches:list): # every batch of the step, in the order one process would run them
-    "`(global index, batch)` pairs of this rank's share of `batches` (batch `i` goes to rank `i mod world`)."
-    return [(i, batches[i]) for i in shard(len(batches))]
+class _Share:
+    "This rank's `(global index, batch)` pairs of a sequence of batches, decoded as they are iterated (`len` without decoding)."
+    def __init__(self, batches, idx): self.batches, self.idx = batches, idx
+    def __len__(self): return len(self.idx)
+    def __iter__(self): return iter(self.batches.iterate(self.idx))
+
+def my_batches(batches): # every batch of the step, in the order one process would run them (a list, or a sequence with `iterate`)
+    "`(global index, batch)` pairs of this rank's share of `batches` (batch `i` goes to rank `i mod world`); a lazy sequence stays lazy."
+    idx = list(shard(len(batches)))
+    if callable(getattr(batches, 'iterate', None)): return _Share(batches, idx)
+    return [(i, batches[i]) for i in idx]
 
 # %% ../nbs/21_distributed.ipynb #d6727238
 def _comm_device():

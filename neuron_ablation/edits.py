@@ -15,8 +15,8 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch, patch_to
 
 from .checks import check_site, validate_labels
-from .model import SpeechTransformer, HookPoint, iter_batches, hook_count
-from .distributed import shard, rank_world, all_gather_objects, is_main
+from .model import SpeechTransformer, HookPoint, iter_batches, as_batches, is_stream, hook_count
+from .distributed import shard, rank_world, all_gather_objects, is_main, my_batches
 
 # %% auto #0
 __all__ = ['MODES', 'Frames', 'as_frames', 'check_mode', 'check_gain', 'merge_moments', 'moments', 'NeuronStats', 'fit_stats',
@@ -163,9 +163,9 @@ def fit_stats(st:SpeechTransformer, inputs, # [B, S] tensor, or an iterable of (
     check_site(site)
     layers = [st.check_layer(l, site) for l in (layers if layers is not None else st.layers(site))]
     C = n_classes or (len(st.class_names) if st.head is not None else None)
-    acc, batches = None, list(iter_batches(inputs, attention_mask, labels, batch_size)) if isinstance(inputs, Tensor) else iter_batches(inputs)
+    acc, batches = None, as_batches(inputs, attention_mask, labels, batch_size) if isinstance(inputs, Tensor) or is_stream(inputs) else iter_batches(inputs)
     mine = _mine(batches)   # this rank's batches (all of them in one process)
-    for x, m, y in tqdm(mine, desc='fit_stats', disable=not (progress and is_main()), leave=False, total=len(mine) if isinstance(mine, list) else None):
+    for _, (x, m, y) in tqdm(mine, desc='fit_stats', disable=not (progress and is_main()), leave=False, total=len(mine) if hasattr(mine, '__len__') else None):
         cache = st.capture(x, m, site)
         if y is not None: y = validate_labels(y, cache.batch_size, range(C or int(torch.as_tensor(y).max()) + 1))
         acc = _accumulate(acc, cache, site, layers, y, C)
@@ -174,10 +174,10 @@ def fit_stats(st:SpeechTransformer, inputs, # [B, S] tensor, or an iterable of (
     return acc
 
 def _mine(batches):
-    "This rank's share of a list of batches (batch i goes to rank i mod world) or of a stream of them (the same rule, the others' batches skipped)."
-    if isinstance(batches, list): return [batches[i] for i in shard(len(batches))]
+    "This rank's (index, batch) pairs of a sequence of batches (batch i goes to rank i mod world) or of an iterable of them (the same rule, the others' batches skipped)."
+    if callable(getattr(batches, 'iterate', None)): return my_batches(batches)
     r, w = rank_world()
-    return (b for i, b in enumerate(batches) if i % w == r)
+    return ((i, b) for i, b in enumerate(batches) if i % w == r)
 
 def _accumulate(acc, cache, site, layers, y, C):
     fm = cache.frame_mask

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from tqdm.auto import tqdm
 from .checks import check_site, check_positive_int
-from .model import SpeechTransformer, Cache, as_transformer, conv_geometry, masked_mean, iter_batches
+from .model import SpeechTransformer, Cache, as_transformer, conv_geometry, masked_mean, iter_batches, as_batches
 from .edits import Edit, merge_moments
 from .distributed import my_batches, gather_ordered, all_gather_objects, is_main
 from .acoustics import FEATURES, FrameGrid, frame_grid, acoustic_features, features_frame, check_feature_names
@@ -31,8 +31,8 @@ def _validated(st, inputs, attention_mask=None, sr=16000):
 
 def _scan(st, x, m, names, site='hidden', batch_size=16, progress=True, desc='features', sharded:bool=False, **feature_kw):
     "Yield `(cache, {feature: float64 [B, T]})` batch by batch (`sharded`: `(index, cache, features)` of this rank's batches only); NaN marks frames without a target."
-    grid, batches = frame_grid(st), list(iter_batches(x, m, None, batch_size))
-    for i, (xb, mb, _) in tqdm(my_batches(batches) if sharded else list(enumerate(batches)), desc=desc, disable=not (progress and is_main()), leave=False):
+    grid, batches = frame_grid(st), as_batches(x, m, None, batch_size)
+    for i, (xb, mb, _) in tqdm(my_batches(batches) if sharded else batches.iterate(range(len(batches))), total=None if sharded else len(batches), desc=desc, disable=not (progress and is_main()), leave=False):
         cache = st.capture(xb, mb, site)
         f = acoustic_features(xb.float().cpu(), grid, names, attention_mask=None if mb is None else mb.cpu(), **feature_kw)   # numpy/librosa: CPU float32
         feats = {k: _on_frames(torch.from_numpy(f[k]).double(), cache.hidden[0].shape[1]) for k in names}
@@ -110,7 +110,7 @@ def speaker_similarity(st, # `SpeechTransformer` (or `NeuronAblator`, or HF mode
     x, m = _validated(st, inputs, attention_mask, sr)
     hooks = Edit(neurons, site, mode, frames, stats, seed).hooks(st)
     out = []
-    for xb, mb, _ in tqdm(list(iter_batches(x, m, None, batch_size)), desc='speaker similarity', disable=not progress, leave=False):
+    for xb, mb, _ in tqdm(as_batches(x, m, None, batch_size), desc='speaker similarity', disable=not progress, leave=False):
         clean = st.capture(xb, mb)
         with st.hooks(hooks): ablated = st.capture(xb, mb)
         out.append(eff(ablated.hidden, clean)['speaker_similarity'])

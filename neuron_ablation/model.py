@@ -20,8 +20,8 @@ from .checks import SITES, check_site, validate_waveform, validate_labels
 # %% auto #0
 __all__ = ['SUPPORTED', 'ARCHS', 'WHISPER_GEOMETRY', 'Arch', 'arch_of', 'hook_points', 'HookPoint', 'masked_mean',
            'ClassifierHead', 'LinearProbe', 'CustomHead', 'Cache', 'tile', 'whisper_features', 'check_site',
-           'SpeechTransformer', 'as_transformer', 'conv_geometry', 'hook_count', 'iter_batches', 'pooled_states',
-           'fit_probe', 'auto_probe', 'load_model']
+           'SpeechTransformer', 'as_transformer', 'conv_geometry', 'hook_count', 'is_stream', 'TensorBatches',
+           'as_batches', 'first_batch', 'iter_batches', 'pooled_states', 'fit_probe', 'auto_probe', 'load_model']
 
 # %% ../nbs/09_model.ipynb #0f5a7c70
 SUPPORTED = {'wavlm': 'wavlm', 'wav2vec2': 'wav2vec2', 'hubert': 'hubert', 'data2vec-audio': 'data2vec_audio',
@@ -378,10 +378,17 @@ def frame_mask(self:SpeechTransformer, attention_mask:Tensor|None, n_samples:int
     if attention_mask is None: return None
     return self.base._get_feature_vector_attention_mask(self.n_frames(n_samples), attention_mask)
 
+def is_stream(o) -> bool:
+    "Is `o` a corpus read batch by batch (a `ClipStream`: anything with `.batches(batch_size)` and `.digests()`), not a tensor?"
+    return not isinstance(o, (Tensor, np.ndarray)) and callable(getattr(o, 'batches', None)) and callable(getattr(o, 'digests', None))
+
 @patch
 def validate(self:SpeechTransformer, inputs, attention_mask=None, sampling_rate:int|None=None):
     "`validate_waveform` with this model's receptive field, device, dtype and sample rate (16 kHz); Whisper also takes log-mel features."
     p = next(self.model.parameters())
+    if is_stream(inputs):   # a corpus read batch by batch: each batch is validated when it is decoded (`capture`)
+        if attention_mask is not None: raise ValueError("a stream makes its own attention masks: pass attention_mask=None with it")
+        return inputs.to(p.device, p.dtype), None
     if self.whisper:
         if isinstance(inputs, Tensor) and inputs.dim() == 3: return self._validate_features(inputs, attention_mask, p)
         x, m = validate_waveform(inputs, attention_mask, 400, p.device, p.dtype, sampling_rate)
@@ -551,10 +558,34 @@ def run_from(self:SpeechTransformer, layer:int, # layer index at `site`
 def _copies_hook(act, hook, edits, frame_mask): return _edit_copies(edits, hook.layer, act, frame_mask)
 
 # %% ../nbs/09_model.ipynb #d28a5872
-def iter_batches(inputs, # [B, S] tensor, or an iterable of (x, mask, labels) batches (or of bare x)
+class TensorBatches:
+    "The batches of tensors as a sequence: `len`, `[i]` -> (x, mask, y) of batch i (views, nothing copied)."
+    def __init__(self, inputs, attention_mask=None, labels=None, batch_size:int=16):
+        self.x, self.m, self.y, self.bs = inputs, attention_mask, labels, int(batch_size)
+    def __len__(self): return -(-len(self.x) // self.bs)
+    def __getitem__(self, i:int):
+        if not -len(self) <= i < len(self): raise IndexError(f"batch {i} of {len(self)}")
+        sl = slice(i % len(self) * self.bs, (i % len(self) + 1) * self.bs)
+        return self.x[sl], None if self.m is None else self.m[sl], None if self.y is None else self.y[sl]
+    def __iter__(self): return (self[i] for i in range(len(self)))
+    def iterate(self, indices): return ((i, self[i]) for i in indices)   # (index, batch) of the batches `indices`
+
+def as_batches(inputs, # [B, S] tensor, or a stream (`is_stream`)
+            attention_mask=None, labels=None, # [B, S] and [B] when `inputs` is a tensor (a stream has its own)
+            batch_size:int=16): # clips per batch
+    "The batches of one step as a sequence (`len`, `[i]`, `iterate(indices)`): tensors are sliced, a stream decodes batch i when it is asked for."
+    return inputs.batches(batch_size) if is_stream(inputs) else TensorBatches(inputs, attention_mask, labels, batch_size)
+
+def first_batch(inputs, attention_mask=None, n:int=1): # a tensor [B, S] or a stream
+    "(x, mask) of the first `n` clips as tensors."
+    x, m, _ = as_batches(inputs, attention_mask, None, n)[0]
+    return x, m
+
+def iter_batches(inputs, # [B, S] tensor, a stream, or an iterable of (x, mask, labels) batches (or of bare x)
                  attention_mask=None, labels=None, # [B, S] and [B] when `inputs` is a tensor
                  batch_size:int=16): # clips per batch
-    "Yield (x, mask, y) batches from tensors, or pass through an iterable of such tuples (or of bare inputs)."
+    "Yield (x, mask, y) batches from tensors or a stream, or pass through an iterable of such tuples (or of bare inputs)."
+    if is_stream(inputs): yield from inputs.batches(batch_size); return
     if isinstance(inputs, (Tensor, np.ndarray)):
         for i in range(0, len(inputs), batch_size):
             sl = slice(i, i + batch_size)

@@ -17,7 +17,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from .checks import validate_labels, validate_target
-from .model import iter_batches
+from .model import as_batches
 from .edits import Edit, as_frames, check_gain, fit_stats
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import clip_values
@@ -71,7 +71,7 @@ def _sign(metric:str, gain:float):
 def _tail_logits(st, x, m, passes:dict, site:str, batch_size:int, progress:bool, desc:str):
     "passes {layer: [[(key, Edit), ...] per stacked pass]} -> logits {'baseline' | key: [N, C]}, values changed {key: n}."
     out, changed = {'baseline': []}, {}
-    batches = list(iter_batches(x, m, None, batch_size))
+    batches = as_batches(x, m, None, batch_size)
     with tqdm(total=len(batches) * sum(map(len, passes.values())), desc=desc, disable=not progress, leave=False) as bar:
         for xb, mb, _ in batches:
             cache = st.capture(xb, mb, site); out['baseline'].append(cache.logits); B = cache.batch_size
