@@ -62,7 +62,19 @@ def unit_effects(base, # [N] per-clip value, unedited (NaN = clip not measured)
     "(top-k effect, random-k effects [R], bootstrap top-k effects [B]) of one metric on one unit."
     base, top, random = (np.asarray(a, dtype=np.float64) for a in (base, top, random))
     eff_top, eff_rand = sign * (top - base), sign * (random - base)
-    return _unit_mean(eff_top), _unit_mean(eff_rand), _unit_mean(eff_top[:, boot].transpose(1, 0, 2))
+    return _unit_mean(eff_top), _unit_mean(eff_rand), _boot_mean(eff_top, boot)
+
+def _boot_mean(eff, # [L, N] per-clip effects
+               boot, # [B, N] bootstrap indices
+               rows:int=64): # resamples per chunk
+    "`_unit_mean(eff[:, boot].transpose(1, 0, 2))` -> [B] (the same numbers to rounding), built one layer and `rows` resamples at a time ([rows, N] in memory, not [L, B, N])."
+    per = np.empty((len(boot), len(eff)))
+    with np.errstate(invalid='ignore'):
+        for l, e in enumerate(eff):
+            for i in range(0, len(boot), rows):
+                x = e[boot[i:i + rows]]; n = np.sum(~np.isnan(x), -1)
+                per[i:i + rows, l] = np.where(n > 0, np.nansum(x, -1) / np.maximum(n, 1), np.nan)
+    return np.mean(per, -1)
 
 def summarise(top:float, random, boot, # from `unit_effects` (or a linear combination of them)
               level:float=0.95): # coverage of the interval
