@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 
 from .checks import SITES
-from .model import load_model
+from .model import load_model, is_stream
 from .edits import MODES, as_frames
 from .attribution import METHODS
 from .corpora import DATASETS
@@ -52,6 +52,8 @@ def build_parser():
     a('--max_seconds', type=float, default=3.0, help="crop/pad every clip to this length")
     a('--batch_size', type=int, default=16, help="clips per forward pass")
     a('--skip_bad_files', action='store_true', help="leave out audio files that cannot be read (listed in config.json) instead of stopping with their list")
+    a('--stream', action='store_true', help="read --data_path batch by batch from disk (never the whole corpus in memory) instead of loading it first")
+    a('--workers', type=int, default=2, help="with --stream: processes that decode audio ahead of the model")
     a('--probe', action='store_true', help="fit a linear probe head even if the model has a classification head")
     a('--no_upstream', action='store_true', help="skip the upstream-norm estimate")
     a('--seed', type=int, default=0, help="seeds random-k draws, noise and the speaker split")
@@ -82,6 +84,7 @@ def _frames(s:str):
 def load_job(args):
     "Model, corpus (clips to analyse) and, for bare encoders, a training corpus for the probe."
     from neuron_ablation import data, corpora
+    if args.stream and args.data_path is None: raise ValueError("--stream reads a corpus from disk: pass --data_path (the demo corpus is made in memory)")
     if args.model_name is None:
         from neuron_ablation.demo import load_demo_model, demo_data
         model, _, _ = load_demo_model()
@@ -90,7 +93,9 @@ def load_job(args):
     if args.data_path is None: corpus = data.make_prosody_corpus(progress=True)
     else:
         if not Path(args.data_path).exists(): raise FileNotFoundError(f"--data_path {args.data_path!r} does not exist")
-        corpus = corpora.load_corpus(args.dataset or 'folder', args.data_path, seed=args.seed, on_error='skip' if args.skip_bad_files else 'raise')
+        if args.stream and (args.dataset or 'folder') == 'prosody': raise ValueError("--stream reads audio files: pass a corpus on disk (--dataset ravdess|cremad|tess|folder)")
+        stream = dict(stream=dict(max_seconds=args.max_seconds, workers=args.workers)) if args.stream else {}
+        corpus = corpora.load_corpus(args.dataset or 'folder', args.data_path, seed=args.seed, on_error='skip' if args.skip_bad_files else 'raise', **stream)
     train, test = corpus.split_by_speaker(seed=args.seed)
     return model, test, train
 
@@ -103,10 +108,14 @@ def align_labels(head_names, corpus_names, labels):
                          f"pass --probe to fit a linear probe on the corpus classes")
     return torch.tensor([h.index(c[int(i)]) for i in labels], dtype=torch.long)
 
+def _clips(c, args):
+    "(inputs, attention mask, labels) of a corpus: its clips cropped to --max_seconds, or the stream itself (batches are decoded as the run reads them)."
+    return (c, None, torch.as_tensor(c.labels)) if is_stream(c) else c.batch(max_seconds=args.max_seconds, mode='crop')
+
 def prepare_head(ablator, args, train, corpus_names):
     "Fit a probe when needed; return a function that maps the corpus's labels to the head's class ids."
     if args.probe or ablator.st.head is None:
-        xt, mt, yt = train.batch(max_seconds=args.max_seconds, mode='crop')
+        xt, mt, yt = _clips(train, args)
         ablator.fit_probe(xt, yt, attention_mask=mt, class_names=list(train.class_names), batch_size=args.batch_size)
         return lambda labels: torch.as_tensor(labels, dtype=torch.long)
     return lambda labels: align_labels(ablator.class_names, corpus_names, labels)
@@ -138,8 +147,7 @@ def run_job(args):
     model, test, train = load_job(args)
     if args.max_samples: test = test.limit(args.max_samples, seed=args.seed)
     score = test if args.in_sample else train.limit(args.n_score, seed=args.seed)
-    xe, me, ye = test.batch(max_seconds=args.max_seconds, mode='crop')
-    xs, ms, ys = score.batch(max_seconds=args.max_seconds, mode='crop')
+    (xe, me, ye), (xs, ms, ys) = _clips(test, args), _clips(score, args)
     ablator = NeuronAblator(model, args.save_dir, site=args.site, n_random=args.n_random, seed=args.seed, batch_size=args.batch_size,
                             device=args.device, dtype=args.dtype)
     to_head = prepare_head(ablator, args, train, test.class_names)

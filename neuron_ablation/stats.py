@@ -5,6 +5,7 @@
 # %% ../nbs/15_stats.ipynb #846533d6
 from __future__ import annotations
 import numpy as np, pandas as pd
+from .distributed import shard, gather_ordered
 
 # %% auto #0
 __all__ = ['RISE_METRICS', 'effect_sign', 'empirical_p', 'holm', 'stratified_bootstrap', 'unit_effects', 'summarise',
@@ -102,20 +103,26 @@ def control_table(values:dict, # {'baseline' or (layer, j): {(class, metric): [N
                   primary:str='prob_on_class'): # the per-class metric selectivity compares ('value' for a regression head's outputs)
     "Tidy table of effects, intervals, random-k distributions, p and Holm-adjusted p for every unit, class and metric."
     if n_random < 1: raise ValueError(f"n_random={n_random}: statistics need at least one random-k draw")
-    boot, keys, rows = stratified_bootstrap(labels, n_boot, seed), list(values['baseline']), []
+    boot, keys = stratified_bootstrap(labels, n_boot, seed), list(values['baseline'])
     others = [k for k in keys if k[1] == primary and k[0] != target]
-    for (utype, unit), layers in units.items():
-        changed = sum(n_changed[(l, 0)] for l in layers) if n_changed is not None else np.nan
-        eff = {k: _rows(values, layers, n_random, boot, k) for k in keys}
-        if (target, primary) in eff and others:
-            oth = [eff[k] for k in others]
-            eff[(target, 'selectivity')] = tuple(e - sum(o[i] for o in oth) / len(oth) for i, e in enumerate(eff[(target, primary)]))
-        for (cls, metric), (t, r, b) in eff.items():
-            row = summarise(t, r, b, level)
-            if changed == 0: row.update(effect=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan)
-            rows.append(dict(unit_type=utype, unit=str(unit), layers=' '.join(map(str, layers)), **{'class': cls}, metric=metric,
-                             direction='rise' if effect_sign(metric) > 0 else 'drop', **row, n_random=n_random,
-                             n_changed_topk=changed, no_edit=bool(changed == 0)))
-    df = pd.DataFrame(rows)
+    items = list(units.items())   # under torch.distributed every rank bootstraps its share of the units; the rows are gathered in unit order
+    parts = gather_ordered({i: _unit_table(values, items[i], n_random, boot, keys, others, target, primary, n_changed, level) for i in shard(len(items))}, len(items))
+    df = pd.DataFrame([r for part in parts for r in part])
     df['p_adj'] = df.groupby(['unit_type', 'class', 'metric'], sort=False).p.transform(lambda p: holm(p.values))
     return df
+
+def _unit_table(values, item, n_random, boot, keys, others, target, primary, n_changed, level):
+    "The rows of one unit (every class and metric) of `control_table`."
+    (utype, unit), layers = item; rows = []
+    changed = sum(n_changed[(l, 0)] for l in layers) if n_changed is not None else np.nan
+    eff = {k: _rows(values, layers, n_random, boot, k) for k in keys}
+    if (target, primary) in eff and others:
+        oth = [eff[k] for k in others]
+        eff[(target, 'selectivity')] = tuple(e - sum(o[i] for o in oth) / len(oth) for i, e in enumerate(eff[(target, primary)]))
+    for (cls, metric), (t, r, b) in eff.items():
+        row = summarise(t, r, b, level)
+        if changed == 0: row.update(effect=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan)
+        rows.append(dict(unit_type=utype, unit=str(unit), layers=' '.join(map(str, layers)), **{'class': cls}, metric=metric,
+                         direction='rise' if effect_sign(metric) > 0 else 'drop', **row, n_random=n_random,
+                         n_changed_topk=changed, no_edit=bool(changed == 0)))
+    return rows

@@ -11,7 +11,7 @@ import numpy as np, torch
 import soundfile as sf
 from torch import Tensor
 from torch.utils.data import Dataset, DataLoader
-from .data import load_audio, SR
+from .data import load_audio, stratified_pick, _pick_test_speakers, SR
 
 # %% auto #0
 __all__ = ['ClipStream', 'ClipBatches']
@@ -46,7 +46,7 @@ class ClipStream:
         if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
             raise ValueError(f"workers={workers!r}: pass the number of decoding processes, 0 or more")
         if decode is not None and not callable(decode): raise TypeError(f"decode must be a callable source -> waveform, got {type(decode).__name__}")
-        self.max_seconds, self.mode, self.workers, self.decode = max_seconds, mode, int(workers), decode
+        self.max_seconds, self.mode, self.workers, self.decode, self.skipped = max_seconds, mode, int(workers), decode, []
         self.device, self.dtype = torch.device('cpu'), torch.float32
         if decode is None:   # files: every one must exist now, not 20 minutes into a run
             missing = [str(s) for s in self.sources if not Path(s).is_file()]
@@ -106,6 +106,24 @@ def _to(self:ClipStream, device=None, dtype=None): # where the batches go, and t
     out.dtype = dtype if dtype is not None else self.dtype
     return out
 ClipStream.to = _to
+
+# %% ../nbs/22_streaming.ipynb #b05f045f
+def _limit(self:ClipStream, max_samples:int, # clips to keep
+           seed:int=0) -> ClipStream: # seed of the draw within each class
+    "At most `max_samples` clips, stratified by class, as `Corpus.limit` draws them."
+    return self[stratified_pick(self.labels, max_samples, seed)]
+ClipStream.limit = _limit
+
+def _split_by_speaker(self:ClipStream, test_speakers:Sequence[str]|None=None, test_fraction:float=0.2, seed:int=0) -> tuple:
+    "Speaker-disjoint `(train, test)` streams, as `Corpus.split_by_speaker` splits."
+    known = sorted(set(self.speakers))
+    if test_speakers is None: test_speakers = _pick_test_speakers(known, test_fraction, seed)
+    unknown = sorted(set(test_speakers) - set(known))
+    if unknown: raise ValueError(f"test_speakers {unknown} are not in the stream; speakers are {known}")
+    if not 0 < len(set(test_speakers)) < len(known): raise ValueError(f"test_speakers={list(test_speakers)} leaves one side empty; name some but not all of {known}")
+    is_test = np.isin(np.array(self.speakers), list(test_speakers))
+    return self[~is_test], self[is_test]
+ClipStream.split_by_speaker = _split_by_speaker
 
 # %% ../nbs/22_streaming.ipynb #5fb311d1
 _LIBC = []
