@@ -339,7 +339,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     res.config.update(record or {})
     steps('figures')
     formats = ('png',) if cfg.plots is True else cfg.plots
-    figures = ResultsVisualizer(self).render(res, correlations=corr, formats=formats, progress=progress)[1] if cfg.plots and is_main() else {}
+    figures = ResultsVisualizer(self).render(res, correlations=corr, formats=formats, progress=progress, shared=True)[1] if cfg.plots else {}   # each rank draws its share
     steps('saving')
     if save and is_main(): res.save(self.save_dir, extra=figures); keep.clear()   # the other ranks hold the same results and write nothing
     return res
@@ -421,7 +421,8 @@ def _stability(self:NeuronAblator, cfg:AblationConfig, x, m, y, tc:int, progress
         return {l: sc.topk(cfg.topk, l).tolist() for l in self.layers}
     w = rank_world()[1]
     scored = lambda h: int(h.sum()) if cfg.attribution_method == 'activation' or cfg.method_kw.get('clips') == 'all' else int((y[h] == tc).sum())
-    if w > 1 and max(-(-scored(h) // self.batch_size) for h in halves) < w:   # too few batches to split a half: ranks take whole halves
+    shares_layers = cfg.attribution_method in ('integrated_gradients', 'gradient', 'ablation')   # these split (batch, layer) pairs when batches are few
+    if w > 1 and not shares_layers and max(-(-scored(h) // self.batch_size) for h in halves) < w:   # too few batches to split a half: ranks take whole halves
         own = list(shard(2))
         with alone(): mine = {i: top(halves[i]) for i in own}
         tops = gather_ordered(mine, 2)

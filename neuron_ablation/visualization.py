@@ -19,6 +19,7 @@ from .edits import MODES, Edit, as_frames, check_gain, check_mode, fit_stats
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import TemporalSpread, relative_change, spread_from
 from .results import MANIFEST, AblationResults, atomic_write, to_jsonable, write_folder
+from .distributed import shard, all_gather_objects
 from fastcore.basics import patch
 import ipywidgets as W
 from tqdm.auto import tqdm
@@ -402,17 +403,26 @@ def figure_bytes(fig:Figure, # the figure
 def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
            correlations:pd.DataFrame|None=None, # from `neuron_feature_correlation` (default: the results' own table, if any)
            formats=('png',), # file formats of each figure: any of `FORMATS`
-           progress:bool=False): # a tqdm bar over the figures
+           progress:bool=False, # a tqdm bar over the figures
+           shared:bool=False): # under torch.distributed: every rank calls this and draws its share; every rank gets every file (its own `Figure`s only)
     "Draw every figure the results have data for -> ({name: Figure}, {file name: bytes, 'figures.json', 'report.html'})."
     fmts, figs, files, pngs, self.skipped = check_formats(formats), {}, {}, {}, {}
     correlations = getattr(results, 'correlations', None) if correlations is None else correlations
-    for name, (draw, reason) in tqdm(self.plan(results, correlations).items(), desc='figures', disable=not progress, leave=False):
+    plan = self.plan(results, correlations)
+    drawn = [n for n, (_, reason) in plan.items() if reason is None]
+    mine = {drawn[i] for i in shard(len(drawn))} if shared else set(drawn)
+    for name, (draw, reason) in tqdm(plan.items(), desc='figures', disable=not progress, leave=False):
         if reason is not None:
             self.skipped[name] = reason; _log.info("skipped figure %s: %s", name, reason); continue
+        if name not in mine: continue
         figs[name] = draw()
         for f in fmts: files[f'{name}.{f}'] = figure_bytes(figs[name], f, self.dpi)
         pngs[name] = files.get(f'{name}.png') or figure_bytes(figs[name], 'png', self.dpi)
-    files['figures.json'] = json.dumps(dict(saved={k: f'{k}.{fmts[0]}' for k in figs}, formats=fmts,
+    if shared:   # every rank's files, in the plan's order
+        got = {}
+        for part in all_gather_objects((files, pngs)): got.update(part[0]); pngs.update(part[1])
+        files, pngs = {f'{n}.{f}': got[f'{n}.{f}'] for n in drawn for f in fmts}, {n: pngs[n] for n in drawn}
+    files['figures.json'] = json.dumps(dict(saved={k: f'{k}.{fmts[0]}' for k in drawn}, formats=fmts,
                                             skipped=self.skipped), indent=1)
     files['report.html'] = report_html(results, pngs, self.skipped).encode()
     return figs, files
