@@ -191,33 +191,42 @@ def _hf_audio(a, i:int, col:str):
     raise TypeError(f"row {i}: column {col!r} holds {type(a).__name__}, not decoded audio: expected {{'array', 'sampling_rate'}} "
                     f"(cast the column with datasets.Audio()) or a decoder with get_all_samples()")
 
+def _hf_check(ds, columns):
+    "Raise unless the dataset has every one of `columns` (None entries skipped)."
+    cols = list(getattr(ds, 'column_names', None) or (ds[0].keys() if len(ds) else []))
+    for c in columns:
+        if c is not None and c not in cols: raise ValueError(f"the dataset has no column {c!r}; its columns are {cols}")
+
+def _hf_labels(ds, label_column:str, labels:list, class_names) -> tuple:
+    "(int64 labels, class names) from a label column of ints (named by `class_names` or the ClassLabel) or of strings."
+    feat = getattr(getattr(ds, 'features', None) or {}, 'get', lambda k: None)(label_column)
+    names = list(class_names) if class_names is not None else list(getattr(feat, 'names', None) or [])
+    if labels and isinstance(labels[0], str):
+        names = names or sorted(set(labels)); labels = [names.index(l) for l in labels]
+    elif not names: raise ValueError(f"column {label_column!r} holds ints but no class names: pass class_names=[...] or use a ClassLabel column")
+    return np.asarray(labels, dtype=np.int64), names
+
 def load_hf_dataset(ds, # a `datasets.Dataset` (or any sequence of row dicts) with an audio and a label column
                     audio_column:str='audio', label_column:str='label',
                     speaker_column:str|None=None, # column of speaker ids; None = every clip its own speaker
                     class_names:Sequence[str]|None=None, # names of int labels (default: the ClassLabel's names)
                     progress:bool=True) -> Corpus:
     "A Hugging Face `datasets` dataset with an audio and a label column as a `Corpus` (16 kHz float32 clips)."
-    cols = list(getattr(ds, 'column_names', None) or (ds[0].keys() if len(ds) else []))
-    for c in (audio_column, label_column) + ((speaker_column,) if speaker_column else ()):
-        if c not in cols: raise ValueError(f"the dataset has no column {c!r}; its columns are {cols}")
-    feat = getattr(getattr(ds, 'features', None) or {}, 'get', lambda k: None)(label_column)
-    names = list(class_names) if class_names is not None else list(getattr(feat, 'names', None) or [])
+    _hf_check(ds, (audio_column, label_column, speaker_column))
     waves, labels, spk, paths = [], [], [], []
     for i, row in enumerate(tqdm(ds, desc='dataset', disable=not progress, leave=False)):
         x, sr, p = _hf_audio(row[audio_column], i, audio_column)
         waves.append(load_audio(x, sr=sr)); labels.append(row[label_column]); paths.append(p)
         spk.append(str(row[speaker_column]) if speaker_column else f'clip{i}')
-    if labels and isinstance(labels[0], str):
-        names = names or sorted(set(labels)); labels = [names.index(l) for l in labels]
-    elif not names: raise ValueError(f"column {label_column!r} holds ints but no class names: pass class_names=[...] or use a ClassLabel column")
-    return Corpus(waves, np.asarray(labels, dtype=np.int64), names, spk, paths if any(paths) else None)
+    labels, names = _hf_labels(ds, label_column, labels, class_names)
+    return Corpus(waves, labels, names, spk, paths if any(paths) else None)
 
 # %% ../nbs/18_corpora.ipynb #e2dccdda
 class _HFDecode:
-    "Row i's audio column as a 16 kHz float32 waveform (a picklable callable for `DataLoader` workers)."
+    "The audio of row `i` (a source `i` or `'<fingerprint>:i'`) as a 16 kHz float32 waveform (a picklable callable for `DataLoader` workers)."
     def __init__(self, ds, col:str): self.ds, self.col = ds, col
-    def __call__(self, i):
-        x, sr, _ = _hf_audio(self.ds[int(i)][self.col], int(i), self.col)
+    def __call__(self, src):
+        i = int(str(src).rsplit(':', 1)[-1]); x, sr, _ = _hf_audio(self.ds[i][self.col], i, self.col)
         return load_audio(x, sr=sr)
 
 def _column(ds, col:str) -> list:
@@ -230,20 +239,9 @@ def stream_hf_dataset(ds, # a `datasets.Dataset` (or any sequence of row dicts) 
                       class_names:Sequence[str]|None=None, # names of int labels (default: the ClassLabel's names)
                       **stream_kw) -> ClipStream: # `ClipStream` settings: max_seconds, mode, workers
     "A Hugging Face `datasets` dataset as a `ClipStream`: labels read now, each row's audio decoded when its batch is needed."
-    cols = list(getattr(ds, 'column_names', None) or (ds[0].keys() if len(ds) else []))
-    for c in (audio_column, label_column) + ((speaker_column,) if speaker_column else ()):
-        if c not in cols: raise ValueError(f"the dataset has no column {c!r}; its columns are {cols}")
-    feat = getattr(getattr(ds, 'features', None) or {}, 'get', lambda k: None)(label_column)
-    names = list(class_names) if class_names is not None else list(getattr(feat, 'names', None) or [])
-    labels = _column(ds, label_column)
-    if labels and isinstance(labels[0], str):
-        names = names or sorted(set(labels)); labels = [names.index(l) for l in labels]
-    elif not names: raise ValueError(f"column {label_column!r} holds ints but no class names: pass class_names=[...] or use a ClassLabel column")
+    _hf_check(ds, (audio_column, label_column, speaker_column))
+    labels, names = _hf_labels(ds, label_column, _column(ds, label_column), class_names)
     fp = getattr(ds, '_fingerprint', None)
     sources = [f'{fp}:{i}' if fp else i for i in range(len(ds))]
     spk = [str(s) for s in _column(ds, speaker_column)] if speaker_column else None
-    return ClipStream(sources, np.asarray(labels, dtype=np.int64), names, spk, decode=_HFRowDecode(ds, audio_column), **stream_kw)
-
-class _HFRowDecode(_HFDecode):
-    "`_HFDecode` of a source `i` or `'<fingerprint>:i'`."
-    def __call__(self, src): return super().__call__(str(src).rsplit(':', 1)[-1])
+    return ClipStream(sources, labels, names, spk, decode=_HFDecode(ds, audio_column), **stream_kw)
