@@ -179,7 +179,7 @@ ClipStream.digests = _digests
 def _min_samples(self:ClipStream) -> int:
     "Real samples of the shortest clip (file headers only; other sources are decoded once)."
     cap = int(round(self.max_seconds * SR)) if self.max_seconds is not None else None
-    if self.decode is None: n = min(int(np.ceil(sf.info(str(p)).frames * SR / sf.info(str(p)).samplerate)) for p in self.sources)
+    if self.decode is None: n = min(int(np.ceil(i.frames * SR / i.samplerate)) for i in map(sf.info, map(str, self.sources)))   # one header read per file
     else: n = min(len(self.clip(i)) for i in range(len(self)))
     return n if cap is None else min(n, cap)
 ClipStream.min_samples = _min_samples
