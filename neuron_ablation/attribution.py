@@ -20,7 +20,7 @@ from .checks import check_choice, check_positive_int, check_site, validate_label
 from .model import SpeechTransformer, Cache, as_transformer, iter_batches, as_batches, first_batch, masked_mean, tile
 from .edits import Edit, NeuronStats, as_frames, check_mode, fit_stats, merge_moments
 from .results import atomic_write, to_jsonable
-from .distributed import my_batches, shard, rank_world, all_reduce_sum, all_reduce_max, is_main
+from .distributed import my_batches, claim, gather_ordered, rank_world, all_reduce_sum, all_reduce_max, is_main
 
 # %% auto #0
 __all__ = ['AGGREGATES', 'CLIPS', 'BASELINES', 'START_STEPS', 'WAVE_BASELINES', 'METHODS', 'NeuronScores', 'integrated_gradients',
@@ -114,26 +114,27 @@ def _score_layers(st:SpeechTransformer, x:Tensor, m:Tensor|None, # [B, S] wavefo
                   desc:str=''):
     "Mean over clips of `per_layer(cache, l)` for every layer -> [n_layers, D] float32 (this rank's share, summed over ranks in float64)."
     batches, nl = as_batches(x, m, None, batch_size), len(layers)
-    todo = _layer_work(len(batches), [st.n_layers - l + 1 for l in layers])   # a layer's tail: the blocks after it and the head
     total = torch.zeros(nl, st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64)
-    with tqdm(total=sum(map(len, todo.values())), desc=desc, disable=not (progress and is_main()), leave=False) as bar:
-        for i, (xb, mb, _) in batches.iterate(sorted(todo)):
-            cache = st.capture(xb, mb, site)
-            for j in todo[i]:
-                total[j] += per_layer(cache, layers[j]).detach().double().sum(0).to(total.device); bar.update()
-    return (all_reduce_sum(total) / len(x)).float()
-
-def _layer_work(n_batches:int, costs:list) -> dict: # costs: the relative cost of each layer's work on one batch
-    "{batch: [layer positions]} of this rank: whole batches when every rank gets two or more, else (batch, layer) pairs balanced by cost."
-    (r, w), nl = rank_world(), len(costs)
-    if w == 1 or n_batches >= 2 * w: return {i: list(range(nl)) for i in shard(n_batches)}
-    # few batches (a class's clips, a split half): the (batch, layer) pairs are shared, largest cost first to the least loaded rank
-    # (the same greedy split on every rank); a rank runs the forward pass of each batch it needs
-    load, todo = [0.] * w, {}
-    for k in sorted(range(n_batches * nl), key=lambda k: -costs[k % nl]):
-        dst = min(range(w), key=lambda q: (load[q], q)); load[dst] += costs[k % nl]
-        if dst == r: todo.setdefault(k // nl, []).append(k % nl)
-    return {i: sorted(v) for i, v in todo.items()}
+    bar = lambda n: tqdm(total=n, desc=desc, disable=not (progress and is_main()), leave=False)
+    if rank_world()[1] == 1 or len(batches) >= 2 * rank_world()[1]:   # whole batches: every rank gets two or more
+        share = my_batches(batches)
+        with bar(len(share) * nl) as b:
+            for i, (xb, mb, _) in share:
+                cache = st.capture(xb, mb, site)
+                for j in range(nl): total[j] += per_layer(cache, layers[j]).detach().double().sum(0).to(total.device); b.update()
+        return (all_reduce_sum(total) / len(x)).float()
+    # few batches (a class's clips, a split half): the (batch, layer) pairs go to the ranks as they come free, the longest tail
+    # first (a layer's tail: the blocks after it and the head); IG's adaptive steps make their costs unknown ahead. A rank runs
+    # the forward pass of each batch it needs; the pairs' sums are gathered and added in batch order, as one process adds them.
+    tail = [st.n_layers - l + 1 for l in layers]
+    mine, caches = {}, {}
+    with bar(None) as b:
+        for k in claim(sorted(range(len(batches) * nl), key=lambda k: (-tail[k % nl], k))):
+            i, j = divmod(k, nl)
+            if i not in caches: caches[i] = st.capture(*batches[i][:2], site)
+            mine[k] = per_layer(caches[i], layers[j]).detach().double().sum(0).cpu(); b.update()
+    for k, v in enumerate(gather_ordered(mine, len(batches) * nl)): total[k % nl] += v.to(total.device)
+    return (total / len(x)).float()
 
 def _max_ranks(d:dict): # {key: number or tuple of numbers} of this rank
     "The same dict with every number replaced by its maximum over ranks (completeness errors, steps)."

@@ -25,7 +25,7 @@ from .results import AblationResults, check_replaceable
 from .acoustics import FEATURES, check_feature_names
 from .feature_extractor import feature_analysis
 from .visualization import ResultsVisualizer, check_formats
-from .distributed import my_batches, shard, gather_ordered, all_gather_objects, is_main, is_distributed, describe, resolve_device, as_dtype, rank_world, alone
+from .distributed import my_batches, shard, claim, gather_ordered, all_gather_objects, is_main, is_distributed, describe, resolve_device, as_dtype, rank_world, alone
 
 # %% auto #0
 __all__ = ['AblationConfig', 'default_layer_groups', 'NeuronAblator', 'jaccard']
@@ -533,7 +533,7 @@ def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edi
     todo = [(l, c) for l, c in conds.items() if not (self.site == 'hidden' and l == 0)]
     rows = {i: getattr(self, '_partial', _Partial(None))(f'upstream-{i}', lambda: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode, cfg.frames, self.site,
                                                                     edit.stats, self.seed, cfg.upstream_steps, cfg.upstream_lr, gain=cfg.gain), own=True)
-            for i in tqdm(shard(len(todo)), desc='upstream norm', disable=not progress, leave=False)}
+            for i in tqdm(claim(range(len(todo))), desc='upstream norm', disable=not progress, leave=False)}   # layers go to the ranks as they come free
     return pd.DataFrame(gather_ordered(rows, len(todo)))
 
 @patch

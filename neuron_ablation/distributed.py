@@ -10,7 +10,7 @@ import torch, torch.distributed as dist
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['DEVICES', 'DTYPES', 'rank_world', 'is_distributed', 'is_main', 'describe', 'alone', 'shard', 'my_batches',
+__all__ = ['DEVICES', 'DTYPES', 'rank_world', 'is_distributed', 'is_main', 'describe', 'alone', 'shard', 'my_batches', 'claim',
            'all_reduce_sum', 'all_reduce_max', 'all_gather_objects', 'gather_ordered', 'resolve_device', 'as_dtype',
            'backend_for', 'launched']
 
@@ -63,6 +63,15 @@ def my_batches(batches): # every batch of the step, in the order one process wou
     if callable(getattr(batches, 'iterate', None)): return _Share(batches, idx)
     return [(i, batches[i]) for i in idx]
 
+_CLAIMS = [0]   # how many claimed steps this process has begun (the same count on every rank: they run the same code)
+
+def claim(items): # the step's work items (any values), in the order they should be taken: largest first
+    "Yield the items this rank takes, one at a time: each goes to the first rank free for it (a shared counter in the process group's store)."
+    items = list(items)
+    if not is_distributed(): yield from items; return
+    _CLAIMS[0] += 1; key, store = f'neuron_ablation/claim/{_CLAIMS[0]}', dist.distributed_c10d._get_default_store()
+    while (k := store.add(key, 1) - 1) < len(items): yield items[k]
+
 # %% ../nbs/21_distributed.ipynb #d6727238
 def _comm_device():
     "Where collectives run: the current CUDA device for nccl, the CPU for gloo."
@@ -85,12 +94,42 @@ def all_reduce_max(t:Tensor): # float64 (or int64) values of this rank
     "The elementwise maximum of `t` over all ranks, on every rank."
     return _reduce(t, dist.ReduceOp.MAX, 'all_reduce_max')
 
+_PACKED = (torch.float64, torch.float32, torch.float16, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)
+
+class _Ref:
+    "Where a packed tensor lies: its dtype, its position among that dtype's tensors, its shape."
+    __slots__ = ('dtype', 'i', 'shape')
+    def __init__(self, dtype, i, shape): self.dtype, self.i, self.shape = dtype, i, shape
+    def __reduce__(self): return (_Ref, (self.dtype, self.i, self.shape))
+
+def _pack(obj):
+    "(tree, {dtype: (flat numpy buffer, sizes)}): the CPU tensors in nested dicts, lists and tuples moved into one buffer per dtype."
+    bufs = {}
+    def walk(o):
+        if type(o) is Tensor and o.device.type == 'cpu' and o.dtype in _PACKED and not o.requires_grad:
+            b = bufs.setdefault(o.dtype, []); b.append(o.reshape(-1)); return _Ref(o.dtype, len(b) - 1, tuple(o.shape))
+        if type(o) is dict: return {k: walk(v) for k, v in o.items()}
+        if type(o) in (list, tuple): return type(o)(walk(v) for v in o)
+        return o
+    tree = walk(obj)
+    return tree, {dt: (torch.cat(b).numpy(), [t.numel() for t in b]) for dt, b in bufs.items()}
+
+def _unpack(tree, flat):
+    "The object `_pack` took apart (its tensors are views of one buffer per dtype)."
+    parts = {dt: torch.from_numpy(a).split(n) for dt, (a, n) in flat.items()}
+    def walk(o):
+        if type(o) is _Ref: return parts[o.dtype][o.i].view(o.shape)
+        if type(o) is dict: return {k: walk(v) for k, v in o.items()}
+        if type(o) in (list, tuple): return type(o)(walk(v) for v in o)
+        return o
+    return walk(tree)
+
 def all_gather_objects(obj): # any picklable object (keep tensors on the CPU)
     "`[obj of rank 0, obj of rank 1, ...]` on every rank (`[obj]` in one process)."
     if not is_distributed(): return [obj]
     out = [None] * rank_world()[1]
-    dist.all_gather_object(out, obj)
-    return out
+    dist.all_gather_object(out, _pack(obj))   # thousands of small tensors pickle 30x faster as a few numpy buffers
+    return [_unpack(*o) for o in out]
 
 def gather_ordered(parts:dict, # {global index: item} of this rank (its share from `my_batches` / `shard`)
                    n:int): # items in all

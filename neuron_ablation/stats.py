@@ -5,7 +5,7 @@
 # %% ../nbs/15_stats.ipynb #846533d6
 from __future__ import annotations
 import numpy as np, pandas as pd
-from .distributed import shard, gather_ordered
+from .distributed import claim, gather_ordered
 
 # %% auto #0
 __all__ = ['RISE_METRICS', 'effect_sign', 'empirical_p', 'holm', 'stratified_bootstrap', 'unit_effects', 'summarise',
@@ -106,7 +106,8 @@ def control_table(values:dict, # {'baseline' or (layer, j): {(class, metric): [N
     boot, keys = stratified_bootstrap(labels, n_boot, seed), list(values['baseline'])
     others = [k for k in keys if k[1] == primary and k[0] != target]
     items = list(units.items())   # under torch.distributed every rank bootstraps its share of the units; the rows are gathered in unit order
-    parts = gather_ordered({i: _unit_table(values, items[i], n_random, boot, keys, others, target, primary, n_changed, level) for i in shard(len(items))}, len(items))
+    big_first = sorted(range(len(items)), key=lambda i: (-len(items[i][1]), i))   # groups (several layers) before single layers
+    parts = gather_ordered({i: _unit_table(values, items[i], n_random, boot, keys, others, target, primary, n_changed, level) for i in claim(big_first)}, len(items))
     df = pd.DataFrame([r for part in parts for r in part])
     df['p_adj'] = df.groupby(['unit_type', 'class', 'metric'], sort=False).p.transform(lambda p: holm(p.values))
     return df

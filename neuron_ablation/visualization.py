@@ -19,7 +19,7 @@ from .edits import MODES, Edit, as_frames, check_gain, check_mode, fit_stats
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import TemporalSpread, relative_change, spread_from
 from .results import MANIFEST, AblationResults, atomic_write, to_jsonable, write_folder
-from .distributed import shard, all_gather_objects
+from .distributed import claim, all_gather_objects
 from fastcore.basics import patch
 import ipywidgets as W
 from tqdm.auto import tqdm
@@ -410,12 +410,10 @@ def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwis
     correlations = getattr(results, 'correlations', None) if correlations is None else correlations
     plan = self.plan(results, correlations)
     drawn = [n for n, (_, reason) in plan.items() if reason is None]
-    mine = {drawn[i] for i in shard(len(drawn))} if shared else set(drawn)
-    for name, (draw, reason) in tqdm(plan.items(), desc='figures', disable=not progress, leave=False):
-        if reason is not None:
-            self.skipped[name] = reason; _log.info("skipped figure %s: %s", name, reason); continue
-        if name not in mine: continue
-        figs[name] = draw()
+    for name, (_, reason) in plan.items():
+        if reason is not None: self.skipped[name] = reason; _log.info("skipped figure %s: %s", name, reason)
+    for name in tqdm(claim(drawn) if shared else drawn, total=None if shared else len(drawn), desc='figures', disable=not progress, leave=False):
+        figs[name] = plan[name][0]()   # shared: each figure goes to the first rank free for it
         for f in fmts: files[f'{name}.{f}'] = figure_bytes(figs[name], f, self.dpi)
         pngs[name] = files.get(f'{name}.png') or figure_bytes(figs[name], 'png', self.dpi)
     if shared:   # every rank's files, in the plan's order
