@@ -458,8 +458,10 @@ def conditions(self:NeuronAblator, scores:NeuronScores, # scores of every layer 
 def _sweep(self:NeuronAblator, x, m, conds:dict, edit:Edit, effects, progress):
     "All conditions of all layers, batch by batch (this rank's batches, then every rank's gathered in clip order), each layer's conditions in one stacked tail pass."
     batches = as_batches(x, m, None, self.batch_size)
+    # tensors: each batch goes to the first rank free for it (`claim`); a stream keeps the fixed split its DataLoader workers read ahead by
+    share = my_batches(batches) if is_stream(x) else ((i, batches[i]) for i in claim(range(len(batches))))
     mine = {i: getattr(self, '_partial', _Partial(None))(f'sweep-{i}', lambda: _cpu(self._sweep_batch(x_, m_, conds, edit, effects)), own=True)
-            for i, (x_, m_, _) in tqdm(my_batches(batches), desc='ablation sweep', disable=not progress, leave=False)}
+            for i, (x_, m_, _) in tqdm(share, desc='ablation sweep', disable=not progress, leave=False)}
     per = gather_ordered(mine, len(batches))   # [(logits, rel, edited, effects, changed) of each batch]
     cat = lambda f, keys: {k: torch.cat([f(p, k) for p in per]) for k in keys}
     return (cat(lambda p, k: p[0][k], per[0][0]), {l: cat(lambda p, k: p[1][l][k], per[0][1][l]) for l in conds},
