@@ -36,6 +36,7 @@ def child(save_dir:str, job:list):
     # start-up, before the clock: the modules the job imports on first use (transformers' WavLM; librosa's pitch and
     # feature modules with scipy.signal and numba's caches), about 6 s per process that no number of ranks can split
     import neuron_ablation.demo, neuron_ablation.data, neuron_ablation.corpora, librosa.core.pitch, librosa.feature  # noqa: F401
+    example._keep_heap()   # as the command line does
     with launched('cpu'):
         args = example.build_parser().parse_args([*job, '--save_dir', save_dir])
         if dist.is_initialized(): dist.barrier()
