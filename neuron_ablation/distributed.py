@@ -69,7 +69,9 @@ def claim(items): # the step's work items (any values), in the order they should
     "Yield the items this rank takes, one at a time: each goes to the first rank free for it (a shared counter in the process group's store)."
     items = list(items)
     if not is_distributed(): yield from items; return
-    _CLAIMS[0] += 1; key, store = f'neuron_ablation/claim/{_CLAIMS[0]}', dist.distributed_c10d._get_default_store()
+    store = getattr(dist.distributed_c10d, '_get_default_store', lambda: None)()   # torch's own store of the default group
+    if store is None: yield from items[rank_world()[0]::rank_world()[1]]; return     # (a torch without it: a fixed split, same results)
+    _CLAIMS[0] += 1; key = f'neuron_ablation/claim/{_CLAIMS[0]}'
     while (k := store.add(key, 1) - 1) < len(items): yield items[k]
 
 # %% ../nbs/21_distributed.ipynb #d6727238
@@ -115,10 +117,10 @@ def _pack(obj):
     return tree, {dt: (torch.cat(b).numpy(), [t.numel() for t in b]) for dt, b in bufs.items()}
 
 def _unpack(tree, flat):
-    "The object `_pack` took apart (its tensors are views of one buffer per dtype)."
+    "The object `_pack` took apart (each tensor its own copy, so that saving one does not save the whole buffer)."
     parts = {dt: torch.from_numpy(a).split(n) for dt, (a, n) in flat.items()}
     def walk(o):
-        if type(o) is _Ref: return parts[o.dtype][o.i].view(o.shape)
+        if type(o) is _Ref: return parts[o.dtype][o.i].view(o.shape).clone()
         if type(o) is dict: return {k: walk(v) for k, v in o.items()}
         if type(o) in (list, tuple): return type(o)(walk(v) for v in o)
         return o
