@@ -70,7 +70,7 @@ def claim(items): # the step's work items (any values), in the order they should
     items = list(items)
     if not is_distributed(): yield from items; return
     store = getattr(dist.distributed_c10d, '_get_default_store', lambda: None)()   # torch's own store of the default group
-    if store is None: yield from items[rank_world()[0]::rank_world()[1]]; return     # (a torch without it: a fixed split, same results)
+    if store is None: yield from (items[i] for i in shard(len(items))); return       # (a torch without it: the fixed split, same results)
     _CLAIMS[0] += 1; key = f'neuron_ablation/claim/{_CLAIMS[0]}'
     while (k := store.add(key, 1) - 1) < len(items): yield items[k]
 
