@@ -22,6 +22,7 @@ from .attribution import METHODS, NeuronScores
 from .effects import clip_values, regression_values, clip_mean, relative_change, spread_from, upstream_norm
 from .stats import control_table
 from .results import AblationResults, check_replaceable
+from .sweep import Keep, run_conditions
 from .acoustics import FEATURES, check_feature_names
 from .feature_extractor import feature_analysis
 from .visualization import ResultsVisualizer, check_formats
@@ -310,7 +311,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     (x, m, y), (xe, me, ye), tc, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats, eval_inputs, eval_labels,
                                                                eval_attention_mask, sampling_rate)
     names = st.class_names
-    self._partial = keep = _Partial(self._partial_dir(cfg, x, m, y, xe, me, ye, scores, stats, effects) if save and self.resume else None)
+    keep = Keep(self._partial_dir(cfg, x, m, y, xe, me, ye, scores, stats, effects) if save and self.resume else None)
     steps('neuron statistics')
     if stats is None and (cfg.ablate_mode in ('mean', 'noise') or cfg.attribution_method == 'activation'):
         stats = keep('stats', lambda: fit_stats(st, x, m, y, site, self.layers, self.batch_size, len(names), progress))
@@ -330,10 +331,10 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
         effects = list(effects) + feat_eff
     edit = Edit({}, site, cfg.ablate_mode, cfg.frames, stats, self.seed, cfg.gain)
     steps('the ablation sweep')
-    sweep = self._sweep(xe, me, conds, edit, effects, progress)
+    sweep = self._sweep(xe, me, conds, edit, effects, progress, keep)
     steps('statistics and upstream norm')
     targets = _targets(st, labels if eval_inputs is None else eval_labels, len(xe), tc) if st.task == 'regression' else None
-    res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress, targets)
+    res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress, targets, keep)
     given = lambda a, v: a if isinstance(a, Tensor) else v   # the clips as passed: a device or dtype cast leaves their digests unchanged
     res.config['clips'] = _clip_record(given(inputs, x), given(inputs if eval_inputs is None else eval_inputs, xe), eval_inputs is not None)
     res.config.update(record or {})
@@ -357,24 +358,6 @@ def _clip_record(x:Tensor, xe:Tensor, separate:bool):
                 overlap=overlap, held_out=overlap == 0)
 
 # %% ../nbs/00_core.ipynb #4a92928d
-class _Partial:
-    "Finished steps and batches of one run in `folder` (None: keep nothing): `keep(name, fn)` reads `name` if it is there, else computes, writes atomically and returns it."
-    def __init__(self, folder:Path|None): self.folder = folder
-    def __call__(self, name:str, fn, own:bool=False): # own: this rank's share (every rank writes its own); else rank 0 writes
-        if self.folder is None: return fn()
-        p = self.folder/f'{name}.pt'
-        # a step every rank computes together is read back only if every rank sees it (else they would part ways at its collectives)
-        if (p.exists() if own else all(all_gather_objects(p.exists()))): return torch.load(p, weights_only=False)
-        out = fn()
-        if own or is_main():
-            self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = p.with_name(f'.{p.name}.{os.getpid()}.tmp'); torch.save(out, tmp); os.replace(tmp, p)
-        return out
-    def clear(self):
-        "Remove the folder (and older partial folders of the same results folder) once the results are written."
-        if self.folder is None: return
-        for d in self.folder.parent.glob(self.folder.name.rsplit('-', 1)[0] + '-*'): shutil.rmtree(d, ignore_errors=True)
-
 def _hash(h, o):
     "Feed `o` (dicts, sequences, tensors, arrays, dataclasses, plain values) into the hash `h`, deterministically."
     if isinstance(o, Tensor): h.update(str((o.dtype, tuple(o.shape))).encode()); h.update(o.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
@@ -454,55 +437,28 @@ def conditions(self:NeuronAblator, scores:NeuronScores, # scores of every layer 
 
 # %% ../nbs/00_core.ipynb #012e27aa
 @patch
-@torch.no_grad()
-def _sweep(self:NeuronAblator, x, m, conds:dict, edit:Edit, effects, progress):
-    "All conditions of all layers, batch by batch (this rank's batches, then every rank's gathered in clip order), each layer's conditions in one stacked tail pass."
-    batches = as_batches(x, m, None, self.batch_size)
-    # tensors: each batch goes to the first rank free for it (`claim`); a stream keeps the fixed split its DataLoader workers read ahead by
-    share = my_batches(batches) if is_stream(x) else ((i, batches[i]) for i in claim(range(len(batches))))
-    mine = {i: getattr(self, '_partial', _Partial(None))(f'sweep-{i}', lambda: _cpu(self._sweep_batch(x_, m_, conds, edit, effects)), own=True)
-            for i, (x_, m_, _) in tqdm(share, desc='ablation sweep', disable=not progress, leave=False)}
-    per = gather_ordered(mine, len(batches))   # [(logits, rel, edited, effects, changed) of each batch]
-    cat = lambda f, keys: {k: torch.cat([f(p, k) for p in per]) for k in keys}
-    return (cat(lambda p, k: p[0][k], per[0][0]), {l: cat(lambda p, k: p[1][l][k], per[0][1][l]) for l in conds},
-            cat(lambda p, l: p[2][l], conds), {k: v.numpy() for k, v in cat(lambda p, k: p[3][k], per[0][3]).items()},
-            {k: sum(p[4][k] for p in per) for k in per[0][4]})
-
-def _cpu(o):
-    "Tensors in nested dicts/tuples detached onto the CPU (what ranks exchange)."
-    if isinstance(o, Tensor): return o.detach().cpu()
-    if isinstance(o, dict): return {k: _cpu(v) for k, v in o.items()}
-    if isinstance(o, (tuple, list)): return type(o)(_cpu(v) for v in o)
-    return o
-
-@patch
-@torch.no_grad()
-def _sweep_batch(self:NeuronAblator, x_, m_, conds:dict, edit:Edit, effects):
-    "One batch under every condition -> (logits, relative changes, edited frames, effects, values changed) of its clips."
-    st, site, n_cond = self.st, self.site, 1 + len(next(iter(conds.values()))['random'])
-    cache = st.capture(x_, m_, site); B = cache.batch_size
-    logits, rel, edited, eff, changed = {'baseline': cache.logits}, {}, {}, {}, {}
-    def _effects(key, states):
-        for fn in effects:
-            for k, v in fn(states, cache).items(): eff[(*key, k)] = torch.as_tensor(v, dtype=torch.float64).flatten()
-    _effects(('baseline',), cache.hidden)
-    for l, c in conds.items():
-        edits, act = [edit.at(l, c['topk'])] + [edit.at(l, r) for r in c['random']], cache.acts(site)[l]
-        sels = [e.mask(act, l, cache.frame_mask) for e in edits]          # the frames each condition edits, picked once
-        hs = [e.apply(act, l, sel=sel) for e, sel in zip(edits, sels)]
-        for j, h in enumerate(hs): changed[(l, j)] = int((h != act).sum())
-        lg, states = st.run_from(l, torch.cat(hs), cache, site, return_states=True)
-        for j in range(n_cond):
-            logits[(l, j)] = lg[j*B:(j+1)*B]
-            if effects: _effects((l, j), {**cache.hidden, **{k: v[j*B:(j+1)*B] for k, v in states.items()}})
-        rel[l] = relative_change({k: v[:B] for k, v in states.items()}, cache.hidden, cache.frame_mask)
-        edited[l] = sels[0]
-    return logits, rel, edited, eff, changed
+def _sweep(self:NeuronAblator, x, m, conds:dict, edit:Edit, effects, progress, keep:Keep):
+    "Every layer's top-k and random-k edits on every clip: `run_conditions`, one stacked tail pass per layer."
+    passes = {l: [[((l, j), edit.at(l, ids)) for j, ids in enumerate([c['topk']] + c['random'])]]
+              for l, c in conds.items()}
+    def measure(key, cache, logits, states, edited):
+        full = {**cache.hidden, **states}   # the edited states downstream, the cache's upstream
+        out = {'effects': {k: torch.as_tensor(v, dtype=torch.float64).flatten()
+                           for fn in effects for k, v in fn(full, cache).items()}}
+        if key != 'baseline' and key[1] == 0:   # the top-k edit: how it spreads, and the frames it edited
+            out.update(rel=relative_change(states, cache.hidden, cache.frame_mask), edited=edited)
+        return out
+    r = run_conditions(self.st, x, passes, m, self.site, self.batch_size, measure, states=True, keep=keep,
+                       progress=progress, desc='ablation sweep')
+    eff = {((k,) if k == 'baseline' else k) + (name,): v.numpy()
+           for k, ms in r.measures.items() for name, v in ms['effects'].items()}
+    return (r.logits, {l: r.measures[(l, 0)]['rel'] for l in conds},
+            {l: r.measures[(l, 0)]['edited'] for l in conds}, eff, r.changed)
 
 # %% ../nbs/00_core.ipynb #934f1578
 @patch
 def _results(self:NeuronAblator, cfg:AblationConfig, y, tc:int, n_random:int, conds:dict, sweep:tuple, scores:NeuronScores,
-             x, m, edit:Edit, corr, progress, targets=None):
+             x, m, edit:Edit, corr, progress, targets=None, keep:Keep|None=None):
     "Assemble `AblationResults` from the sweep's outputs."
     logits, rel, edited, eff, changed = sweep
     names = self.st.class_names; base_logp = F.log_softmax(logits['baseline'].float(), -1)
@@ -519,7 +475,7 @@ def _results(self:NeuronAblator, cfg:AblationConfig, y, tc:int, n_random:int, co
     units = {**{('layer', l): [l] for l in conds}, **{('group', g): ls for g, ls in self.layer_groups.items() if ls}}
     stats = control_table(values, units, n_random, y.numpy(), names[tc], changed, cfg.n_boot, self.seed, cfg.level, 'value' if reg else 'prob_on_class')
     spread = pd.concat([spread_from(rel[l], l, self.site, edited[l], cfg.spread_threshold).to_frame() for l in conds], ignore_index=True)
-    upstream = self._upstream(cfg, conds, x, m, edit, progress) if cfg.upstream else None
+    upstream = self._upstream(cfg, conds, x, m, edit, progress, keep or Keep()) if cfg.upstream else None
     d = cfg.to_dict()
     d.update(target_class=tc, n_random=n_random, n_clips=len(y), scores_meta=scores.meta, task=self.st.task,
              upstream=dict(steps=cfg.upstream_steps, lr=cfg.upstream_lr, clips=cfg.upstream_clips) if cfg.upstream else None)
@@ -528,12 +484,12 @@ def _results(self:NeuronAblator, cfg:AblationConfig, y, tc:int, n_random:int, co
     return AblationResults(self._config(**d), conds, table, scores.to_frame(), spread, upstream, corr, stats)
 
 @patch
-def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edit, progress):
+def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edit, progress, keep:Keep):
     "Upstream norm of every layer's top-k edit, on the first `upstream_clips` clips (under torch.distributed the layers are split over the ranks)."
     x, m = first_batch(x, m, cfg.upstream_clips)
     cache = self.st.capture(x, m, self.site)
     todo = [(l, c) for l, c in conds.items() if not (self.site == 'hidden' and l == 0)]
-    rows = {i: getattr(self, '_partial', _Partial(None))(f'upstream-{i}', lambda: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode, cfg.frames, self.site,
+    rows = {i: keep(f'upstream-{i}', lambda: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode, cfg.frames, self.site,
                                                                     edit.stats, self.seed, cfg.upstream_steps, cfg.upstream_lr, gain=cfg.gain), own=True)
             for i in tqdm(claim(range(len(todo))), desc='upstream norm', disable=not progress, leave=False)}   # layers go to the ranks as they come free
     return pd.DataFrame(gather_ordered(rows, len(todo)))

@@ -17,12 +17,13 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from .checks import validate_labels, validate_target
-from .model import as_batches
+from .sweep import run_conditions
+from .distributed import is_main
 from .edits import Edit, as_frames, check_gain, fit_stats
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import clip_values
 from .stats import control_table, stratified_bootstrap, unit_effects, summarise, holm
-from .results import to_jsonable, write_folder
+from .results import to_jsonable, write_folder, verify_folder
 from .core import NeuronAblator, AblationConfig, jaccard
 from .visualization import COLORS, OKABE_ITO, figure_bytes
 
@@ -66,28 +67,6 @@ def _sign(metric:str, gain:float):
     toward = 1. if gain > 1 else -1.
     return -toward if metric == 'flip_from' else toward
 
-# %% ../nbs/20_steering.ipynb #a83b2845
-@torch.no_grad()
-def _tail_logits(st, x, m, passes:dict, site:str, batch_size:int, progress:bool, desc:str):
-    "passes {layer: [[(key, Edit), ...] per stacked pass]} -> logits {'baseline' | key: [N, C]}, values changed {key: n}."
-    out, changed = {'baseline': []}, {}
-    batches = as_batches(x, m, None, batch_size)
-    with tqdm(total=len(batches) * sum(map(len, passes.values())), desc=desc, disable=not progress, leave=False) as bar:
-        for xb, mb, _ in batches:
-            cache = st.capture(xb, mb, site); out['baseline'].append(cache.logits); B = cache.batch_size
-            for l, groups in passes.items():
-                act = cache.acts(site)[l]
-                for group in groups:
-                    hs = [(k, e.apply(act, l, cache.frame_mask)) for k, e in group]
-                    diff = {k: h != act for k, h in hs}
-                    run = [h for k, h in hs if diff[k].any()]
-                    tail = iter(st.run_from(l, torch.cat(run), cache, site).split(B)) if run else iter(())
-                    for k, _ in hs:
-                        out.setdefault(k, []).append(next(tail) if diff[k].any() else cache.logits)
-                        changed[k] = changed.get(k, 0) + int(diff[k].sum())
-                    bar.update()
-    return {k: torch.cat(v) for k, v in out.items()}, changed
-
 # %% ../nbs/20_steering.ipynb #97d5f77a
 @dataclass
 class SteeringResults:
@@ -106,15 +85,26 @@ class SteeringResults:
         return wide[[c for c in cols if c in wide]].reset_index()
 
     def save(self, path, # the results folder to (re)place
-             figures:dict|None=None): # {name: Figure} saved beside the tables as PNG
-        "Write table.csv, stats.csv, curve.csv, config.json, neurons.json (and figures) as one folder, atomically."
+             extra:dict|None=None): # more {file name: bytes} for the same folder (e.g. `figure_bytes` of a figure)
+        "Write table.csv, stats.csv, curve.csv, config.json, neurons.json (and `extra`) as one folder, atomically."
         files = {'table.csv': self.table.to_csv(index=False), 'stats.csv': self.stats.to_csv(index=False),
                  'curve.csv': self.curve().to_csv(index=False), 'config.json': json.dumps(to_jsonable(self.config), indent=1),
                  'neurons.json': json.dumps(to_jsonable({str(l): v for l, v in self.neurons.items()}), indent=1)}
-        for name, fig in (figures or {}).items():
-            files[f'{name}.png'] = figure_bytes(fig, 'png')
-        write_folder(path, files)
+        write_folder(path, {**files, **(extra or {})})
         return Path(path)
+
+    @classmethod
+    def load(cls, path): # a folder written by `save`
+        "Read a steering sweep back, after checking every file against the folder's manifest."
+        path, js = _read(path, 'steering sweep')
+        return cls(js('config.json'), {int(l): v for l, v in js('neurons.json').items()},
+                   pd.read_csv(path/'table.csv'), pd.read_csv(path/'stats.csv'))
+
+def _read(path, what:str):
+    "(folder, json reader) of a results folder, verified against its manifest."
+    path = Path(path); verify_folder(path)
+    if not (path/'config.json').exists(): raise ValueError(f"{str(path)!r} holds no config.json: it is not a saved {what}")
+    return path, lambda f: json.loads((path/f).read_text())
 
 # %% ../nbs/20_steering.ipynb #e2d3b576
 def _validated(ablator:NeuronAblator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels, eval_attention_mask, topk:int):
@@ -167,7 +157,9 @@ def steering_sweep(ablator:NeuronAblator, # model with a head, layers (its group
     conds = ablator.conditions(sc, topk)
     per_gain = {g: Edit({}, ablator.site, 'gain', frames, None, ablator.seed, g) for g in gains}
     passes = {l: [[((l, g, j), per_gain[g].at(l, ids)) for j, ids in enumerate([c['topk']] + c['random'])] for g in gains] for l, c in conds.items()}
-    logits, changed = _tail_logits(ablator.st, xe, me, passes, ablator.site, ablator.batch_size, progress, 'steering sweep')
+    r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size, progress=progress and is_main(),
+                       desc='steering sweep')
+    logits, changed = r.logits, r.changed
     names, R = ablator.class_names, ablator.n_random
     vals = {k: steering_values(v, logits['baseline'], ye, names, tc) for k, v in logits.items()}
     table = _steer_table(vals, conds, gains, R)
@@ -278,16 +270,21 @@ class SelectorComparison:
         return pd.concat([a, e], ignore_index=True)[['layer', 'method', 'other_method', 'metric', 'value']]
 
     def save(self, path, # the results folder to (re)place
-             figures:dict|None=None): # {name: Figure} saved beside the tables as PNG
-        "Write comparison.csv, agreement.csv, effects.csv, winners.csv, config.json, neurons.json (and figures) as one folder, atomically."
+             extra:dict|None=None): # more {file name: bytes} for the same folder (e.g. `figure_bytes` of a figure)
+        "Write comparison.csv, agreement.csv, effects.csv, winners.csv, config.json, neurons.json (and `extra`), atomically."
         files = {'comparison.csv': self.to_frame().to_csv(index=False), 'agreement.csv': self.agreement.to_csv(index=False),
                  'effects.csv': self.effects.to_csv(index=False), 'winners.csv': self.winners().to_csv(index=False),
                  'config.json': json.dumps(to_jsonable(self.config), indent=1),
                  'neurons.json': json.dumps(to_jsonable({m: {str(l): v for l, v in d.items()} for m, d in self.neurons.items()}), indent=1)}
-        for name, fig in (figures or {}).items():
-            files[f'{name}.png'] = figure_bytes(fig, 'png')
-        write_folder(path, files)
+        write_folder(path, {**files, **(extra or {})})
         return Path(path)
+
+    @classmethod
+    def load(cls, path): # a folder written by `save`
+        "Read a selector comparison back, after checking every file against the folder's manifest."
+        path, js = _read(path, 'selector comparison')
+        neurons = {m: {int(l): v for l, v in d.items()} for m, d in js('neurons.json').items()}
+        return cls(js('config.json'), neurons, pd.read_csv(path/'agreement.csv'), pd.read_csv(path/'effects.csv'))
 
 # %% ../nbs/20_steering.ipynb #9b9c612a
 def _check_methods(methods):
@@ -326,7 +323,9 @@ def compare_selectors(ablator:NeuronAblator, # model with a head, layers (its gr
     rnd = conds[ms[0]]
     passes = {l: [[((k, l), edit.at(l, conds[k][l]['topk'])) for k in ms] + [(('random', l, j), edit.at(l, r)) for j, r in enumerate(rnd[l]['random'], 1)]]
               for l in ablator.layers}
-    logits, changed = _tail_logits(ablator.st, xe, me, passes, ablator.site, ablator.batch_size, progress, 'selector comparison')
+    r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size, progress=progress and is_main(),
+                       desc='selector comparison')
+    logits, changed = r.logits, r.changed
     names = ablator.class_names; base_logp = F.log_softmax(logits['baseline'].float(), -1)
     vals = {key: clip_values(lg, base_logp, ye, names) for key, lg in logits.items()}
     effects = pd.concat([_effects(k, vals, changed, ablator.layers, ablator.n_random, ye, names[tc], n_boot, ablator.seed, level) for k in ms], ignore_index=True)

@@ -4,11 +4,12 @@
 
 # %% ../nbs/13_testing.ipynb #fa7db464
 from __future__ import annotations
-import math
+import json, math, os, subprocess, sys, tempfile, textwrap
+from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['FAMILIES', 'tiny_model', 'sine_batch']
+__all__ = ['FAMILIES', 'tiny_model', 'sine_batch', 'torchrun']
 
 # %% ../nbs/13_testing.ipynb #d8d8bd44
 _TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=48,
@@ -54,3 +55,19 @@ def sine_batch(n:int=2, # clips
     t = torch.arange(int(seconds*sr))/sr
     f0 = 100 + 300*torch.rand(n, 1, generator=g)
     return (0.5*torch.sin(2*math.pi*f0*t) + 0.05*torch.randn(n, t.numel(), generator=g)).float()
+
+# %% ../nbs/13_testing.ipynb #4999065f
+def torchrun(script:str, # Python source run on every rank; rank 0 prints one JSON line last
+             nproc:int=2, # ranks
+             timeout:float=300): # seconds before the run is stopped
+    "Run `script` on `nproc` CPU ranks with torchrun; -> the JSON rank 0 printed last."
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d)/'job.py'; f.write_text(textwrap.dedent(script))
+        import neuron_ablation
+        root = str(Path(neuron_ablation.__file__).resolve().parent.parent)   # this checkout's package first
+        path = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH', '')) if p)
+        env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': path}
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', str(nproc), str(f), d]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=d)
+        if r.returncode: raise RuntimeError(f"torchrun failed ({r.returncode}):\n{r.stderr[-3000:]}")
+        return json.loads(r.stdout.strip().splitlines()[-1])
