@@ -17,7 +17,7 @@ from .distributed import my_batches, gather_ordered, all_gather_objects, is_main
 from .acoustics import FEATURES, FrameGrid, frame_grid, acoustic_features, features_frame, check_feature_names
 
 # %% auto #0
-__all__ = ['MeanPooled', 'SpeakerSimilarity', 'speaker_similarity', 'XVectorEmbedding', 'neuron_feature_correlation',
+__all__ = ['cosine', 'MeanPooled', 'SpeakerSimilarity', 'speaker_similarity', 'XVectorEmbedding', 'neuron_feature_correlation',
            'top_correlated', 'ClipTargets', 'clip_targets', 'FeatureDecoders', 'fit_decoders', 'FeatureDecodability',
            'feature_effects', 'feature_analysis']
 
@@ -44,10 +44,12 @@ def _on_frames(f:Tensor, T:int):
     return torch.cat([f, f.new_full((f.shape[0], T - f.shape[1]), float('nan'))], 1)
 
 # %% ../nbs/02_features.ipynb #865905d2
-def _cosine(a:Tensor, # [B, E]
-            b:Tensor, # [B, E]
-           )->Tensor: # [B] float64
-    "Row-wise cosine in float64: exactly 1 for identical rows, NaN for a zero row."
+def cosine(a:Tensor, # [..., E] vectors (e.g. [B, E] utterance embeddings)
+           b:Tensor, # [..., E] vectors to compare with, same shape as `a`
+          )->Tensor: # [...] float64
+    "Row-wise cosine in float64: exactly 1 for identical rows; NaN for a zero row (no direction)."
+    if a.shape != b.shape:
+        raise ValueError(f"cosine: shapes differ, {tuple(a.shape)} vs {tuple(b.shape)}")
     a, b = a.double(), b.double()
     return ((a * b).sum(-1) / ((a * a).sum(-1) * (b * b).sum(-1)).sqrt()).clamp(-1, 1)
 
@@ -84,7 +86,9 @@ class SpeakerSimilarity:
     def __call__(self, states:dict, # {layer: [B, T, D]} hidden states of one condition
                  cache:Cache, # the clean run of the same batch (`cache.hidden` is the reference)
                 )->dict: # {'speaker_similarity': [B] float64}
-        return {'speaker_similarity': _cosine(self._embed(cache.hidden, cache.frame_mask), self._embed(states, cache.frame_mask))}
+        m = cache.frame_mask
+        clean, edited = self._embed(cache.hidden, m), self._embed(states, m)
+        return {'speaker_similarity': cosine(clean, edited)}
 
 # %% ../nbs/02_features.ipynb #83a74538
 @torch.no_grad()
