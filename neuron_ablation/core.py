@@ -17,7 +17,7 @@ from fastcore.basics import patch
 
 from .checks import check_site, check_choice, check_positive_int, validate_labels, validate_target
 from .model import SpeechTransformer, iter_batches, as_batches, first_batch, is_stream, fit_probe, auto_probe
-from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain, fit_stats
+from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain, fit_stats, needs_stats
 from .attribution import METHODS, NeuronScores
 from .effects import clip_values, regression_values, clip_mean, relative_change, spread_from, upstream_norm
 from .stats import control_table
@@ -313,7 +313,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     names = st.class_names
     keep = Keep(self._partial_dir(cfg, x, m, y, xe, me, ye, scores, stats, effects) if save and self.resume else None)
     steps('neuron statistics')
-    if stats is None and (cfg.ablate_mode in ('mean', 'noise') or cfg.attribution_method == 'activation'):
+    if stats is None and (needs_stats(cfg.ablate_mode) or cfg.attribution_method == 'activation'):
         stats = keep('stats', lambda: fit_stats(st, x, m, y, site, self.layers, self.batch_size, len(names), progress))
     steps('split-half stability')
     stability = keep('stability', lambda: self._stability(cfg, x, m, y, tc, progress)) if cfg.stability and scores is None else None
@@ -329,7 +329,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
         feat_eff, corr = keep('features', lambda: feature_analysis(st, xe, me, site, features=cfg.features, correlations=cfg.correlations,
                                                                    batch_size=self.batch_size, progress=progress))
         effects = list(effects) + feat_eff
-    edit = Edit({}, site, cfg.ablate_mode, cfg.frames, stats, self.seed, cfg.gain)
+    edit = Edit({}, site=site, mode=cfg.ablate_mode, frames=cfg.frames, stats=stats, seed=self.seed, gain=cfg.gain)
     steps('the ablation sweep')
     sweep = self._sweep(xe, me, conds, edit, effects, progress, keep)
     steps('statistics and upstream norm')

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from .checks import SITES, validate_labels, validate_target
 from .model import Cache, SpeechTransformer, conv_geometry, masked_mean
-from .edits import MODES, Edit, as_frames, check_gain, fit_stats
+from .edits import MODES, Edit, as_frames, check_gain, fit_stats, needs_stats
 from .attribution import METHODS, get_method
 from .effects import relative_change, spread_from
 from .feature_extractor import cosine
@@ -48,7 +48,7 @@ def ablate_clip(st:SpeechTransformer, # the model
                 gain:float|None=None): # mode 'gain' only: the factor the neurons are multiplied by
     "Edit `neurons` of a cached clip, resume the forward pass -> probabilities, similarity, spread."
     layer = st.check_layer(layer, site)
-    edit = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
+    edit = Edit({layer: neurons}, site=site, mode=mode, frames=frames, stats=stats, seed=seed, gain=gain).check(st)
     if cache.logits is None:
         raise ValueError("the cache holds no logits: the model needs a head (fit_probe or head=)")
     act = cache.acts(site)[layer]; sel = edit.mask(act, layer, cache.frame_mask)
@@ -138,7 +138,7 @@ def evaluate(self:AblationSession, clip:int=0, layer:int=0, site:str='hidden',
         raise ValueError(f"k={k!r} but site {site!r} has {D} neurons per layer: use 0..{D}")
     cache = self.cache(clip, site)
     ids = self.scores(site, method, target).topk(int(k), layer)
-    stats = self.stats(site) if mode in ('mean', 'noise') else None
+    stats = self.stats(site) if needs_stats(mode) else None
     r = ablate_clip(self.st, cache, layer, ids, mode, frames, site, stats, self.ablator.seed,
                     self.threshold, gain)
     return dict(r, neurons=ids.tolist())

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np, torch
 from torch import Tensor
@@ -19,8 +19,8 @@ from .model import SpeechTransformer, HookPoint, iter_batches, as_batches, is_st
 from .distributed import shard, rank_world, all_gather_objects, is_main, my_batches
 
 # %% auto #0
-__all__ = ['MODES', 'Frames', 'as_frames', 'check_mode', 'check_gain', 'merge_moments', 'moments', 'NeuronStats', 'fit_stats',
-           'merge_stats', 'Edit']
+__all__ = ['MODE_REGISTRY', 'MODES', 'ABLATION_MODES', 'Frames', 'as_frames', 'Mode', 'check_mode', 'needs_stats', 'check_gain',
+           'merge_moments', 'moments', 'NeuronStats', 'fit_stats', 'merge_stats', 'Edit']
 
 # %% ../nbs/10_edits.ipynb #aa0d89d4
 @dataclass(frozen=True)
@@ -75,18 +75,47 @@ def as_frames(frames): # 'all', 'peak', a list of frame indices, ('window', cent
     raise ValueError(f"unknown frame policy {frames!r}: use 'all', 'peak', a list of frame indices, ('window', center, radius) or a `Frames`")
 
 # %% ../nbs/10_edits.ipynb #0e72b93b
-MODES = ('zero', 'mean', 'noise', 'invert', 'gain')
+@dataclass(frozen=True)
+class Mode:
+    "An edit mode: what the chosen neurons' values become on the edited frames."
+    name: str # how users and tables call it
+    new: Callable # (cur [B, T, k], mean [k] | None, std [k] | None, seed, gain) -> new values [B, T, k]
+    needs_stats: bool = False # reads neuron means / SDs (`fit_stats`)
+    removes: bool = True # an ablation (the neurons' information is removed); False: a steering edit
+    needs_gain: bool = False # takes the factor `gain`
 
-def check_mode(mode:str): # one of `MODES`
-    "Validate an edit mode up front."
+def _noise(cur, mean, std, seed, gain):
+    g = torch.Generator().manual_seed(int(seed))
+    return mean.to(cur)[None, None].expand_as(cur) + std.to(cur) * torch.randn(cur.shape, generator=g).to(cur)
+
+MODE_REGISTRY = {m.name: m for m in (
+    Mode('zero', lambda cur, mean, std, seed, gain: torch.zeros_like(cur)),
+    Mode('mean', lambda cur, mean, std, seed, gain: mean.to(cur).expand_as(cur), needs_stats=True),
+    Mode('noise', _noise, needs_stats=True),
+    Mode('invert', lambda cur, mean, std, seed, gain: -cur),
+    Mode('gain', lambda cur, mean, std, seed, gain: torch.zeros_like(cur) if gain == 0 else cur * gain,
+         removes=False, needs_gain=True))}
+MODES = tuple(MODE_REGISTRY) # every edit mode
+ABLATION_MODES = tuple(k for k, m in MODE_REGISTRY.items() if m.removes) # the modes that remove neurons
+
+def check_mode(mode:str, # one of `MODES`
+               ablation:str|None=None): # if given, who needs an ablation mode (not 'gain'), for the message
+    "Validate an edit mode up front; -> its name."
     if mode not in MODES: raise ValueError(f"unknown ablate mode {mode!r}; use one of {MODES}")
+    if ablation and not MODE_REGISTRY[mode].removes:
+        raise ValueError(f"{ablation} removes neurons: use mode {' or '.join(map(repr, ABLATION_MODES))} "
+                         f"({mode!r} scales them; steer with `steering_sweep`)")
     return mode
+
+def needs_stats(mode:str): # one of `MODES`
+    "Does `mode` read neuron statistics (`fit_stats`)?"
+    return MODE_REGISTRY[check_mode(mode)].needs_stats
 
 def check_gain(mode:str, # one of `MODES`
                gain): # the factor of mode 'gain' (a finite real number), None for every other mode
     "Validate the (mode, gain) pair: mode 'gain' needs a finite factor, the other modes take none; -> float or None."
     check_mode(mode)
-    if mode != 'gain':
+    if not MODE_REGISTRY[mode].needs_gain:
         if gain is not None: raise ValueError(f"gain={gain!r} is only used by mode 'gain' (neurons multiplied by the gain), not by mode {mode!r}: drop gain or use mode='gain'")
         return None
     if gain is None: raise ValueError("mode 'gain' needs `gain=`, the factor the neurons are multiplied by (1 = no change, 0 = zero, > 1 amplifies)")
@@ -104,14 +133,8 @@ def _replace(act:Tensor, # [B, T, D] activations
     "A copy of `act` with neurons `idx` replaced on frames `sel` according to `mode` (the kernel behind `Edit`)."
     if len(idx) == 0 or (mode == 'gain' and gain == 1): return act.clone()
     idx = idx.to(act.device); cur = act[..., idx]
-    if mode == 'zero' or (mode == 'gain' and gain == 0): new = torch.zeros_like(cur)
-    elif mode == 'gain': new = cur * gain
-    elif mode == 'invert': new = -cur
-    else:
-        new = mean.to(act)[idx].expand_as(cur)
-        if mode == 'noise':
-            g = torch.Generator().manual_seed(int(seed))
-            new = new + std.to(act)[idx] * torch.randn(cur.shape, generator=g).to(act)
+    pick = lambda s: None if s is None else s.to(act.device)[idx]
+    new = MODE_REGISTRY[mode].new(cur, pick(mean), pick(std), seed, gain)
     new = torch.where(sel[..., None].to(act.device), new, cur)
     out = act.clone(); out[..., idx] = new
     return out
@@ -256,7 +279,7 @@ class Edit:
         if not isinstance(self.neurons, dict): raise TypeError(f"neurons must be a dict {{layer: [neuron ids]}}, got {type(self.neurons).__name__}")
         object.__setattr__(self, 'frames', as_frames(self.frames))
         object.__setattr__(self, 'neurons', {_layer(l): _neuron_ids(l, v) for l, v in self.neurons.items()})
-        if self.mode in ('mean', 'noise') and self.stats is None: raise ValueError(f"mode {self.mode!r} needs `stats` from `fit_stats`")
+        if needs_stats(self.mode) and self.stats is None: raise ValueError(f"mode {self.mode!r} needs `stats` from `fit_stats`")
         if self.stats is not None:
             if self.stats.site != self.site: raise ValueError(f"stats were fitted on site {self.stats.site!r}, not {self.site!r}")
             for l in self.neurons: self.stats.row(l)
@@ -315,5 +338,6 @@ def ablate(self, neurons, # an `Edit`, or {layer: [neuron ids]} to build one fro
            mode:str='zero', frames='all', site:str='hidden', stats:NeuronStats|None=None, seed:int=0,
            gain:float|None=None): # mode 'gain' only: the factor
     "Context manager: while active, every forward pass has the edit applied."
-    edit = neurons if isinstance(neurons, Edit) else Edit(neurons, site, mode, frames, stats, seed, gain)
+    edit = neurons if isinstance(neurons, Edit) else Edit(neurons, site=site, mode=mode, frames=frames, stats=stats,
+                                                          seed=seed, gain=gain)
     with self.hooks(edit.hooks(self)): yield self

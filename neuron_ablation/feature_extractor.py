@@ -112,7 +112,7 @@ def speaker_similarity(st, # `SpeechTransformer` (or `NeuronAblator`, or HF mode
     if layer is not None: st.check_layer(layer, 'hidden')
     eff = SpeakerSimilarity(layer, embed)
     x, m = _validated(st, inputs, attention_mask, sr)
-    hooks = Edit(neurons, site, mode, frames, stats, seed).hooks(st)
+    hooks = Edit(neurons, site=site, mode=mode, frames=frames, stats=stats, seed=seed).hooks(st)
     out = []
     for xb, mb, _ in tqdm(as_batches(x, m, None, batch_size), desc='speaker similarity', disable=not progress, leave=False):
         clean = st.capture(xb, mb)

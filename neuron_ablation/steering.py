@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from .checks import validate_labels, validate_target
 from .sweep import run_conditions
 from .distributed import is_main
-from .edits import Edit, as_frames, check_gain, fit_stats
+from .edits import Edit, as_frames, check_gain, check_mode, fit_stats, needs_stats
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import clip_values
 from .stats import control_table, stratified_bootstrap, unit_effects, summarise, holm
@@ -155,7 +155,7 @@ def steering_sweep(ablator:NeuronAblator, # model with a head, layers (its group
     AblationConfig(topk, 'gain', tc, method, frames, n_boot=n_boot, level=level, gain=gains[0], method_kw=dict(method_kw or {}))   # validates the rest
     sc = _scores(ablator, method, x, m, y, tc, progress, method_kw, scores)
     conds = ablator.conditions(sc, topk)
-    per_gain = {g: Edit({}, ablator.site, 'gain', frames, None, ablator.seed, g) for g in gains}
+    per_gain = {g: Edit({}, site=ablator.site, mode='gain', frames=frames, seed=ablator.seed, gain=g) for g in gains}
     passes = {l: [[((l, g, j), per_gain[g].at(l, ids)) for j, ids in enumerate([c['topk']] + c['random'])] for g in gains] for l, c in conds.items()}
     r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size, progress=progress and is_main(),
                        desc='steering sweep')
@@ -311,15 +311,15 @@ def compare_selectors(ablator:NeuronAblator, # model with a head, layers (its gr
                       progress:bool=True): # tqdm bars
     "Score with every method, ablate each top-k on held-out clips vs the same random-k sets -> `SelectorComparison`."
     ms, method_kw, scores = _check_methods(methods), dict(method_kw or {}), dict(scores or {})
-    if ablate_mode == 'gain': raise ValueError("compare_selectors ablates (removes) each method's neurons: use mode 'zero', 'mean', 'noise' or 'invert'; steer with `steering_sweep`")
+    check_mode(ablate_mode, 'compare_selectors')
     bad = sorted(set(method_kw) - set(ms)) + sorted(set(scores) - set(ms))
     if bad: raise ValueError(f"method_kw / scores name methods {bad} that are not compared; methods: {ms}")
     (x, m, y), (xe, me, ye), tc = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels, eval_attention_mask, topk)
     for k in ms: AblationConfig(topk, ablate_mode, tc, k, frames, n_boot=n_boot, level=level, method_kw=method_kw.get(k, {}))   # every setting checked before any work
-    stats = fit_stats(ablator.st, x, m, y, ablator.site, ablator.layers, ablator.batch_size, len(ablator.class_names), progress) if ablate_mode in ('mean', 'noise') else None
+    stats = fit_stats(ablator.st, x, m, y, ablator.site, ablator.layers, ablator.batch_size, len(ablator.class_names), progress) if needs_stats(ablate_mode) else None
     sc = {k: _scores(ablator, k, x, m, y, tc, progress, method_kw.get(k), scores.get(k)) for k in tqdm(ms, desc='selectors', disable=not progress, leave=False)}
     conds = {k: ablator.conditions(s, topk) for k, s in sc.items()}
-    edit = Edit({}, ablator.site, ablate_mode, frames, stats, ablator.seed)
+    edit = Edit({}, site=ablator.site, mode=ablate_mode, frames=frames, stats=stats, seed=ablator.seed)
     rnd = conds[ms[0]]
     passes = {l: [[((k, l), edit.at(l, conds[k][l]['topk'])) for k in ms] + [(('random', l, j), edit.at(l, r)) for j, r in enumerate(rnd[l]['random'], 1)]]
               for l in ablator.layers}
