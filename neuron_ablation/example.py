@@ -4,47 +4,171 @@
 
 # %% ../nbs/06_cli.ipynb #4a327f03
 from __future__ import annotations
-import argparse, sys, time
+import argparse, dataclasses, inspect, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
+from fastcore.docments import docments
 
 from .checks import SITES
 from .model import load_model, is_stream
 from .edits import MODES, as_frames
 from .attribution import METHODS
 from .corpora import DATASETS
-from .acoustics import FEATURES
+from .acoustics import FEATURES, check_feature_names
 from .core import NeuronAblator, AblationConfig
-from .visualization import FORMATS
+from .visualization import FORMATS, check_formats
 from .steering import steering_sweep, compare_selectors, plot_steering, plot_selector_comparison, check_gains
 from .distributed import launched, is_main, is_distributed, describe, DEVICES, DTYPES
 
 # %% auto #0
-__all__ = ['build_parser', 'load_job', 'align_labels', 'prepare_head', 'resolve_target', 'job_config', 'run_job', 'main']
+__all__ = ['PRESETS', 'default_preset', 'has_steps', 'build_parser', 'load_job', 'align_labels', 'prepare_head', 'resolve_target',
+           'job_config', 'run_job', 'main']
 
 # %% ../nbs/06_cli.ipynb #cf8d232d
+PRESETS = dict(   # named settings of `AblationConfig` fields, under the explicit flags
+    demo=dict(topk=20, attribution_method='integrated_gradients', n_random=20, features=FEATURES,
+              correlations=True, plots=('png',)),   # the main job on the demo model (`make demo`)
+    report=dict(features=FEATURES, correlations=True, plots=('png',)),   # the config's, reported
+    none={})   # the config's defaults alone
+
+def default_preset(args) -> str:
+    "The preset without --preset: 'demo' with neither --model_name nor --data_path, else 'report'."
+    return 'demo' if args.model_name is None and args.data_path is None else 'report'
+
+def has_steps(method:str) -> bool: # a key of `METHODS`
+    "Whether the attribution method takes `n_steps` (read from its signature)."
+    return 'n_steps' in inspect.signature(METHODS[method]).parameters
+
+class _Parser(argparse.ArgumentParser):
+    "Parses twice: once to learn the preset, then with its settings under the explicit flags."
+    def parse_known_args(self, args=None, namespace=None):
+        if namespace is None:   # argparse fills in defaults only for what the namespace lacks
+            first = super().parse_known_args(args)[0]
+            name = first.preset or default_preset(first)
+            namespace = argparse.Namespace(**PRESETS[name], preset=name)
+        ns, rest = super().parse_known_args(args, namespace)
+        ms = ns.compare_selectors or [ns.attribution_method]
+        if ns.n_steps is not None and not any(map(has_steps, ms)):
+            self.error(f"--n_steps {ns.n_steps}: the attribution method(s) "
+                       f"{', '.join(map(repr, ms))} take no steps; leave --n_steps out, or use "
+                       f"{' or '.join(filter(has_steps, sorted(METHODS)))}")
+        return ns, rest
+
 class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
     "Every option's help ends with its default, unless the help already says what the default is."
     def _get_help_string(self, action):
         h = action.help or ''
-        return h if 'default' in h or action.default in (None, argparse.SUPPRESS) else super()._get_help_string(action)
+        if 'default' in h or action.default in (None, argparse.SUPPRESS): return h
+        return super()._get_help_string(action)
+
+class _Switch(argparse.Action):
+    "`--x` sets a bool field True, `--no_x` sets it False."
+    def __init__(self, option_strings, dest, **kw):
+        super().__init__(option_strings, dest, nargs=0, **kw)
+    def __call__(self, parser, ns, values, option_string=None):
+        setattr(ns, self.dest, not option_string.startswith('--no_'))
+
+_TYPES = dict(int=int, float=float, str=str, bool=bool)
+
+def _field_type(f):
+    "The argparse type of an `AblationConfig` field from its annotation (`int`, `float | None`)."
+    t = f.type if isinstance(f.type, str) else getattr(f.type, '__name__', str(f.type))
+    base = [s.strip() for s in t.split('|') if s.strip() != 'None']
+    if len(base) != 1 or base[0] not in _TYPES or f.default is dataclasses.MISSING:
+        raise TypeError(f"AblationConfig.{f.name} ({t}, default {f.default!r}) has no flag: "
+                        f"give it a plain default of type {'/'.join(_TYPES)}, or an adapter "
+                        "(`_ADAPTERS`)")
+    return _TYPES[base[0]]
+
+def _generated(g, f, doc):
+    "The flag of a plain field: its default, docment (help) and type; choices from the registries."
+    t, h = _field_type(f), (doc or '').replace('%', '%%')
+    if t is bool:
+        return g.add_argument(f'--{f.name}', f'--no_{f.name}', dest=f.name, action=_Switch,
+                              default=f.default, help=h)
+    choices = {'ablate_mode': MODES, 'attribution_method': sorted(METHODS)}.get(f.name)
+    g.add_argument(f'--{f.name}', type=t, default=f.default, choices=choices, help=h)
+
+# %% ../nbs/06_cli.ipynb #7cadfd92
+def _gains(s:str):
+    "argparse type of --gains: comma-separated finite factors."
+    try: return check_gains([float(v) for v in s.split(',')])
+    except ValueError as e:
+        why = f": {e}" if 'gain' in str(e) else " is not a comma-separated list of numbers"
+        raise argparse.ArgumentTypeError(f"{s!r}{why}") from None
+
+def _methods(s:str):
+    "argparse type of --compare_selectors: comma-separated keys of `METHODS`, or 'all'."
+    ms = sorted(METHODS) if s == 'all' else [m.strip() for m in s.split(',') if m.strip()]
+    bad = [m for m in ms if m not in METHODS]
+    if bad or not ms: raise argparse.ArgumentTypeError(
+        f"unknown method(s) {bad or [s]}; choose from {', '.join(sorted(METHODS))} or 'all'")
+    return ms
+
+def _listed(check, s:str):
+    "`check` of the comma-separated names in `s`, its ValueError as argparse's."
+    try: return tuple(check([v.strip() for v in s.split(',')]))
+    except ValueError as e: raise argparse.ArgumentTypeError(f"{s!r}: {e}") from None
+
+def _features(s:str):
+    "argparse type of --features: comma-separated names of `FEATURES`, 'all' or 'none'."
+    if s in ('all', 'none'): return FEATURES if s == 'all' else None
+    return _listed(check_feature_names, s)
+
+def _plots(s:str):
+    "argparse type of --plot_formats: comma-separated names of `FORMATS`, or 'none' (no figures)."
+    return False if s == 'none' else _listed(check_formats, s)
+
+def _target_flag(g, f, doc):
+    g.add_argument('--target_class', default=None,
+                   help=f"{doc} (default: 'happy' on the demo model, else {f.default})")
+
+def _frames_flag(g, f, doc):
+    g.add_argument('--frames', default=f.default, help=f"{doc}: all, peak, or indices: 3,4,5")
+
+def _features_flag(g, f, doc):
+    g.add_argument('--features', type=_features, default=f.default, metavar='NAME,...',
+                   help=f"{doc}; here comma-separated, of {','.join(FEATURES)}; or all")
+
+def _plots_flag(g, f, doc):
+    g.add_argument('--plot_formats', dest='plots', type=_plots, default=f.default,
+                   metavar='FORMAT,...',
+                   help=f"{doc}; here comma-separated, of {','.join(FORMATS)}; or none")
+
+def _steps_flag(g, f, doc):
+    g.add_argument('--n_steps', type=int, default=None,
+                   help=f"the attribution method's steps, method_kw['n_steps'], for the methods "
+                   f"that take them ({', '.join(filter(has_steps, sorted(METHODS)))}; refused "
+                   "for the others); default: adaptive, doubled from 16 until completeness is "
+                   "within 1 %% at every layer (cap 256)")
+
+def _gains_flag(g, f, doc):
+    g.add_argument('--gains', type=_gains, default='0,0.5,1,2,4,8',
+                   help="with --ablate_mode gain: the steering sweep's factors, each a `gain` "
+                   "(comma-separated; 1 = no change, 0 = zero, negative flips)")
+
+_ADAPTERS = dict(   # the fields that no plain flag expresses: the CLI's own flag for each
+    target_class=_target_flag, frames=_frames_flag, features=_features_flag, plots=_plots_flag,
+    method_kw=_steps_flag, gain=_gains_flag)
+
+def _preset_help():
+    show = lambda v: ','.join(v) if isinstance(v, tuple) else v
+    each = '; '.join(f"{n}: {', '.join(f'{k}={show(v)}' for k, v in s.items()) or 'no settings'}"
+                     for n, s in PRESETS.items())
+    return (f"named settings, under the explicit flags ({each}); "
+            "default: demo with no --model_name/--data_path, else report")
 
 def build_parser():
     "The argument parser of `neuron-ablation` / `python -m neuron_ablation.example`."
-    p = argparse.ArgumentParser(prog='neuron-ablation', formatter_class=_Defaults, description="Score, ablate and measure the neurons of a speech transformer. "
-                                "With no model/data flags: the shipped demo model on held-out speakers of the prosody corpus.")
-    a = p.add_argument
+    p = _Parser(prog='neuron-ablation', formatter_class=_Defaults,
+                description="Score, ablate and measure the neurons of a speech transformer. "
+                "With no model/data flags: the shipped demo model on held-out speakers of the "
+                "prosody corpus, with the demo preset.")
+    a = p.add_argument_group('the job').add_argument
     a('--model_name', default=None, help="HF hub id or local folder (config.json + weights); default: the shipped demo model")
     a('--data_path', default=None, help="corpus root folder; default: the synthetic prosody corpus")
     a('--dataset', default=None, choices=DATASETS, help="corpus layout of --data_path (default: prosody without --data_path, else folder)")
-    a('--target_class', default=None, help="class id or name whose neurons are ranked (default: 'happy' on the demo, else 0)")
-    a('--attribution_method', default='integrated_gradients', choices=sorted(METHODS), help="how neurons are scored for the target class")
-    a('--topk', type=int, default=20, help="neurons ablated per layer")
-    a('--ablate_mode', default='zero', choices=MODES, help="what an ablated neuron is set to")
     a('--site', default='hidden', choices=SITES, help="'hidden' = residual stream, 'ffn' = feed-forward activations")
-    a('--frames', default='all', help="frame policy: all, peak, or comma-separated frame indices")
-    a('--n_random', type=int, default=20, help="random-k control draws per layer (p-values resolve to 1/(1 + n_random))")
-    a('--n_steps', type=int, default=None, help="integrated-gradient / conductance steps; default: adaptive, doubled from 16 until completeness is within 1 %% at every layer (cap 256)")
     a('--save_dir', default='./ablation_results', help="where tables and figures go")
     a('--max_samples', type=int, default=None, help="measure effects on at most this many held-out clips (stratified by class)")
     a('--n_score', type=int, default=64, help="score neurons on this many clips of the training split (stratified by class)")
@@ -55,27 +179,18 @@ def build_parser():
     a('--stream', action='store_true', help="read --data_path batch by batch from disk (never the whole corpus in memory) instead of loading it first")
     a('--workers', type=int, default=2, help="with --stream: processes that decode audio ahead of the model")
     a('--probe', action='store_true', help="fit a linear probe head even if the model has a classification head")
-    a('--no_upstream', action='store_true', help="skip the upstream-norm estimate")
     a('--seed', type=int, default=0, help="seeds random-k draws, noise and the speaker split")
-    a('--plot_formats', default='png', help=f"comma-separated figure formats, of {','.join(FORMATS)} (report.html is always written)")
     a('--device', default='cpu', choices=DEVICES, help="where to compute ('auto': a GPU if there is one; under torchrun 'cuda' is each rank's own GPU)")
     a('--dtype', default='float32', choices=list(DTYPES), help="precision of the model (bfloat16 / float16 on a GPU); sums over clips stay float64")
-    a('--gains', type=_gains, default='0,0.5,1,2,4,8', help="with --ablate_mode gain: the steering sweep's factors (comma-separated; 1 = no change, 0 = zero, negative flips)")
     a('--compare_selectors', type=_methods, default=None, metavar='METHOD,METHOD,...',
       help=f"compare these scoring methods (comma-separated, from: {', '.join(sorted(METHODS))}; 'all' for every one) instead of one ablation run")
+    run = p.add_argument_group('the run', "The fields of AblationConfig, with its defaults and "
+                               "docments. A preset sets some of them; explicit flags override it.")
+    run.add_argument('--preset', choices=PRESETS, default=None, help=_preset_help())
+    docs = docments(AblationConfig)
+    for f in dataclasses.fields(AblationConfig):
+        _ADAPTERS.get(f.name, _generated)(run, f, docs[f.name])
     return p
-
-def _gains(s:str):
-    "argparse type of --gains: comma-separated finite factors."
-    try: return check_gains([float(v) for v in s.split(',')])
-    except ValueError as e: raise argparse.ArgumentTypeError(f"{s!r}: {e}" if 'gain' in str(e) else f"{s!r} is not a comma-separated list of numbers") from None
-
-def _methods(s:str):
-    "argparse type of --compare_selectors: comma-separated keys of `METHODS`, or 'all'."
-    ms = sorted(METHODS) if s == 'all' else [m.strip() for m in s.split(',') if m.strip()]
-    bad = [m for m in ms if m not in METHODS]
-    if bad or not ms: raise argparse.ArgumentTypeError(f"unknown method(s) {bad or [s]}; choose from {', '.join(sorted(METHODS))} or 'all'")
-    return ms
 
 # %% ../nbs/06_cli.ipynb #f2f887f2
 def _frames(s:str):
@@ -126,13 +241,15 @@ def resolve_target(target, class_names, demo:bool):
     return int(target) if str(target).isdigit() else target
 
 # %% ../nbs/06_cli.ipynb #65fe2b98
-def _method_kw(args): return dict(n_steps=args.n_steps) if args.attribution_method in ('integrated_gradients', 'conductance') and args.n_steps else {}
+def _method_kw(args):   # the parser has checked that the method takes steps
+    return {} if args.n_steps is None else dict(n_steps=args.n_steps)
 
 def job_config(args, target) -> AblationConfig:
-    "The run's `AblationConfig` from parsed flags: features, correlations and plots on, as the main job wants."
-    return AblationConfig(topk=args.topk, ablate_mode=args.ablate_mode, target_class=target, attribution_method=args.attribution_method,
-                          frames=_frames(args.frames), n_random=args.n_random, upstream=not args.no_upstream,
-                          features=FEATURES, correlations=True, plots=tuple(args.plot_formats.split(',')), method_kw=_method_kw(args))
+    "The run's `AblationConfig` from parsed flags (the preset's settings under the explicit flags)."
+    plain = [f.name for f in dataclasses.fields(AblationConfig) if f.name not in _ADAPTERS]
+    return AblationConfig(**{k: getattr(args, k) for k in plain}, target_class=target,
+                          frames=_frames(args.frames), features=args.features, plots=args.plots,
+                          method_kw=_method_kw(args))
 
 def _split_note(score, test, in_sample:bool):
     "One line on which clips were used for what."
@@ -148,8 +265,10 @@ def run_job(args):
     if args.max_samples: test = test.limit(args.max_samples, seed=args.seed)
     score = test if args.in_sample else train.limit(args.n_score, seed=args.seed)
     (xe, me, ye), (xs, ms, ys) = _clips(test, args), _clips(score, args)
-    ablator = NeuronAblator(model, args.save_dir, site=args.site, n_random=args.n_random, seed=args.seed, batch_size=args.batch_size,
-                            device=args.device, dtype=args.dtype)
+    n_random = {} if args.n_random is None else dict(n_random=args.n_random)   # None: the ablator's
+    ablator = NeuronAblator(model, args.save_dir, site=args.site, seed=args.seed,
+                            batch_size=args.batch_size, device=args.device, dtype=args.dtype,
+                            **n_random)
     to_head = prepare_head(ablator, args, train, test.class_names)
     ye, ys = to_head(ye), to_head(ys)
     target = resolve_target(args.target_class, ablator.class_names, args.model_name is None)
@@ -158,7 +277,8 @@ def run_job(args):
                         + (f"\ndata parallel: {describe()}; clips split by batch over the ranks, reduced exactly; rank 0 writes" if is_distributed() else ''))
     if args.compare_selectors or args.ablate_mode == 'gain': return _beyond_job(args, ablator, (xs, ms, ys), (xe, me, ye), target, t0)
     cfg = job_config(args, target)
-    record = dict(clips_note=note, skipped_files=[dict(path=p, reason=r) for p, r in test.skipped])
+    record = dict(clips_note=note, skipped_files=[dict(path=p, reason=r) for p, r in test.skipped],
+                  preset=args.preset)
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
                       **({} if args.in_sample else dict(eval_inputs=xe, eval_labels=ye, eval_attention_mask=me)))
     return dict(results=res, summary=res.summary('group'), correlations=res.correlations, save_dir=ablator.save_dir,
@@ -169,12 +289,14 @@ def _beyond_job(args, ablator, score, test, target, t0):
     held = {} if args.in_sample else dict(eval_inputs=test[0], eval_attention_mask=test[1], eval_labels=test[2])
     kw = dict(topk=args.topk, frames=_frames(args.frames), attention_mask=score[1], **held)
     if args.compare_selectors:
-        mkw = {m: dict(n_steps=args.n_steps) for m in args.compare_selectors if m in ('integrated_gradients', 'conductance') and args.n_steps}
+        steps = [] if args.n_steps is None else filter(has_steps, args.compare_selectors)   # >= 1
+        mkw = {m: dict(n_steps=args.n_steps) for m in steps}
         res = compare_selectors(ablator, score[0], score[2], target, args.compare_selectors, method_kw=mkw, ablate_mode=args.ablate_mode, **kw)
         figs = {'selectors': plot_selector_comparison(res)}
     else:
         res = steering_sweep(ablator, score[0], score[2], target, args.gains, method=args.attribution_method, method_kw=_method_kw(args), **kw)
         figs = {'steering': plot_steering(res)}
+    res.config['preset'] = args.preset
     if is_main(): res.save(ablator.save_dir, figures=figs)   # under torchrun rank 0 alone writes
     return dict(results=res, save_dir=ablator.save_dir, figures=sorted(figs), seconds=time.perf_counter() - t0)
 
@@ -217,7 +339,7 @@ def _report(out, args):
         print(f"note: with {n} random draws the smallest possible p is 1/{n + 1} = {1 / (n + 1):.3f}, and Holm across {m} {s.index.name}s "
               f"multiplies it by up to {m}: use --n_random {20 * m - 1} or more for adjusted p-values below 0.05")
     print(f"\n{len(out['figures'])} figures, tables and config in {Path(out['save_dir']).resolve()} ({out['seconds']:.0f} s)")
-    print(f"report: {(Path(out['save_dir'])/'report.html').resolve()}")
+    if args.plots: print(f"report: {(Path(out['save_dir'])/'report.html').resolve()}")
 
 def _keep_heap():
     "glibc: keep freed memory for reuse instead of handing each large tensor back to the OS (no-op elsewhere)."
