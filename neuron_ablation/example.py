@@ -16,7 +16,7 @@ from .attribution import METHODS
 from .corpora import DATASETS
 from .acoustics import FEATURES, check_feature_names
 from .core import NeuronAblator, AblationConfig
-from .visualization import FORMATS, check_formats
+from .visualization import FORMATS, check_formats, figure_bytes
 from .steering import steering_sweep, compare_selectors, plot_steering, plot_selector_comparison, check_gains
 from .distributed import launched, is_main, is_distributed, describe, DEVICES, DTYPES
 
@@ -297,7 +297,8 @@ def _beyond_job(args, ablator, score, test, target, t0):
         res = steering_sweep(ablator, score[0], score[2], target, args.gains, method=args.attribution_method, method_kw=_method_kw(args), **kw)
         figs = {'steering': plot_steering(res)}
     res.config['preset'] = args.preset
-    if is_main(): res.save(ablator.save_dir, figures=figs)   # under torchrun rank 0 alone writes
+    pngs = {f'{k}.png': figure_bytes(f, 'png') for k, f in figs.items()}
+    if is_main(): res.save(ablator.save_dir, extra=pngs)   # under torchrun rank 0 alone writes
     return dict(results=res, save_dir=ablator.save_dir, figures=sorted(figs), seconds=time.perf_counter() - t0)
 
 def _report_beyond(out, args):
