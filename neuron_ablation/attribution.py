@@ -204,15 +204,27 @@ def _delta_stats(a:Tensor, delta:Tensor): # [B, T, D] attributions, [B] captum d
     df = a.sum((1, 2)) - delta
     return delta.abs().max().item(), (delta.abs().max() / df.abs().max().clamp(min=1e-12)).item()
 
-def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_steps, approximation_method, internal_batch_size):
-    "IG at `n_steps`, or (n_steps=None) doubling from `START_STEPS` until the completeness error <= tolerance or the cap -> (a, (abs, rel), steps)."
+def _adaptive(run, # fn(steps) -> (result, error): one step count's attributions, completeness error
+              n_steps:int|None, # fixed steps, or None: adaptive
+              tolerance:float, # error to reach
+              max_steps:int): # cap of the adaptive steps
+    "`run` at `n_steps`, or doubling from `START_STEPS` to error <= tolerance or the cap -> (result, steps)."
     steps = n_steps or min(START_STEPS, max_steps)
     while True:
-        ibs = internal_batch_size or min(steps, 32) * cache.batch_size   # bounded memory: at most 32 steps per tail pass
+        out, err = run(steps)
+        if n_steps is not None or err <= tolerance or steps * 2 > max_steps: return out, steps
+        steps *= 2
+
+def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_steps,
+                 approximation_method, internal_batch_size):
+    "IG of one layer at `n_steps` or adaptive steps (see `_adaptive`) -> (a, (abs, rel), steps)."
+    def run(steps):
+        ibs = internal_batch_size or min(steps, 32) * cache.batch_size   # at most 32 steps per tail pass
         a, d = _ig_frames(st, cache, layer, site, target, base, steps, approximation_method, ibs)
         err = _delta_stats(a, d)
-        if n_steps is not None or err[1] <= tolerance or steps * 2 > max_steps: return a, err, steps
-        steps *= 2
+        return (a, err), err[1]
+    (a, err), steps = _adaptive(run, n_steps, tolerance, max_steps)
+    return a, err, steps
 
 def _warn_delta(deltas:dict, steps:dict, tolerance:float, method:str='integrated gradients'): # layer -> (max abs, max rel); layer -> steps used
     "Warn, naming each layer, about integrals whose completeness error exceeds `tolerance`."
@@ -326,14 +338,15 @@ def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
     with torch.no_grad(): f = st._capture(torch.cat([x, base]), tile(m, 2), site, grad=False).logits[:, target]
     return total, fm, f[:B] - f[B:]
 
-def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps, method, chunk, rule='trapezoid'):
-    "Conductance at `n_steps`, or doubled from `START_STEPS` until every layer's completeness error <= tolerance -> (c, fm, {l: (abs, rel)}, steps)."
-    steps = n_steps or min(START_STEPS, max_steps)
-    while True:
+def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps, method, chunk,
+                          rule='trapezoid'):
+    "Conductance at `n_steps` or adaptive steps until every layer is complete (see `_adaptive`)."
+    def run(steps):   # -> ((c, fm, {l: (abs, rel)}), worst relative error over the layers)
         c, fm, df = _conductance_batch(st, x, m, target, layers, site, base, steps, method, chunk, rule)
         err = {l: _delta_stats(c[l], c[l].sum((1, 2)) - df) for l in layers}
-        if n_steps is not None or max(e[1] for e in err.values()) <= tolerance or steps * 2 > max_steps: return c, fm, err, steps
-        steps *= 2
+        return (c, fm, err), max(e[1] for e in err.values())
+    (c, fm, err), steps = _adaptive(run, n_steps, tolerance, max_steps)
+    return c, fm, err, steps
 
 def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 inputs:Tensor, # [B, S] float32 waveforms at 16 kHz
