@@ -208,7 +208,7 @@ def _adaptive(run, # fn(steps) -> (result, error): one step count's attributions
               n_steps:int|None, # fixed steps, or None: adaptive
               tolerance:float, # error to reach
               max_steps:int): # cap of the adaptive steps
-    "`run` at `n_steps`, or doubling from `START_STEPS` to error <= tolerance or the cap -> (result, steps)."
+    "`run` at `n_steps`, or doubled from `START_STEPS` to error <= tolerance or cap -> (out, k)."
     steps = n_steps or min(START_STEPS, max_steps)
     while True:
         out, err = run(steps)
@@ -219,7 +219,7 @@ def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_s
                  approximation_method, internal_batch_size):
     "IG of one layer at `n_steps` or adaptive steps (see `_adaptive`) -> (a, (abs, rel), steps)."
     def run(steps):
-        ibs = internal_batch_size or min(steps, 32) * cache.batch_size   # at most 32 steps per tail pass
+        ibs = internal_batch_size or min(steps, 32) * cache.batch_size   # <= 32 steps per tail pass
         a, d = _ig_frames(st, cache, layer, site, target, base, steps, approximation_method, ibs)
         err = _delta_stats(a, d)
         return (a, err), err[1]
@@ -338,8 +338,8 @@ def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
     with torch.no_grad(): f = st._capture(torch.cat([x, base]), tile(m, 2), site, grad=False).logits[:, target]
     return total, fm, f[:B] - f[B:]
 
-def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps, method, chunk,
-                          rule='trapezoid'):
+def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps,
+                          method, chunk, rule='trapezoid'):
     "Conductance at `n_steps` or adaptive steps until every layer is complete (see `_adaptive`)."
     def run(steps):   # -> ((c, fm, {l: (abs, rel)}), worst relative error over the layers)
         c, fm, df = _conductance_batch(st, x, m, target, layers, site, base, steps, method, chunk, rule)
