@@ -163,10 +163,16 @@ def _prepare(st:SpeechTransformer, inputs, labels, target_class, layers, site, a
 def _neuron_stats(st, x, m, site, layers, batch_size, stats, progress):
     "`stats` checked to cover (`site`, `layers`), or `NeuronStats` fitted over all clips when `stats` is None."
     if stats is None: return fit_stats(st, x, m, None, site, layers, batch_size, progress=progress)
-    if stats.site != site or not set(layers) <= set(stats.layers):
-        raise ValueError(f"stats were fitted on site {stats.site!r}, layers {stats.layers}, but site {site!r}, layers {layers} "
-                         f"are scored: refit with `fit_stats(st, x, site={site!r}, layers={layers})` or pass stats=None")
-    return stats
+    return _check_stats(stats, site, layers)
+
+def _check_stats(stats:NeuronStats, site:str, layers:list,
+                 labels:bool=False): # the fix fits class moments (`labels=y`)
+    "`stats` if they cover `site` and all of `layers`, else one error naming both and the fix."
+    if stats.site == site and set(layers) <= set(stats.layers): return stats
+    fit = f"fit_stats(st, x{', labels=y' if labels else ''}, site={site!r}, layers={layers})"
+    raise ValueError(f"stats were fitted on site {stats.site!r}, layers {stats.layers}, "
+                     f"but site {site!r}, layers {layers} are scored: "
+                     f"pass stats=None to fit them, or stats={fit}")
 
 
 
@@ -490,14 +496,15 @@ def activation(st:SpeechTransformer, # the wrapped model (with a head)
                site:str='hidden', # 'hidden' or 'ffn'
                attention_mask:Tensor|None=None, # [B, S] 1 = real sample
                batch_size:int=16, # clips per capture
-               stats:NeuronStats|None=None, # precomputed statistics with class moments (fitted if missing or not covering `layers`)
+               stats:NeuronStats|None=None, # class moments covering `site`, `layers`; None: fitted
                progress:bool=True, # tqdm bar over batches
                statistic:str='contrast'): # 'contrast' (Cohen's d, target vs rest) or 'mean_abs'
     "Score neurons by activation statistics: class contrast (default) or mean |activation|; -> `NeuronScores`."
     inputs, attention_mask, labels, target_class, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
     check_choice('statistic', statistic, ('contrast', 'mean_abs'))
-    if stats is None or stats.site != site or not set(layers) <= set(stats.layers):
+    if stats is None:
         stats = fit_stats(st, inputs, attention_mask, labels, site, layers, batch_size, progress=progress)
+    else: _check_stats(stats, site, layers, labels=True)
     rows = [stats.row(l) for l in layers]
     s = class_contrast(stats, target_class)[rows] if statistic == 'contrast' else stats.abs_mean[rows].float()
     return NeuronScores(s, layers, site, 'activation', target_class, dict(statistic=statistic))
