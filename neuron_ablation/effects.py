@@ -15,8 +15,8 @@ from .model import SpeechTransformer, Cache
 from .edits import Edit, Frames, NeuronStats
 
 # %% auto #0
-__all__ = ['clip_values', 'clip_mean', 'class_metrics', 'regression_values', 'TemporalSpread', 'relative_change', 'spread_from',
-           'temporal_spread', 'upstream_norm']
+__all__ = ['UPSTREAM_STEPS', 'UPSTREAM_LR', 'clip_values', 'clip_mean', 'class_metrics', 'regression_values', 'TemporalSpread',
+           'relative_change', 'spread_from', 'temporal_spread', 'upstream_norm']
 
 # %% ../nbs/11_effects.ipynb #9de04230
 def clip_values(logits:Tensor, # [B, C] logits of one condition
@@ -127,10 +127,13 @@ def _segment(self:SpeechTransformer, site:str, layer:int, cache:Cache):
         return got['a']
     return layer, f
 
+UPSTREAM_STEPS = 100 # upstream_norm's default gradient steps (AblationConfig.upstream_steps)
+UPSTREAM_LR = 1e-2 # upstream_norm's default Adam learning rate (AblationConfig.upstream_lr)
+
 def upstream_norm(st:SpeechTransformer, cache:Cache, layer:int, neurons, mode:str='zero', frames='all', site:str='hidden',
                   stats:NeuronStats|None=None, seed:int=0,
-                  steps:int=200, # gradient steps
-                  lr:float=1e-2, # Adam learning rate
+                  steps:int=UPSTREAM_STEPS, # gradient steps
+                  lr:float=UPSTREAM_LR, # Adam learning rate
                   l2:float=1e-3, # weight of ‖δ‖²/‖h‖² in the loss
                   gain:float|None=None): # mode 'gain' only: the factor
     "Smallest change δ to the upstream state that reproduces an ablation at `layer` -> dict(rel_norm, residual, ...)."
