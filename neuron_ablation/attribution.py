@@ -14,13 +14,17 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from tqdm.auto import tqdm
 from captum.attr import IntegratedGradients, Saliency, InputXGradient
-from captum.attr._utils.approximation_methods import SUPPORTED_METHODS as _IG_APPROX, approximation_parameters
+from captum.attr._utils.approximation_methods import (
+    SUPPORTED_METHODS as _IG_APPROX, approximation_parameters)
 
-from .checks import check_choice, check_positive_int, check_site, validate_labels, validate_target
-from .model import SpeechTransformer, Cache, as_transformer, iter_batches, as_batches, first_batch, masked_mean, tile
+from .checks import (
+    check_choice, check_positive_int, check_site, validate_labels, validate_target)
+from .model import SpeechTransformer, Cache, as_transformer, iter_batches, as_batches
+from .model import first_batch, masked_mean, tile
 from .edits import Edit, NeuronStats, as_frames, check_mode, fit_stats, merge_moments
 from .results import atomic_write, to_jsonable
-from .distributed import my_batches, claim, gather_ordered, rank_world, all_reduce_sum, all_reduce_max, is_main
+from .distributed import (
+    my_batches, claim, gather_ordered, rank_world, all_reduce_sum, all_reduce_max, is_main)
 
 # %% auto #0
 __all__ = ['AGGREGATES', 'CLIPS', 'BASELINES', 'START_STEPS', 'WAVE_BASELINES', 'METHODS', 'NeuronScores', 'integrated_gradients',
@@ -30,7 +34,7 @@ __all__ = ['AGGREGATES', 'CLIPS', 'BASELINES', 'START_STEPS', 'WAVE_BASELINES', 
 # %% ../nbs/01_attribution.ipynb #6931975c
 @dataclass
 class NeuronScores:
-    "Scores of every neuron of every chosen layer at one site for one target class (higher = more important)."
+    "Neuron scores of the chosen layers at one site for one target class (higher = more important)."
     scores: Tensor # [n_layers, n_neurons]
     layers: list # layer id of each row
     site: str # 'hidden' or 'ffn'
@@ -40,17 +44,21 @@ class NeuronScores:
 
     def __getitem__(self, layer:int): return self.scores[self._row(layer)]
     def _row(self, layer):
-        if layer not in self.layers: raise ValueError(f"no scores for layer {layer}; scored layers: {self.layers}")
+        if layer not in self.layers:
+            raise ValueError(f"no scores for layer {layer}; scored layers: {self.layers}")
         return self.layers.index(layer)
 
     def topk(self, k:int, # neurons to pick
              layer:int|None=None): # one layer, or None for a global ranking over all layers
-        "Indices of the `k` highest-scoring neurons of `layer` [k], or global (layer, neuron) pairs [k, 2]."
+        "Indices of the `k` top neurons of `layer` [k], or global (layer, neuron) pairs [k, 2]."
         n = self.scores.shape[1] if layer is not None else self.scores.numel()
-        if not 0 <= k <= n: raise ValueError(f"topk={k} but there are only {n} neurons {'in layer ' + str(layer) if layer is not None else 'in all scored layers'}")
+        if not 0 <= k <= n:
+            where = 'in layer ' + str(layer) if layer is not None else 'in all scored layers'
+            raise ValueError(f"topk={k} but there are only {n} neurons {where}")
         if layer is not None: return self[layer].topk(k).indices
         flat = self.scores.flatten().topk(k).indices
-        return torch.stack([torch.tensor(self.layers)[flat // self.scores.shape[1]], flat % self.scores.shape[1]], 1)
+        return torch.stack([torch.tensor(self.layers)[flat // self.scores.shape[1]],
+                            flat % self.scores.shape[1]], 1)
 
     def to_frame(self):
         "Tidy table: layer, neuron, score, rank (1 = highest within the layer)."
@@ -64,21 +72,27 @@ class NeuronScores:
         "Write scores (CSV) and metadata (JSON) atomically."
         path = Path(path)
         atomic_write(path, self.to_frame().to_csv(index=False))
-        atomic_write(path.with_suffix('.json'), json.dumps(dict(site=self.site, method=self.method, target_class=self.target_class,
-                                                               layers=list(self.layers), meta=to_jsonable(self.meta)), indent=1))
+        meta = dict(site=self.site, method=self.method, target_class=self.target_class,
+                    layers=list(self.layers), meta=to_jsonable(self.meta))
+        atomic_write(path.with_suffix('.json'), json.dumps(meta, indent=1))
 
     @classmethod
     def load(cls, path):
         "Read what `save` wrote."
-        path = Path(path); meta = json.loads(path.with_suffix('.json').read_text()); df = pd.read_csv(path)
-        s = torch.tensor(df.pivot(index='layer', columns='neuron', values='score').loc[meta['layers']].values, dtype=torch.float32)
-        return cls(s, meta['layers'], meta['site'], meta['method'], meta['target_class'], meta['meta'])
+        path = Path(path)
+        meta = json.loads(path.with_suffix('.json').read_text())
+        df = pd.read_csv(path)
+        s = df.pivot(index='layer', columns='neuron', values='score').loc[meta['layers']].values
+        s = torch.tensor(s, dtype=torch.float32)
+        return cls(s, meta['layers'], meta['site'], meta['method'], meta['target_class'],
+                   meta['meta'])
 
 # %% ../nbs/01_attribution.ipynb #8e58c3e6
 def _tail(st:SpeechTransformer, layer:int, cache:Cache, site:str='hidden'):
-    "The tail function `f(h) = run_from(layer, h)`: layer-`layer` state [n*B, T, D] -> class logits [n*B, C]."
-    # `+ 0 * h.sum()` keeps `h` in the graph when the head does not read it at all (a weighted-sum head on transformers 5
-    # reads the pre-LN last state, not layer N), so its attributions are exactly 0 instead of an autograd error
+    "The tail `f(h) = run_from(layer, h)`: the layer's state [n*B, T, D] -> class logits [n*B, C]."
+    # `+ 0 * h.sum()` keeps `h` in the graph when the head does not read it at all (a weighted-sum
+    # head on transformers 5 reads the pre-LN last state, not layer N), so its attributions are
+    # exactly 0 instead of an autograd error
     return lambda h: st.run_from(layer, h, cache, site) + 0 * h.sum()
 
 # %% ../nbs/01_attribution.ipynb #5076c80a
@@ -96,8 +110,9 @@ def _select_clips(x:Tensor, # [B, S] validated waveforms
     if clips == 'all': return x, m
     keep = y == target
     if not keep.any():
-        raise ValueError(f"no clip has the target class {target}; labels present: {sorted(set(y.tolist()))}. "
-                         f"Pass clips of that class, or clips='all' to explain its logit on every clip")
+        raise ValueError(f"no clip has the target class {target}; "
+                         f"labels present: {sorted(set(y.tolist()))}. Pass clips of that class, "
+                         f"or clips='all' to explain its logit on every clip")
     return x[keep], None if m is None else m[keep]
 
 # %% ../nbs/01_attribution.ipynb #1dae3e99
@@ -108,39 +123,49 @@ def _frame_aggregate(a:Tensor, # [B, T, D] per-frame attributions
     return masked_mean(a.abs() if aggregate == 'mean_abs' else a, frame_mask)
 
 # %% ../nbs/01_attribution.ipynb #de752a74
-def _score_layers(st:SpeechTransformer, x:Tensor, m:Tensor|None, # [B, S] waveforms and mask (already selected)
+def _score_layers(st:SpeechTransformer,
+                  x:Tensor, m:Tensor|None, # [B, S] waveforms and mask (already selected)
                   layers:Sequence[int], site:str, batch_size:int, progress:bool,
                   per_layer, # fn(cache, layer) -> per-clip scores [B, D]
                   desc:str=''):
-    "Mean over clips of `per_layer(cache, l)` for every layer -> [n_layers, D] float32 (this rank's share, summed over ranks in float64)."
+    "Mean over clips of `per_layer(cache, l)` per layer -> [n_layers, D] float32 (over all ranks)."
     batches, nl = as_batches(x, m, None, batch_size), len(layers)
     total = torch.zeros(nl, st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64)
     bar = lambda n: tqdm(total=n, desc=desc, disable=not (progress and is_main()), leave=False)
-    if rank_world()[1] == 1 or len(batches) >= 2 * rank_world()[1]:   # whole batches: every rank gets two or more
+    # whole batches: every rank gets two or more
+    if rank_world()[1] == 1 or len(batches) >= 2 * rank_world()[1]:
         share = my_batches(batches)
         with bar(len(share) * nl) as b:
             for i, (xb, mb, _) in share:
                 cache = st.capture(xb, mb, site)
-                for j in range(nl): total[j] += per_layer(cache, layers[j]).detach().double().sum(0).to(total.device); b.update()
+                for j in range(nl):
+                    s = per_layer(cache, layers[j]).detach().double().sum(0)
+                    total[j] += s.to(total.device)
+                    b.update()
         return (all_reduce_sum(total) / len(x)).float()
-    # few batches (a class's clips, a split half): the (batch, layer) pairs go to the ranks as they come free, the longest tail
-    # first (a layer's tail: the blocks after it and the head); IG's adaptive steps make their costs unknown ahead. A rank runs
-    # the forward pass of each batch it needs; the pairs' sums are gathered and added in batch order, as one process adds them.
+    # few batches (a class's clips, a split half): the (batch, layer) pairs go to the ranks as they
+    # come free, the longest tail first (a layer's tail: the blocks after it and the head); IG's
+    # adaptive steps make their costs unknown ahead. A rank runs the forward pass of each batch it
+    # needs; the pairs' sums are gathered and added in batch order, as one process adds them.
     tail = [st.n_layers - l + 1 for l in layers]
     mine, caches = {}, {}
     with bar(None) as b:
         for k in claim(sorted(range(len(batches) * nl), key=lambda k: (-tail[k % nl], k))):
             i, j = divmod(k, nl)
             if i not in caches: caches[i] = st.capture(*batches[i][:2], site)
-            mine[k] = per_layer(caches[i], layers[j]).detach().double().sum(0).cpu(); b.update()
-    for k, v in enumerate(gather_ordered(mine, len(batches) * nl)): total[k % nl] += v.to(total.device)
+            mine[k] = per_layer(caches[i], layers[j]).detach().double().sum(0).cpu()
+            b.update()
+    for k, v in enumerate(gather_ordered(mine, len(batches) * nl)):
+        total[k % nl] += v.to(total.device)
     return (total / len(x)).float()
 
 def _max_ranks(d:dict): # {key: number or tuple of numbers} of this rank
-    "The same dict with every number replaced by its maximum over ranks (completeness errors, steps)."
-    keys = list(d); flat = [torch.as_tensor(d[k], dtype=torch.float64).flatten() for k in keys]
+    "The same dict with every number replaced by its maximum over ranks (errors, steps)."
+    keys = list(d)
+    flat = [torch.as_tensor(d[k], dtype=torch.float64).flatten() for k in keys]
     out = all_reduce_max(torch.cat(flat)).split([len(f) for f in flat]) if keys else []
-    return {k: type(d[k])(o.tolist()) if isinstance(d[k], tuple) else type(d[k])(o.item()) for k, o in zip(keys, out)}
+    return {k: type(d[k])(o.tolist()) if isinstance(d[k], tuple) else type(d[k])(o.item())
+            for k, o in zip(keys, out)}
 
 # %% ../nbs/01_attribution.ipynb #8fa29719
 def _prepare(st:SpeechTransformer, inputs, labels, target_class, layers, site, attention_mask):
@@ -161,12 +186,18 @@ def _prepare(st:SpeechTransformer, inputs, labels, target_class, layers, site, a
     return x, m, y, tc, layers
 
 def _neuron_stats(st, x, m, site, layers, batch_size, stats, progress):
-    "`stats` checked to cover (`site`, `layers`), or `NeuronStats` fitted over all clips when `stats` is None."
+    "`stats` checked to cover (`site`, `layers`), or `NeuronStats` fitted on all clips if None."
     if stats is None: return fit_stats(st, x, m, None, site, layers, batch_size, progress=progress)
-    if stats.site != site or not set(layers) <= set(stats.layers):
-        raise ValueError(f"stats were fitted on site {stats.site!r}, layers {stats.layers}, but site {site!r}, layers {layers} "
-                         f"are scored: refit with `fit_stats(st, x, site={site!r}, layers={layers})` or pass stats=None")
-    return stats
+    return _check_stats(stats, site, layers)
+
+def _check_stats(stats:NeuronStats, site:str, layers:list,
+                 labels:bool=False): # the fix fits class moments (`labels=y`)
+    "`stats` if they cover `site` and all of `layers`, else one error naming both and the fix."
+    if stats.site == site and set(layers) <= set(stats.layers): return stats
+    fit = f"fit_stats(st, x{', labels=y' if labels else ''}, site={site!r}, layers={layers})"
+    raise ValueError(f"stats were fitted on site {stats.site!r}, layers {stats.layers}, "
+                     f"but site {site!r}, layers {layers} are scored: "
+                     f"pass stats=None to fit them, or stats={fit}")
 
 
 
@@ -174,10 +205,12 @@ def _neuron_stats(st, x, m, site, layers, batch_size, stats, progress):
 def _baseline(kind, # 'zeros', 'mean' or a [D] tensor (the baseline state of every frame)
               h:Tensor, # [B, T, D] the state being attributed
               mean:Tensor|None=None, # [D] neuron means (for 'mean')
-              frame_mask:Tensor|None=None): # [B, T] real frames: padding frames keep their state (the path never moves them)
+              frame_mask:Tensor|None=None): # [B, T] real frames; padding keeps its state
     "The IG baseline state [B, T, D]."
     if isinstance(kind, Tensor):
-        if kind.shape != h.shape[-1:]: raise ValueError(f"a baselines tensor must hold one value per neuron, shape {tuple(h.shape[-1:])}, got {tuple(kind.shape)}")
+        if kind.shape != h.shape[-1:]:
+            raise ValueError(f"a baselines tensor must hold one value per neuron, "
+                             f"shape {tuple(h.shape[-1:])}, got {tuple(kind.shape)}")
         b = kind.to(h).expand_as(h).contiguous()
     else:
         check_choice('baselines', kind, BASELINES)
@@ -186,39 +219,57 @@ def _baseline(kind, # 'zeros', 'mean' or a [D] tensor (the baseline state of eve
 
 def _ig_frames(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:int,
                baseline:Tensor, # [B, T, D] baseline state
-               n_steps:int=32, approximation_method:str='gausslegendre', internal_batch_size:int|None=None):
-    "IG of the target logit w.r.t. the layer state, per clip, frame and neuron [B, T, D], and captum's delta [B]."
+               n_steps:int=32, approximation_method:str='gausslegendre',
+               internal_batch_size:int|None=None):
+    "IG of the target logit w.r.t. the layer state [B, T, D] (per clip, frame, neuron); delta [B]."
     B = cache.batch_size
     if internal_batch_size is not None and internal_batch_size < B:
-        raise ValueError(f"internal_batch_size={internal_batch_size} is smaller than the {B} clips of a batch: use >= {B} or a smaller batch_size")
+        raise ValueError(f"internal_batch_size={internal_batch_size} is smaller than the {B} clips "
+                         f"of a batch: use >= {B} or a smaller batch_size")
     ig = IntegratedGradients(_tail(st, layer, cache, site))
     with torch.enable_grad():
-        return ig.attribute(cache.acts(site)[layer].detach(), baselines=baseline, target=target, n_steps=n_steps,
-                            method=approximation_method, internal_batch_size=internal_batch_size, return_convergence_delta=True)
+        return ig.attribute(cache.acts(site)[layer].detach(), baselines=baseline, target=target,
+                            n_steps=n_steps, method=approximation_method,
+                            internal_batch_size=internal_batch_size, return_convergence_delta=True)
 
 # %% ../nbs/01_attribution.ipynb #ff0809b0
 START_STEPS = 16 # adaptive IG starts here and doubles
 
 def _delta_stats(a:Tensor, delta:Tensor): # [B, T, D] attributions, [B] captum deltas
-    "(max |delta|, max |delta| / max |f(h) - f(h')|) over the clips of a batch; f(h) - f(h') = sum(a) - delta."
+    "(max |delta|, max |delta| / max |f(h) - f(h')|) over a batch; f(h) - f(h') = sum(a) - delta."
     df = a.sum((1, 2)) - delta
     return delta.abs().max().item(), (delta.abs().max() / df.abs().max().clamp(min=1e-12)).item()
 
-def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_steps, approximation_method, internal_batch_size):
-    "IG at `n_steps`, or (n_steps=None) doubling from `START_STEPS` until the completeness error <= tolerance or the cap -> (a, (abs, rel), steps)."
+def _adaptive(run, # fn(steps) -> (result, error): one step count's attributions, completeness error
+              n_steps:int|None, # fixed steps, or None: adaptive
+              tolerance:float, # error to reach
+              max_steps:int): # cap of the adaptive steps
+    "`run` at `n_steps`, or doubled from `START_STEPS` to error <= tolerance or cap -> (out, k)."
     steps = n_steps or min(START_STEPS, max_steps)
     while True:
-        ibs = internal_batch_size or min(steps, 32) * cache.batch_size   # bounded memory: at most 32 steps per tail pass
-        a, d = _ig_frames(st, cache, layer, site, target, base, steps, approximation_method, ibs)
-        err = _delta_stats(a, d)
-        if n_steps is not None or err[1] <= tolerance or steps * 2 > max_steps: return a, err, steps
+        out, err = run(steps)
+        if n_steps is not None or err <= tolerance or steps * 2 > max_steps: return out, steps
         steps *= 2
 
-def _warn_delta(deltas:dict, steps:dict, tolerance:float, method:str='integrated gradients'): # layer -> (max abs, max rel); layer -> steps used
+def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_steps,
+                 approximation_method, internal_batch_size):
+    "IG of one layer at `n_steps` or adaptive steps (see `_adaptive`) -> (a, (abs, rel), steps)."
+    def run(steps):
+        ibs = internal_batch_size or min(steps, 32) * cache.batch_size   # <= 32 steps per tail pass
+        a, d = _ig_frames(st, cache, layer, site, target, base, steps, approximation_method, ibs)
+        err = _delta_stats(a, d)
+        return (a, err), err[1]
+    (a, err), steps = _adaptive(run, n_steps, tolerance, max_steps)
+    return a, err, steps
+
+def _warn_delta(deltas:dict, # layer -> (max abs, max rel)
+                steps:dict, # layer -> steps used
+                tolerance:float, method:str='integrated gradients'):
     "Warn, naming each layer, about integrals whose completeness error exceeds `tolerance`."
     bad = {l: f"{d[1]:.3g} at {steps[l]} steps" for l, d in deltas.items() if d[1] > tolerance}
-    if bad: warnings.warn(f"{method} did not converge to the tolerance {tolerance:g} at layers {list(bad)}: "
-                          f"|sum(attributions) - (f(h) - f(baseline))| / |f(h) - f(baseline)| is {bad}; raise max_steps "
+    if bad: warnings.warn(f"{method} did not converge to the tolerance {tolerance:g} at layers "
+                          f"{list(bad)}: |sum(attributions) - (f(h) - f(baseline))| / "
+                          f"|f(h) - f(baseline)| is {bad}; raise max_steps "
                           f"(or n_steps) or use baselines='mean'", stacklevel=3)
 
 def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
@@ -229,38 +280,51 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
                          site:str='hidden', # 'hidden' or 'ffn'
                          attention_mask:Tensor|None=None, # [B, S] 1 = real sample
                          batch_size:int=16, # clips per capture (IG then runs n_steps·batch rows)
-                         stats:NeuronStats|None=None, # neuron means for baselines='mean' (fitted if missing)
+                         stats:NeuronStats|None=None, # means for baselines='mean' (None: fitted)
                          progress:bool=True, # tqdm bar over layers and batches
-                         baselines='mean', # captum's name: the path's start, 'mean' (neuron dataset means), 'zeros', or a [D] tensor
-                         n_steps:int|None=None, # quadrature nodes; None = adaptive: doubled from 16 until converged
-                         tolerance:float=0.01, # completeness error |sum(a) - (f(h) - f(h'))| / |f(h) - f(h')| to reach
+                         # captum's name: the path's start, 'mean' (neuron dataset means), 'zeros'
+                         # or a [D] tensor
+                         baselines='mean',
+                         n_steps:int|None=None, # quadrature nodes; None: adaptive, doubled from 16
+                         # completeness error |sum(a) - (f(h) - f(h'))| / |f(h) - f(h')| to reach
+                         tolerance:float=0.01,
                          max_steps:int=256, # cap of the adaptive steps
-                         approximation_method:str='gausslegendre', # captum's `method`: quadrature rule
-                         internal_batch_size:int|None=None, # rows per tail pass (captum's); None = 32 steps' worth
-                         aggregate:str='mean', # 'mean' (signed) or 'mean_abs' over real frames, then clips
+                         approximation_method:str='gausslegendre', # captum's `method`: quadrature
+                         internal_batch_size:int|None=None, # rows per tail pass (None: 32 steps)
+                         aggregate:str='mean', # 'mean' or 'mean_abs' over real frames, then clips
                          clips:str='target'): # 'target' (clips of the target class) or 'all'
-    "Integrated gradients of the target logit w.r.t. each layer's state, run on the layer's tail; -> `NeuronScores`."
+    "IG of the target logit w.r.t. every layer's state, on its tail -> `NeuronScores`."
     x, m, y, tc, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
     if not isinstance(baselines, Tensor): check_choice('baselines', baselines, BASELINES)
-    check_choice('aggregate', aggregate, AGGREGATES); check_choice('approximation_method', approximation_method, _IG_APPROX)
+    check_choice('aggregate', aggregate, AGGREGATES)
+    check_choice('approximation_method', approximation_method, _IG_APPROX)
     if n_steps is not None: n_steps = check_positive_int('n_steps', n_steps)
     max_steps = check_positive_int('max_steps', max_steps)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0: raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
-    if isinstance(baselines, str) and baselines == 'mean': stats = _neuron_stats(st, x, m, site, layers, batch_size, stats, progress)
-    xs, ms = _select_clips(x, m, y, tc, clips); deltas, steps = {l: (0., 0.) for l in layers}, {l: 0 for l in layers}
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
+        raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
+    if isinstance(baselines, str) and baselines == 'mean':
+        stats = _neuron_stats(st, x, m, site, layers, batch_size, stats, progress)
+    xs, ms = _select_clips(x, m, y, tc, clips)
+    deltas, steps = {l: (0., 0.) for l in layers}, {l: 0 for l in layers}
     def per_layer(cache, l):
-        h = cache.acts(site)[l]; mean = stats.mean_std(l)[0] if isinstance(baselines, str) and baselines == 'mean' else None
-        a, err, k = _ig_adaptive(st, cache, l, site, tc, _baseline(baselines, h, mean, cache.frame_mask), n_steps, tolerance, max_steps,
-                                 approximation_method, internal_batch_size)
+        h = cache.acts(site)[l]
+        mean = stats.mean_std(l)[0] if isinstance(baselines, str) and baselines == 'mean' else None
+        a, err, k = _ig_adaptive(st, cache, l, site, tc,
+                                 _baseline(baselines, h, mean, cache.frame_mask), n_steps,
+                                 tolerance, max_steps, approximation_method, internal_batch_size)
         deltas[l], steps[l] = tuple(map(max, deltas[l], err)), max(steps[l], k)
         return _frame_aggregate(a, cache.frame_mask, aggregate)
-    s = _score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer, 'integrated gradients')
+    s = _score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer,
+                      'integrated gradients')
     deltas, steps = _max_ranks(deltas), _max_ranks(steps)
     _warn_delta(deltas, steps, tolerance)
-    meta = dict(baselines=baselines if isinstance(baselines, str) else 'tensor', n_steps=n_steps, tolerance=tolerance, max_steps=max_steps,
-                approximation_method=approximation_method, internal_batch_size=internal_batch_size, aggregate=aggregate, clips=clips,
-                n_clips=len(xs), steps_per_layer=[steps[l] for l in layers], converged=[deltas[l][1] <= tolerance for l in layers],
-                convergence_delta=dict(max_abs=[deltas[l][0] for l in layers], max_rel=[deltas[l][1] for l in layers]))
+    meta = dict(baselines=baselines if isinstance(baselines, str) else 'tensor', n_steps=n_steps,
+                tolerance=tolerance, max_steps=max_steps, approximation_method=approximation_method,
+                internal_batch_size=internal_batch_size, aggregate=aggregate, clips=clips,
+                n_clips=len(xs), steps_per_layer=[steps[l] for l in layers],
+                converged=[deltas[l][1] <= tolerance for l in layers],
+                convergence_delta=dict(max_abs=[deltas[l][0] for l in layers],
+                                       max_rel=[deltas[l][1] for l in layers]))
     return NeuronScores(s, layers, site, 'integrated_gradients', tc, meta)
 
 # %% ../nbs/01_attribution.ipynb #0894b5bd
@@ -275,27 +339,38 @@ def _wave_baseline(kind, # 'noise', 'zeros' (silence) or a waveform tensor [S] o
         b = kind.to(x)
         if b.dim() == 1 and b.shape[0] == x.shape[1]: return b.expand_as(x)
         if b.shape == x.shape: return b
-        raise ValueError(f"a conductance baseline tensor must be a waveform [{x.shape[1]}] or [{x.shape[0]}, {x.shape[1]}], got {tuple(b.shape)}")
-    if kind not in WAVE_BASELINES: raise ValueError(f"unknown conductance baseline {kind!r}: use one of {WAVE_BASELINES} or a waveform tensor")
+        raise ValueError(f"a conductance baseline tensor must be a waveform [{x.shape[1]}] or "
+                         f"[{x.shape[0]}, {x.shape[1]}], got {tuple(b.shape)}")
+    if kind not in WAVE_BASELINES:
+        raise ValueError(f"unknown conductance baseline {kind!r}: use one of {WAVE_BASELINES} "
+                         f"or a waveform tensor")
     if kind == 'zeros': return torch.zeros_like(x)
-    if 'n' not in _NOISE: _NOISE['n'] = torch.randn(30 * 16000, generator=torch.Generator().manual_seed(0))   # one fixed sequence
+    if 'n' not in _NOISE:   # one fixed sequence
+        _NOISE['n'] = torch.randn(30 * 16000, generator=torch.Generator().manual_seed(0))
     n = _NOISE['n'].repeat(-(-x.shape[1] // _NOISE['n'].numel()))[:x.shape[1]].to(x)
     w = torch.ones_like(x) if m is None else m.to(x)
     rms = ((x * w).pow(2).sum(1) / w.sum(1)).sqrt()
-    return n[None] * rms[:, None] * w           # white noise at each clip's RMS, on its real samples
+    return n[None] * rms[:, None] * w   # white noise at each clip's RMS, on its real samples
 
-def _detached(a, hook): return a.detach().requires_grad_()   # the transformer's input as a leaf: no backward into the CNN
+# the transformer's input as a leaf: no backward into the CNN
+def _detached(a, hook): return a.detach().requires_grad_()
 
-def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int, layers:list, site:str,
+def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int, layers:list,
+                       site:str,
                        base:Tensor, # [B, S] input baseline
                        n_steps:int, method:str='riemann_trapezoid',
                        chunk:int=16, # path points per forward/backward pass
-                       rule:str='trapezoid'): # 'trapezoid': mean of both ends' gradients per step (2nd order); 'left': captum's rule
-    "({layer: conductance [B, T, D]}, frame mask, F(x) − F(b) [B]) from one forward + one backward per path point."
+                       # 'trapezoid': mean of both ends' gradients per step (2nd order);
+                       # 'left': captum's rule
+                       rule:str='trapezoid'):
+    "({layer: conductance [B, T, D]}, frame mask, F(x) − F(b) [B]); forward + backward per point."
     alphas = approximation_parameters(method)[1](n_steps + 1)
-    # only the layer states need gradients: weights that do not require grad keep autograd from recording the CNN front end
-    # and from preparing weight gradients (restored in `finally`, so the model is unchanged afterwards, also after an error)
-    params = [p for p in [*st.model.parameters(), *(st.head.parameters() if isinstance(st.head, nn.Module) else [])] if p.requires_grad]
+    # only the layer states need gradients: weights that do not require grad keep autograd from
+    # recording the CNN front end and from preparing weight gradients (restored in `finally`, so
+    # the model is unchanged afterwards, also after an error)
+    params = [p for p in [*st.model.parameters(),
+                          *(st.head.parameters() if isinstance(st.head, nn.Module) else [])]
+              if p.requires_grad]
     try:
         for p in params: p.requires_grad_(False)
         return _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
@@ -303,7 +378,7 @@ def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int
         for p in params: p.requires_grad_(True)
 
 def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule):
-    "The sum over the path points `alphas`, `chunk` of them per forward/backward pass (see `_conductance_batch`)."
+    "The sum over the path points `alphas`, `chunk` of them per pass (see `_conductance_batch`)."
     B, total, prev, f = len(x), {l: 0. for l in layers}, None, []
     for i in range(0, len(alphas), chunk):
         al = alphas[i:i + chunk]; k = len(al)
@@ -312,28 +387,35 @@ def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
             cache = st._capture(xs, tile(m, k), site, grad=True)
             acts = [cache.acts(site)[l] for l in layers]
             grads = torch.autograd.grad(cache.logits[:, target].sum(), acts, allow_unused=True)
-            grads = [torch.zeros_like(a) if g is None else g for a, g in zip(acts, grads)]   # a state the head never reads: no flow
+            # a state the head never reads: no flow
+            grads = [torch.zeros_like(a) if g is None else g for a, g in zip(acts, grads)]
         f.append(cache.logits[:, target].detach().unflatten(0, (k, B)))
         nxt = {}
         for l, a, g in zip(layers, acts, grads):
             a, g = a.detach().unflatten(0, (k, B)), g.unflatten(0, (k, B))
-            if prev is not None: a, g = torch.cat([prev[l][0][None], a]), torch.cat([prev[l][1][None], g])
-            total[l] = total[l] + ((a[1:] - a[:-1]) * (g[:-1] if rule == 'left' else (g[:-1] + g[1:]) / 2)).sum(0)
+            if prev is not None:
+                a, g = torch.cat([prev[l][0][None], a]), torch.cat([prev[l][1][None], g])
+            total[l] = total[l] + ((a[1:] - a[:-1])
+                                   * (g[:-1] if rule == 'left' else (g[:-1] + g[1:]) / 2)).sum(0)
             nxt[l] = (a[-1], g[-1])
         prev = nxt
     fm = None if cache.frame_mask is None else cache.frame_mask[:B]
-    if alphas[0] == 0 and alphas[-1] == 1: f = torch.cat(f); return total, fm, f[-1] - f[0]   # the path's ends are on it
+    if alphas[0] == 0 and alphas[-1] == 1:   # the path's ends are on it
+        f = torch.cat(f)
+        return total, fm, f[-1] - f[0]
     with torch.no_grad(): f = st._capture(torch.cat([x, base]), tile(m, 2), site, grad=False).logits[:, target]
     return total, fm, f[:B] - f[B:]
 
-def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps, method, chunk, rule='trapezoid'):
-    "Conductance at `n_steps`, or doubled from `START_STEPS` until every layer's completeness error <= tolerance -> (c, fm, {l: (abs, rel)}, steps)."
-    steps = n_steps or min(START_STEPS, max_steps)
-    while True:
-        c, fm, df = _conductance_batch(st, x, m, target, layers, site, base, steps, method, chunk, rule)
+def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps,
+                          method, chunk, rule='trapezoid'):
+    "Conductance at `n_steps` or adaptive steps until every layer is complete (see `_adaptive`)."
+    def run(steps):   # -> ((c, fm, {l: (abs, rel)}), worst relative error over the layers)
+        c, fm, df = _conductance_batch(st, x, m, target, layers, site, base, steps, method, chunk,
+                                       rule)
         err = {l: _delta_stats(c[l], c[l].sum((1, 2)) - df) for l in layers}
-        if n_steps is not None or max(e[1] for e in err.values()) <= tolerance or steps * 2 > max_steps: return c, fm, err, steps
-        steps *= 2
+        return (c, fm, err), max(e[1] for e in err.values())
+    (c, fm, err), steps = _adaptive(run, n_steps, tolerance, max_steps)
+    return c, fm, err, steps
 
 def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 inputs:Tensor, # [B, S] float32 waveforms at 16 kHz
@@ -345,46 +427,63 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 batch_size:int=16, # clips per path
                 stats:NeuronStats|None=None, # unused (accepted for the registry signature)
                 progress:bool=True, # tqdm bar over batches
-                baselines='noise', # the path's start in input space: 'noise' (white noise at each clip's RMS), 'zeros' (silence) or a waveform [S] / [B, S]
-                n_steps:int|None=None, # path steps; None = adaptive: doubled from 16 until every layer is complete
-                tolerance:float=0.01, # completeness error |sum(c) - (F(x) - F(b))| / |F(x) - F(b)| to reach at every layer
+                # the path's start in input space: 'noise' (white noise at each clip's RMS),
+                # 'zeros' (silence) or a waveform [S] / [B, S]
+                baselines='noise',
+                # path steps; None = adaptive: doubled from 16 until every layer is complete
+                n_steps:int|None=None,
+                # completeness error |sum(c) - (F(x) - F(b))| / |F(x) - F(b)| to reach, every layer
+                tolerance:float=0.01,
                 max_steps:int=256, # cap of the adaptive steps
-                approximation_method:str='riemann_trapezoid', # captum's quadrature names; the endpoints must be on the path for completeness
+                # captum's quadrature names; the endpoints must be on the path for completeness
+                approximation_method:str='riemann_trapezoid',
                 rule:str='trapezoid', # 'trapezoid' (2nd order) or 'left' (captum's rule)
-                internal_batch_size:int|None=None, # rows per forward/backward pass (default: 16 path points' worth)
+                # rows per forward/backward pass (default: 16 path points' worth)
+                internal_batch_size:int|None=None,
                 aggregate:str='mean', # 'mean' (signed) or 'mean_abs' over real frames, then clips
                 clips:str='target'): # 'target' (clips of the target class) or 'all'
-    "Neuron conductance of every layer along one input path, all layers from one forward + backward per step; -> `NeuronScores`."
+    "Neuron conductance of all layers on one input path, one pass per step -> `NeuronScores`."
     x, m, y, tc, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
-    check_choice('aggregate', aggregate, AGGREGATES); check_choice('approximation_method', approximation_method, _IG_APPROX)
+    check_choice('aggregate', aggregate, AGGREGATES)
+    check_choice('approximation_method', approximation_method, _IG_APPROX)
     if n_steps is not None: n_steps = check_positive_int('n_steps', n_steps)
     max_steps = check_positive_int('max_steps', max_steps)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0: raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
-    _wave_baseline(baselines, first_batch(x, m)[0]); check_choice('rule', rule, ('trapezoid', 'left'))
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
+        raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
+    _wave_baseline(baselines, first_batch(x, m)[0])
+    check_choice('rule', rule, ('trapezoid', 'left'))
     if n_steps is None and len(getattr(st.head, 'layers', [])) > 1:
-        warnings.warn("the head reads several layers (a weighted layer sum), so no hidden layer is a cut between input and output and "
-                      "conductance's completeness does not hold: using n_steps=32 without the adaptive check", stacklevel=2)
+        warnings.warn("the head reads several layers (a weighted layer sum), so no hidden layer is "
+                      "a cut between input and output and conductance's completeness does not "
+                      "hold: using n_steps=32 without the adaptive check", stacklevel=2)
         n_steps = 32
     xs, ms = _select_clips(x, m, y, tc, clips)
     total, n, deltas, steps = torch.zeros(len(layers), st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64), len(xs), {l: (0., 0.) for l in layers}, 0
-    for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance', disable=not (progress and is_main()), leave=False):
+    for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance',
+                               disable=not (progress and is_main()), leave=False):
         chunk = max(1, (internal_batch_size or 16 * len(xb)) // len(xb))
-        c, fm, err, k = _conductance_adaptive(st, xb, mb, tc, layers, site, _wave_baseline(baselines, xb, mb), n_steps, tolerance,
+        c, fm, err, k = _conductance_adaptive(st, xb, mb, tc, layers, site,
+                                              _wave_baseline(baselines, xb, mb), n_steps, tolerance,
                                               max_steps, approximation_method, chunk, rule)
         rows = torch.stack([_frame_aggregate(c[l], fm, aggregate).double().sum(0) for l in layers])
         total, steps = total + rows.to(total.device), max(steps, k)
         deltas = {l: tuple(map(max, deltas[l], err[l])) for l in layers}
     total, deltas, steps = all_reduce_sum(total), _max_ranks(deltas), _max_ranks({0: steps})[0]
-    cut = len(getattr(st.head, 'layers', [])) <= 1   # with a weighted layer sum completeness is not expected (warned above)
+    # with a weighted layer sum completeness is not expected (warned above)
+    cut = len(getattr(st.head, 'layers', [])) <= 1
     if cut: _warn_delta(deltas, {l: steps for l in layers}, tolerance, 'conductance')
-    meta = dict(baselines=baselines if isinstance(baselines, str) else 'tensor', n_steps=n_steps, tolerance=tolerance, max_steps=max_steps,
-                approximation_method=approximation_method, rule=rule, internal_batch_size=internal_batch_size, aggregate=aggregate, clips=clips,
-                n_clips=len(xs), steps_per_layer=[steps] * len(layers), converged=[deltas[l][1] <= tolerance for l in layers],
-                convergence_delta=dict(max_abs=[deltas[l][0] for l in layers], max_rel=[deltas[l][1] for l in layers]))
+    meta = dict(baselines=baselines if isinstance(baselines, str) else 'tensor', n_steps=n_steps,
+                tolerance=tolerance, max_steps=max_steps, approximation_method=approximation_method,
+                rule=rule, internal_batch_size=internal_batch_size, aggregate=aggregate,
+                clips=clips, n_clips=len(xs), steps_per_layer=[steps] * len(layers),
+                converged=[deltas[l][1] <= tolerance for l in layers],
+                convergence_delta=dict(max_abs=[deltas[l][0] for l in layers],
+                                       max_rel=[deltas[l][1] for l in layers]))
     return NeuronScores((total / n).float(), layers, site, 'conductance', tc, meta)
 
 # %% ../nbs/01_attribution.ipynb #3193cd9d
-def _grad_frames(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:int, times_activation:bool=False):
+def _grad_frames(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:int,
+                 times_activation:bool=False):
     "Gradient (or gradient × activation) of the target logit w.r.t. the layer state [B, T, D]."
     f = _tail(st, layer, cache, site); h = cache.acts(site)[layer].detach()
     with torch.enable_grad():
@@ -404,14 +503,16 @@ def gradient(st:SpeechTransformer, # the wrapped model (with a head)
              times_activation:bool=False, # gradient × activation instead of the plain gradient
              aggregate:str='mean', # 'mean' (signed) or 'mean_abs' over real frames, then clips
              clips:str='target'): # 'target' (clips of the target class) or 'all'
-    "Direct gradient (or gradient × activation) of the target logit w.r.t. each layer's state; -> `NeuronScores`."
+    "Gradient (or gradient × activation) of the target logit w.r.t. each layer -> `NeuronScores`."
     x, m, y, tc, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
     check_choice('aggregate', aggregate, AGGREGATES)
     xs, ms = _select_clips(x, m, y, tc, clips)
-    per_layer = lambda cache, l: _frame_aggregate(_grad_frames(st, cache, l, site, tc, times_activation), cache.frame_mask, aggregate)
+    per_layer = lambda cache, l: _frame_aggregate(
+        _grad_frames(st, cache, l, site, tc, times_activation), cache.frame_mask, aggregate)
     s = _score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer, 'gradient')
-    return NeuronScores(s, layers, site, 'gradient', tc, dict(times_activation=bool(times_activation), aggregate=aggregate,
-                                                              clips=clips, n_clips=len(xs)))
+    return NeuronScores(s, layers, site, 'gradient', tc,
+                        dict(times_activation=bool(times_activation), aggregate=aggregate,
+                             clips=clips, n_clips=len(xs)))
 
 # %% ../nbs/01_attribution.ipynb #b4194f4e
 @torch.no_grad()
@@ -419,11 +520,13 @@ def _ablation_clips(st:SpeechTransformer, cache:Cache, layer:int, site:str, targ
                     mode:str='zero', frames='all', stats:NeuronStats|None=None, seed:int=0,
                     perturbations_per_eval:int=16): # neurons ablated per tail pass
     "Per clip and neuron: target logit clean minus with that neuron ablated [B, D]."
-    act, B, edit = cache.acts(site)[layer], cache.batch_size, Edit({layer: []}, site, mode, frames, stats, seed)
+    act, B, edit = (cache.acts(site)[layer], cache.batch_size,
+                    Edit({layer: []}, site, mode, frames, stats, seed))
     clean, out = cache.logits[:, target], []
     for ids in torch.arange(act.shape[-1]).split(perturbations_per_eval):
         edits = [edit.at(layer, i[None]) for i in ids]
-        out.append(clean.repeat(len(ids)) - st.run_from(layer, act.repeat(len(ids), 1, 1), cache, site, edits=edits)[:, target])
+        out.append(clean.repeat(len(ids)) - st.run_from(layer, act.repeat(len(ids), 1, 1), cache,
+                                                        site, edits=edits)[:, target])
     return torch.cat(out).view(-1, B).T
 
 def ablation(st:SpeechTransformer, # the wrapped model (with a head)
@@ -434,37 +537,49 @@ def ablation(st:SpeechTransformer, # the wrapped model (with a head)
              site:str='hidden', # 'hidden' or 'ffn'
              attention_mask:Tensor|None=None, # [B, S] 1 = real sample
              batch_size:int=16, # clips per capture
-             stats:NeuronStats|None=None, # neuron means/stds for mode 'mean'/'noise' (fitted if missing)
+             stats:NeuronStats|None=None, # means/stds for mode 'mean'/'noise' (None: fitted)
              progress:bool=True, # tqdm bar over layers and batches
              mode:str='zero', # how a neuron is ablated: one of core's `MODES`
              frames='all', # frame policy of the edit (see `as_frames`)
-             perturbations_per_eval:int=16, # neurons ablated per tail pass (stacked along the batch)
+             perturbations_per_eval:int=16, # neurons ablated per tail pass (stacked in the batch)
              seed:int=0, # seeds the 'noise' mode (seed + layer, as in `SpeechTransformer.ablate`)
              aggregate:str='mean', # 'mean' (signed) or 'mean_abs' of the per-clip logit change
              clips:str='target'): # 'target' (clips of the target class) or 'all'
-    "Target-logit drop when each neuron alone is ablated, via stacked tail passes; -> `NeuronScores`."
+    "Target-logit drop when each neuron alone is ablated (stacked tail passes) -> `NeuronScores`."
     x, m, y, tc, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
     check_mode(mode); frames = as_frames(frames); check_choice('aggregate', aggregate, AGGREGATES)
-    if mode == 'gain': raise ValueError("the ablation score removes one neuron at a time: use mode 'zero', 'mean', 'noise' or 'invert' ('gain' scales neurons; see the steering sweep)")
+    if mode == 'gain':
+        raise ValueError("the ablation score removes one neuron at a time: use mode 'zero', "
+                         "'mean', 'noise' or 'invert' ('gain' scales neurons; see the steering "
+                         "sweep)")
     perturbations_per_eval = check_positive_int('perturbations_per_eval', perturbations_per_eval)
-    if mode in ('mean', 'noise'): stats = _neuron_stats(st, x, m, site, layers, batch_size, stats, progress)
+    if mode in ('mean', 'noise'):
+        stats = _neuron_stats(st, x, m, site, layers, batch_size, stats, progress)
     xs, ms = _select_clips(x, m, y, tc, clips)
     def per_layer(cache, l):
-        d = _ablation_clips(st, cache, l, site, tc, mode, frames, stats, seed, perturbations_per_eval)
+        d = _ablation_clips(st, cache, l, site, tc, mode, frames, stats, seed,
+                            perturbations_per_eval)
         return d.abs() if aggregate == 'mean_abs' else d
     s = _score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer, 'ablation')
-    return NeuronScores(s, layers, site, 'ablation', tc, dict(mode=mode, frames=str(frames), perturbations_per_eval=perturbations_per_eval,
-                                                              seed=seed, aggregate=aggregate, clips=clips, n_clips=len(xs)))
+    return NeuronScores(s, layers, site, 'ablation', tc,
+                        dict(mode=mode, frames=str(frames),
+                             perturbations_per_eval=perturbations_per_eval, seed=seed,
+                             aggregate=aggregate, clips=clips, n_clips=len(xs)))
 
 # %% ../nbs/01_attribution.ipynb #e305d58f
 def class_contrast(stats:NeuronStats, target_class:int):
     "Standardized mean difference of clip-mean activations, target class vs the rest -> [L, D]."
     n = stats.clip_n
-    if n[target_class] == 0: raise ValueError(f"no clip of target class {target_class} in the data the stats were fitted on")
+    if n[target_class] == 0:
+        raise ValueError(f"no clip of target class {target_class} "
+                         f"in the data the stats were fitted on")
     rest = [c for c in range(len(n)) if c != target_class and n[c] > 0]
-    if not rest: raise ValueError(f"every clip is of target class {target_class}: the contrast needs clips of other classes")
+    if not rest:
+        raise ValueError(f"every clip is of target class {target_class}: "
+                         f"the contrast needs clips of other classes")
     nr, mr, m2r = n[rest[0]].clone(), stats.clip_mean[:, rest[0]], stats.clip_m2[:, rest[0]]
-    for c in rest[1:]: nr, mr, m2r = merge_moments(nr, mr, m2r, n[c], stats.clip_mean[:, c], stats.clip_m2[:, c])
+    for c in rest[1:]:
+        nr, mr, m2r = merge_moments(nr, mr, m2r, n[c], stats.clip_mean[:, c], stats.clip_m2[:, c])
     nt = n[target_class]
     pooled = (stats.clip_m2[:, target_class] + m2r) / max(float(nt + nr - 2), 1.)
     return ((stats.clip_mean[:, target_class] - mr) / (pooled.sqrt() + 1e-8)).float()
@@ -477,16 +592,20 @@ def activation(st:SpeechTransformer, # the wrapped model (with a head)
                site:str='hidden', # 'hidden' or 'ffn'
                attention_mask:Tensor|None=None, # [B, S] 1 = real sample
                batch_size:int=16, # clips per capture
-               stats:NeuronStats|None=None, # precomputed statistics with class moments (fitted if missing or not covering `layers`)
+               stats:NeuronStats|None=None, # class moments covering `site`, `layers`; None: fitted
                progress:bool=True, # tqdm bar over batches
                statistic:str='contrast'): # 'contrast' (Cohen's d, target vs rest) or 'mean_abs'
-    "Score neurons by activation statistics: class contrast (default) or mean |activation|; -> `NeuronScores`."
-    inputs, attention_mask, labels, target_class, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
+    "Score neurons by activation statistics: class contrast (default) or mean |activation|."
+    inputs, attention_mask, labels, target_class, layers = _prepare(
+        st, inputs, labels, target_class, layers, site, attention_mask)
     check_choice('statistic', statistic, ('contrast', 'mean_abs'))
-    if stats is None or stats.site != site or not set(layers) <= set(stats.layers):
-        stats = fit_stats(st, inputs, attention_mask, labels, site, layers, batch_size, progress=progress)
+    if stats is None:
+        stats = fit_stats(st, inputs, attention_mask, labels, site, layers, batch_size,
+                          progress=progress)
+    else: _check_stats(stats, site, layers, labels=True)
     rows = [stats.row(l) for l in layers]
-    s = class_contrast(stats, target_class)[rows] if statistic == 'contrast' else stats.abs_mean[rows].float()
+    s = (class_contrast(stats, target_class)[rows] if statistic == 'contrast'
+         else stats.abs_mean[rows].float())
     return NeuronScores(s, layers, site, 'activation', target_class, dict(statistic=statistic))
 
 # %% ../nbs/01_attribution.ipynb #df1ce981
@@ -495,16 +614,20 @@ def activation_probability(st:SpeechTransformer, inputs:Tensor, # [B, S] float32
                            layers:Sequence[int], site:str='hidden', # layer ids at `site`
                            attention_mask:Tensor|None=None, # [B, S] 1 = real sample
                            n_classes:int|None=None, # default: max label + 1
-                           threshold:float=0., # a neuron is active on a frame when its activation exceeds this
+                           threshold:float=0., # a neuron is active on a frame when above this
                            batch_size:int=16, progress:bool=True):
-    "P(active | a real frame of class c) per layer, class and neuron [L, C, D] float64, and the frames per class [C]."
+    "P(active | a real frame of class c) [L, C, D] float64; frames per class [C]."
     C = n_classes or int(labels.max()) + 1
     act, frames = None, torch.zeros(C, dtype=torch.float64)
-    for xb, mb, yb in tqdm(as_batches(inputs, attention_mask, labels, batch_size), desc='activation probability', disable=not progress, leave=False):
-        cache = st.capture(xb, mb, site); A = torch.stack([cache.acts(site)[l] for l in layers])          # [L, B, T, D]
-        valid = cache.frame_mask.to(A.device) if cache.frame_mask is not None else torch.ones(A.shape[1:3], dtype=torch.bool, device=A.device)
-        on = ((A > threshold) & valid[None, ..., None]).double().sum(2).cpu()                             # [L, B, D] active frames per clip
-        onehot, valid = F.one_hot(torch.as_tensor(yb).cpu(), C).double(), valid.cpu()                     # [B, C]
+    for xb, mb, yb in tqdm(as_batches(inputs, attention_mask, labels, batch_size),
+                           desc='activation probability', disable=not progress, leave=False):
+        cache = st.capture(xb, mb, site)
+        A = torch.stack([cache.acts(site)[l] for l in layers])   # [L, B, T, D]
+        valid = (cache.frame_mask.to(A.device) if cache.frame_mask is not None
+                 else torch.ones(A.shape[1:3], dtype=torch.bool, device=A.device))
+        # [L, B, D] active frames per clip
+        on = ((A > threshold) & valid[None, ..., None]).double().sum(2).cpu()
+        onehot, valid = F.one_hot(torch.as_tensor(yb).cpu(), C).double(), valid.cpu()   # [B, C]
         a = torch.einsum('lbd,bc->lcd', on, onehot)
         act = a if act is None else act + a; frames += onehot.T @ valid.sum(1).double()
     return act / frames.clamp(min=1)[None, :, None], frames
@@ -512,7 +635,7 @@ def activation_probability(st:SpeechTransformer, inputs:Tensor, # [B, S] float32
 def entropy_scores(p:Tensor, # [L, C, D] activation probability per class (`activation_probability`)
                    target:int, # class id
                    present:Tensor|None=None): # [C] bool, classes with frames (default: all)
-    "Score `(1 - H/log C) * q[target] * p[target]` of every neuron [L, D]: class specificity of its firing, towards `target`."
+    "Score `(1 - H/log C) * q[target] * p[target]` of each neuron [L, D]: specificity to `target`."
     present = torch.ones(p.shape[1], dtype=torch.bool) if present is None else present
     q = p[:, present]; tot = q.sum(1, keepdim=True)
     q = torch.where(tot > 0, q / tot.clamp(min=1e-300), torch.zeros_like(q))
@@ -529,40 +652,56 @@ def entropy(st:SpeechTransformer, # the wrapped model (with a head)
             site:str='hidden', # 'hidden' or 'ffn' (the definition's native site)
             attention_mask:Tensor|None=None, # [B, S] 1 = real sample
             batch_size:int=16, # clips per capture
-            stats:NeuronStats|None=None, # unused (the methods' common signature): activation probabilities are counted, not moments
+            # unused (the methods' common signature): activation probabilities are counted,
+            # not moments
+            stats:NeuronStats|None=None,
             progress:bool=True, # tqdm bar over batches
             threshold:float=0.): # a neuron is active on a frame when its activation exceeds this
-    "Activation-probability entropy (LAPE / AAPE): class-specific neurons of the target class; -> `NeuronScores`."
-    inputs, attention_mask, labels, target_class, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not math.isfinite(threshold): raise ValueError(f"threshold must be a finite number, got {threshold!r}")
-    p, frames = activation_probability(st, inputs, labels, layers, site, attention_mask, len(st.class_names), threshold, batch_size, progress)
+    "Activation-probability entropy (LAPE / AAPE): neurons specific to the target class."
+    inputs, attention_mask, labels, target_class, layers = _prepare(
+        st, inputs, labels, target_class, layers, site, attention_mask)
+    if (not isinstance(threshold, (int, float)) or isinstance(threshold, bool)
+            or not math.isfinite(threshold)):
+        raise ValueError(f"threshold must be a finite number, got {threshold!r}")
+    p, frames = activation_probability(st, inputs, labels, layers, site, attention_mask,
+                                       len(st.class_names), threshold, batch_size, progress)
     present = frames > 0
-    if not present[target_class]: raise ValueError(f"no clip of target class {target_class}: the entropy selector needs clips of the target class and of others")
-    if present.sum() < 2: raise ValueError(f"every clip is of class {target_class}: the entropy over classes needs clips of at least two classes")
-    return NeuronScores(entropy_scores(p, target_class, present), layers, site, 'entropy', target_class,
-                        dict(threshold=float(threshold), classes=present.nonzero().flatten().tolist(), frames_per_class=frames.tolist()))
+    if not present[target_class]:
+        raise ValueError(f"no clip of target class {target_class}: the entropy selector needs "
+                         f"clips of the target class and of others")
+    if present.sum() < 2:
+        raise ValueError(f"every clip is of class {target_class}: the entropy over classes needs "
+                         f"clips of at least two classes")
+    return NeuronScores(entropy_scores(p, target_class, present), layers, site, 'entropy',
+                        target_class, dict(threshold=float(threshold),
+                                           classes=present.nonzero().flatten().tolist(),
+                                           frames_per_class=frames.tolist()))
 
 # %% ../nbs/01_attribution.ipynb #f759d40e
-METHODS = dict(integrated_gradients=integrated_gradients, conductance=conductance, gradient=gradient, ablation=ablation, activation=activation,
-               entropy=entropy)
+METHODS = dict(integrated_gradients=integrated_gradients, conductance=conductance,
+               gradient=gradient, ablation=ablation, activation=activation, entropy=entropy)
 
 def get_method(name:str): # a key of `METHODS`
     "The scoring function called `name`."
-    if name not in METHODS: raise ValueError(f"unknown attribution method {name!r}; use one of {sorted(METHODS)}")
+    if name not in METHODS:
+        raise ValueError(f"unknown attribution method {name!r}; use one of {sorted(METHODS)}")
     return METHODS[name]
 
-def attribute_neurons(ablator_or_model, # `NeuronAblator`, `SpeechTransformer` or HF model with a classification head
+def attribute_neurons(ablator_or_model, # `NeuronAblator`, `SpeechTransformer` or HF model + head
                       inputs:Tensor, # [B, S] float32 waveforms at 16 kHz
                       labels, # [B] class ids
                       target_class:int|str, # class id or name
-                      method:str, # a key of `METHODS`: 'integrated_gradients', 'conductance', 'gradient', 'ablation', 'activation' or 'entropy'
-                      layers:Sequence[int]|None=None, # layer ids at `site` (default: all, 0..N for 'hidden')
-                      site:str='hidden', # 'hidden' (residual stream) or 'ffn' (feed-forward activation)
+                      # a key of `METHODS`: 'integrated_gradients', 'conductance', 'gradient',
+                      # 'ablation', 'activation' or 'entropy'
+                      method:str,
+                      layers:Sequence[int]|None=None, # layer ids at `site` (default: all)
+                      site:str='hidden', # 'hidden' (residual stream) or 'ffn' (feed-forward)
                       attention_mask:Tensor|None=None, # [B, S] 1 = real sample, 0 = padding
                       batch_size:int=16, # clips per forward pass
                       progress:bool=True, # tqdm bar over layers and batches
-                      **kw): # the method's settings, e.g. n_steps, baselines, aggregate, clips, mode, statistic, stats
-    "Score every neuron of `layers` at `site` for `target_class` with `method` -> `NeuronScores` [n_layers, D]."
+                      **kw): # the method's settings: n_steps, baselines, clips, mode, stats, ...
+    "Score each neuron of `layers` at `site` for `target_class` by `method` -> `NeuronScores`."
     st, fn = as_transformer(ablator_or_model), get_method(method)
     x, m, y, tc, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
-    return fn(st, x, y, tc, layers, site, attention_mask=m, batch_size=batch_size, progress=progress, **kw)
+    return fn(st, x, y, tc, layers, site, attention_mask=m, batch_size=batch_size,
+              progress=progress, **kw)

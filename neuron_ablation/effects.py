@@ -15,17 +15,18 @@ from .model import SpeechTransformer, Cache
 from .edits import Edit, Frames, NeuronStats
 
 # %% auto #0
-__all__ = ['clip_values', 'clip_mean', 'class_metrics', 'regression_values', 'TemporalSpread', 'relative_change', 'spread_from',
-           'temporal_spread', 'upstream_norm']
+__all__ = ['UPSTREAM_STEPS', 'UPSTREAM_LR', 'clip_values', 'clip_mean', 'class_metrics', 'regression_values', 'TemporalSpread',
+           'relative_change', 'spread_from', 'temporal_spread', 'upstream_norm']
 
 # %% ../nbs/11_effects.ipynb #9de04230
 def clip_values(logits:Tensor, # [B, C] logits of one condition
                 base_logp:Tensor, # [B, C] log-probabilities of the unedited model
                 y:Tensor, # [B] labels
                 names:list): # class names
-    "Per-clip values {(class, metric): [B] float64} of one condition; NaN where a clip is not measured (other classes' clips)."
+    "Per-clip values {(class, metric): [B] float64} of one condition; NaN: clip not measured."
     logp = F.log_softmax(logits.float(), -1); p = logp.exp().double(); pred = p.argmax(-1)
-    out = {('all', 'accuracy'): (pred == y).double(), ('all', 'kl'): (base_logp.exp() * (base_logp - logp)).sum(-1).double()}
+    out = {('all', 'accuracy'): (pred == y).double(),
+           ('all', 'kl'): (base_logp.exp() * (base_logp - logp)).sum(-1).double()}
     for c, nm in enumerate(names):
         on = y == c; nan = torch.full_like(p[:, c], float('nan'))
         out[(nm, 'prob')] = p[:, c]
@@ -42,13 +43,14 @@ def class_metrics(logits:Tensor, # [B, C] logits of one condition
                   base_logp:Tensor, # [B, C] log-probabilities of the unedited model
                   y:Tensor, # [B] labels
                   names:list): # class names
-    "Rows (class, metric, value) of one condition: accuracy, KL, and per class prob, prob_on_class, accuracy (means of `clip_values`)."
+    "Rows (class, metric, value) of one condition: means of `clip_values` (accuracy, KL, prob...)."
     return [(c, m, clip_mean(v)) for (c, m), v in clip_values(logits, base_logp, y, names).items()]
 
 # %% ../nbs/11_effects.ipynb #dc0743d3
 def regression_values(out:Tensor, # [B, K] outputs of one condition
                       base:Tensor, # [B, K] outputs of the unedited model
-                      targets:Tensor|None, # [B, K] float targets, NaN where an output has none (None: no targets)
+                      # [B, K] float targets, NaN where an output has none (None: no targets)
+                      targets:Tensor|None,
                       names:list): # output names
     "Per-clip values {(output, metric): [B] float64} of one condition of a regression head."
     o, b = out.double(), base.double()
@@ -58,13 +60,14 @@ def regression_values(out:Tensor, # [B, K] outputs of one condition
         res[('all', 'mse')] = se.nanmean(-1)
     for c, nm in enumerate(names):
         res[(nm, 'value')] = o[:, c]
-        if targets is not None and not torch.isnan(targets[:, c]).all(): res[(nm, 'sq_error')] = se[:, c]
+        if targets is not None and not torch.isnan(targets[:, c]).all():
+            res[(nm, 'sq_error')] = se[:, c]
     return {k: v.cpu().numpy() for k, v in res.items()}
 
 # %% ../nbs/11_effects.ipynb #a1d749d3
 @dataclass
 class TemporalSpread:
-    "Relative change ‖Δh‖/‖h‖ of downstream hidden states per layer and frame after an ablation at `layer`."
+    "Relative change ‖Δh‖/‖h‖ of downstream hidden states per layer and frame."
     layer: int # where the edit was made
     site: str
     layers: list # downstream hidden layers, rows of `map`
@@ -72,13 +75,16 @@ class TemporalSpread:
     ablated: np.ndarray # [T] fraction of clips whose frame t was edited
     threshold: float
     @property
-    def n_above(self): return (np.nan_to_num(self.map) > self.threshold).sum(1) # [L'] frames above threshold
+    def n_above(self): # [L'] frames above threshold
+        return (np.nan_to_num(self.map) > self.threshold).sum(1)
 
     def to_frame(self):
         "Tidy table: layer (source), downstream_layer, frame, rel_change, ablated."
         L, T = self.map.shape
-        return pd.DataFrame({'layer': self.layer, 'downstream_layer': np.repeat(self.layers, T), 'frame': np.tile(np.arange(T), L),
-                             'rel_change': self.map.flatten().astype(np.float64), 'ablated': np.tile(self.ablated, L).astype(np.float64)})
+        return pd.DataFrame({'layer': self.layer, 'downstream_layer': np.repeat(self.layers, T),
+                             'frame': np.tile(np.arange(T), L),
+                             'rel_change': self.map.flatten().astype(np.float64),
+                             'ablated': np.tile(self.ablated, L).astype(np.float64)})
 
 def relative_change(new:dict, # {layer: [B, T, D]} edited states
                     old:dict, # {layer: [B, T, D]} clean states
@@ -102,22 +108,28 @@ def spread_from(rel:dict, # {layer: [B, T]} from `relative_change`
     return TemporalSpread(layer, site, ls, m, edited.float().mean(0).cpu().numpy(), threshold)
 
 @torch.no_grad()
-def temporal_spread(st:SpeechTransformer, cache:Cache, layer:int, neurons, # ablate these neuron ids at `layer`
-                    mode:str='zero', frames='all', site:str='hidden', stats:NeuronStats|None=None, seed:int=0,
+def temporal_spread(st:SpeechTransformer, cache:Cache, layer:int,
+                    neurons, # ablate these neuron ids at `layer`
+                    mode:str='zero', frames='all', site:str='hidden', stats:NeuronStats|None=None,
+                    seed:int=0,
                     threshold:float=0.05, # relative change that counts a frame as affected
                     gain:float|None=None): # mode 'gain' only: the factor
-    "Ablate on a frame set at `layer`; return the downstream relative-change map as `TemporalSpread`."
-    layer = st.check_layer(layer, site); e = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
+    "Ablate on a frame set at `layer`; the downstream relative-change map as `TemporalSpread`."
+    layer = st.check_layer(layer, site)
+    e = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
     act = cache.acts(site)[layer]; sel = e.mask(act, layer, cache.frame_mask)
     _, states = st.run_from(layer, e.apply(act, layer, sel=sel), cache, site, return_states=True)
-    return spread_from(relative_change(states, cache.hidden, cache.frame_mask), layer, site, sel, threshold)
+    return spread_from(relative_change(states, cache.hidden, cache.frame_mask), layer, site, sel,
+                       threshold)
 
 # %% ../nbs/11_effects.ipynb #f549b1c4
 @patch
 def _segment(self:SpeechTransformer, site:str, layer:int, cache:Cache):
     "(upstream hidden layer, f) where f maps that hidden state to the activation at (site, layer)."
     if site == 'hidden':
-        if layer == 0: raise ValueError("upstream norm needs layer >= 1: hidden layer 0 is the CNN/positional-conv output, not a block's")
+        if layer == 0:
+            raise ValueError("upstream norm needs layer >= 1: hidden layer 0 is the "
+                             "CNN/positional-conv output, not a block's")
         return layer - 1, lambda h: self._block(layer - 1, h, cache.block_kwargs[layer - 1])
     def f(h):
         got = {}
@@ -127,22 +139,31 @@ def _segment(self:SpeechTransformer, site:str, layer:int, cache:Cache):
         return got['a']
     return layer, f
 
-def upstream_norm(st:SpeechTransformer, cache:Cache, layer:int, neurons, mode:str='zero', frames='all', site:str='hidden',
+UPSTREAM_STEPS = 100 # upstream_norm's default gradient steps (AblationConfig.upstream_steps)
+UPSTREAM_LR = 1e-2 # upstream_norm's default Adam learning rate (AblationConfig.upstream_lr)
+
+def upstream_norm(st:SpeechTransformer, cache:Cache, layer:int, neurons, mode:str='zero',
+                  frames='all', site:str='hidden',
                   stats:NeuronStats|None=None, seed:int=0,
-                  steps:int=200, # gradient steps
-                  lr:float=1e-2, # Adam learning rate
+                  steps:int=UPSTREAM_STEPS, # gradient steps
+                  lr:float=UPSTREAM_LR, # Adam learning rate
                   l2:float=1e-3, # weight of ‖δ‖²/‖h‖² in the loss
                   gain:float|None=None): # mode 'gain' only: the factor
-    "Smallest change δ to the upstream state that reproduces an ablation at `layer` -> dict(rel_norm, residual, ...)."
-    layer = st.check_layer(layer, site); e = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
+    "Smallest change δ to the upstream state that reproduces an ablation at `layer` -> dict."
+    layer = st.check_layer(layer, site)
+    e = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
     src, f = st._segment(site, layer, cache)
     act = cache.acts(site)[layer].detach(); sel = e.mask(act, layer, cache.frame_mask)
     target = e.apply(act, layer, sel=sel)
     h = cache.hidden[src].detach()
-    valid = cache.frame_mask.to(h.device) if cache.frame_mask is not None else torch.ones(h.shape[:2], dtype=torch.bool, device=h.device)
+    valid = (cache.frame_mask.to(h.device) if cache.frame_mask is not None
+             else torch.ones(h.shape[:2], dtype=torch.bool, device=h.device))
     edit2, h2 = ((target - act)[sel] ** 2).sum(), (h[valid] ** 2).sum()
-    out = dict(layer=layer, site=site, edit_rel_norm=(edit2 / (act[sel] ** 2).sum().clamp(min=1e-12)).sqrt().item(), steps=steps, lr=lr)
-    if edit2 == 0: return dict(out, rel_norm=0., residual=0.)  # nothing to reproduce (empty set, or already-zero neurons)
+    out = dict(layer=layer, site=site,
+               edit_rel_norm=(edit2 / (act[sel] ** 2).sum().clamp(min=1e-12)).sqrt().item(),
+               steps=steps, lr=lr)
+    # nothing to reproduce (empty set, or already-zero neurons)
+    if edit2 == 0: return dict(out, rel_norm=0., residual=0.)
     delta = torch.zeros_like(h, requires_grad=True); opt = torch.optim.Adam([delta], lr=lr)
     with torch.enable_grad():
         for _ in range(steps):
