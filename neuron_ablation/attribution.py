@@ -22,6 +22,7 @@ from .checks import (
 from .model import SpeechTransformer, Cache, as_transformer, iter_batches, as_batches
 from .model import first_batch, masked_mean, tile
 from .edits import Edit, NeuronStats, as_frames, check_mode, fit_stats, merge_moments
+from .edits import needs_stats
 from .results import atomic_write, to_jsonable
 from .distributed import (
     my_batches, claim, gather_ordered, rank_world, all_reduce_sum, all_reduce_max, is_main)
@@ -547,13 +548,10 @@ def ablation(st:SpeechTransformer, # the wrapped model (with a head)
              clips:str='target'): # 'target' (clips of the target class) or 'all'
     "Target-logit drop when each neuron alone is ablated (stacked tail passes) -> `NeuronScores`."
     x, m, y, tc, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
-    check_mode(mode); frames = as_frames(frames); check_choice('aggregate', aggregate, AGGREGATES)
-    if mode == 'gain':
-        raise ValueError("the ablation score removes one neuron at a time: use mode 'zero', "
-                         "'mean', 'noise' or 'invert' ('gain' scales neurons; see the steering "
-                         "sweep)")
+    check_mode(mode, 'the ablation score'); frames = as_frames(frames)
+    check_choice('aggregate', aggregate, AGGREGATES)
     perturbations_per_eval = check_positive_int('perturbations_per_eval', perturbations_per_eval)
-    if mode in ('mean', 'noise'):
+    if needs_stats(mode):
         stats = _neuron_stats(st, x, m, site, layers, batch_size, stats, progress)
     xs, ms = _select_clips(x, m, y, tc, clips)
     def per_layer(cache, l):

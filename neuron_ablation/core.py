@@ -20,6 +20,7 @@ from .model import SpeechTransformer, iter_batches, as_batches, first_batch, is_
 from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain, fit_stats, needs_stats
 from .attribution import METHODS, NeuronScores
 from .effects import clip_values, regression_values, clip_mean, relative_change, spread_from, upstream_norm
+from .effects import UPSTREAM_STEPS, UPSTREAM_LR
 from .stats import control_table
 from .results import AblationResults, check_replaceable
 from .sweep import Keep, run_conditions
@@ -50,8 +51,8 @@ class AblationConfig:
     n_random:int|None=None # random-k draws per layer, >= 1 (None: the ablator's, 20 by default)
     spread_threshold:float=0.05 # relative change that counts a frame as affected
     upstream:bool=True # estimate the upstream norm of each top-k edit
-    upstream_steps:int=100 # its gradient steps
-    upstream_lr:float=1e-2 # its Adam learning rate
+    upstream_steps:int=UPSTREAM_STEPS # its gradient steps
+    upstream_lr:float=UPSTREAM_LR # its Adam learning rate
     upstream_clips:int=8 # clips it is estimated on
     features:tuple|None=None # acoustic features whose decodability (and speaker similarity) is measured; None = none
     correlations:bool=False # also correlate every neuron with the features (needs `features`)
@@ -190,7 +191,7 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
                            stats:NeuronStats|None=None, # precomputed statistics (mean/noise modes, activation method)
                            spread_threshold:float=0.05, # relative change that counts a frame as affected
                            upstream:bool=True, # also estimate the upstream norm of each top-k edit
-                           upstream_steps:int=100, upstream_lr:float=1e-2, upstream_clips:int=8,
+                           upstream_steps:int=UPSTREAM_STEPS, upstream_lr:float=UPSTREAM_LR, upstream_clips:int=8,
                            effects:Sequence[Callable]=(), # extra per-clip measures `fn(states, cache) -> {metric: [B]}` (see below)
                            features=None, # acoustic features to decode (+ speaker similarity), e.g. `FEATURES`
                            correlations:bool=False, # also correlate every neuron with `features`
