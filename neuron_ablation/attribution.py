@@ -114,7 +114,7 @@ def _score_layers(st:SpeechTransformer, x:Tensor, m:Tensor|None, # [B, S] wavefo
                   desc:str=''):
     "Mean over clips of `per_layer(cache, l)` for every layer -> [n_layers, D] float32 (this rank's share, summed over ranks in float64)."
     batches, nl = as_batches(x, m, None, batch_size), len(layers)
-    total = torch.zeros(nl, st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64)
+    total = torch.zeros(nl, st.width(site), dtype=torch.float64)
     bar = lambda n: tqdm(total=n, desc=desc, disable=not (progress and is_main()), leave=False)
     if rank_world()[1] == 1 or len(batches) >= 2 * rank_world()[1]:   # whole batches: every rank gets two or more
         share = my_batches(batches)
@@ -366,7 +366,7 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                       "conductance's completeness does not hold: using n_steps=32 without the adaptive check", stacklevel=2)
         n_steps = 32
     xs, ms = _select_clips(x, m, y, tc, clips)
-    total, n, deltas, steps = torch.zeros(len(layers), st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64), len(xs), {l: (0., 0.) for l in layers}, 0
+    total, n, deltas, steps = torch.zeros(len(layers), st.width(site), dtype=torch.float64), len(xs), {l: (0., 0.) for l in layers}, 0
     for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance', disable=not (progress and is_main()), leave=False):
         chunk = max(1, (internal_batch_size or 16 * len(xb)) // len(xb))
         c, fm, err, k = _conductance_adaptive(st, xb, mb, tc, layers, site, _wave_baseline(baselines, xb, mb), n_steps, tolerance,

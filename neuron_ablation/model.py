@@ -19,9 +19,9 @@ from .checks import SITES, check_site, validate_waveform, validate_labels
 
 # %% auto #0
 __all__ = ['SUPPORTED', 'ARCHS', 'WHISPER_GEOMETRY', 'Arch', 'arch_of', 'hook_points', 'HookPoint', 'masked_mean',
-           'ClassifierHead', 'LinearProbe', 'CustomHead', 'Cache', 'tile', 'whisper_features', 'check_site',
-           'SpeechTransformer', 'as_transformer', 'conv_geometry', 'hook_count', 'is_stream', 'TensorBatches',
-           'as_batches', 'first_batch', 'iter_batches', 'pooled_states', 'fit_probe', 'auto_probe', 'load_model']
+           'ClassifierHead', 'LinearProbe', 'CustomHead', 'Cache', 'tile', 'whisper_features', 'SpeechTransformer',
+           'as_transformer', 'conv_geometry', 'hook_count', 'is_stream', 'TensorBatches', 'as_batches', 'first_batch',
+           'iter_batches', 'pooled_states', 'fit_probe', 'auto_probe', 'load_model']
 
 # %% ../nbs/09_model.ipynb #0f5a7c70
 SUPPORTED = {'wavlm': 'wavlm', 'wav2vec2': 'wav2vec2', 'hubert': 'hubert', 'data2vec-audio': 'data2vec_audio',
@@ -38,11 +38,14 @@ class Arch:
     final_ln: bool # the encoder applies a layer norm after its last block
     block_ln: bool # a block ends with its own `final_layer_norm` over the residual
     ffn_scale: float = 1.0 # weight of the FFN output in the residual (0.5: the Conformer's half-step FFN)
+    dims: dict = field(default_factory=lambda: dict(hidden='hidden_size', ffn='intermediate_size'), hash=False,
+                       ) # site -> config attribute holding its width (pyvene's `*_type_to_dimension_mapping`)
 
 ARCHS = {'post-LN': Arch('post-LN', 'encoder.', 'feed_forward', 'feed_forward.output_dense', False, True),
          'pre-LN': Arch('pre-LN', 'encoder.', 'final_layer_norm', 'feed_forward.output_dense', True, False),
          'conformer': Arch('conformer', 'encoder.', 'ffn2_layer_norm', 'ffn2.output_dense', True, True, 0.5),
-         'whisper': Arch('whisper', '', 'final_layer_norm', 'fc2', True, False)}
+         'whisper': Arch('whisper', '', 'final_layer_norm', 'fc2', True, False,
+                         dims=dict(hidden='d_model', ffn='encoder_ffn_dim'))}
 
 def arch_of(config)->Arch: # an HF config of a supported family
     "The `Arch` of a model's config."
@@ -226,9 +229,6 @@ def whisper_features(model_or_config, # a Whisper model (its folder's `preproces
     fe.n_samples = fe.nb_max_frames * fe.hop_length; fe.chunk_length = fe.n_samples / fe.sampling_rate
     return fe
 
-def check_site(site):
-    if site not in SITES: raise ValueError(f"unknown site {site!r}; use one of {SITES} ('hidden' = residual stream, 'ffn' = feed-forward activation)")
-
 # %% ../nbs/09_model.ipynb #97348ab1
 class SpeechTransformer:
     "A speech transformer (wav2vec2 family, Conformer or Whisper encoder; bare or with its classification head) with capture, ablation hooks and tail execution."
@@ -246,7 +246,10 @@ class SpeechTransformer:
         self.features = (feature_extractor or whisper_features(model)) if self.whisper else None
         self.blocks = self.base.get_submodule(self.arch.encoder + 'layers')
         self.n_layers = len(self.blocks)
-        self.d_model, self.d_ffn = cfg.hidden_size, self.blocks[0].get_submodule(self.arch.down).in_features
+        self.d_model, self.d_ffn = self.width('hidden'), self.width('ffn')
+        if self.d_ffn != self.blocks[0].get_submodule(self.arch.down).in_features:
+            raise ValueError(f"config.{self.arch.dims['ffn']}={self.d_ffn} but the FFN down projection takes "
+                             f"{self.blocks[0].get_submodule(self.arch.down).in_features}: the config does not match the weights")
         self.points = hook_points(self.n_layers, self.arch)
         for l in getattr(head, 'layers', []):
             if isinstance(l, (int, np.integer)) and not 0 <= l <= self.n_layers:
@@ -254,6 +257,10 @@ class SpeechTransformer:
         self._ctx = {}  # per-forward context shared with hooks (the frame mask), set by `capture`
         self.head = head if head is not None else (ClassifierHead(model, self.arch.final_ln and _last_state_pre_ln(self), self.whisper)
                                                    if has_head else None)
+
+    def width(self, site:str='hidden')->int: # 'hidden' or 'ffn'
+        "Neurons per layer at `site` (`d_model` for 'hidden', `d_ff` for 'ffn'), from the family table's `dims`."
+        return int(getattr(self.config, self.arch.dims[check_site(site)]))
 
     def __repr__(self):
         return (f"SpeechTransformer({type(self.model).__name__}, N={self.n_layers} blocks, D={self.d_model}, "
