@@ -9,8 +9,8 @@ import numpy as np, torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['SITES', 'check_choice', 'check_site', 'check_positive_int', 'validate_waveform', 'validate_mask', 'validate_labels',
-           'validate_target']
+__all__ = ['SITES', 'check_choice', 'check_site', 'check_positive_int', 'check_topk', 'check_sampling_rate', 'validate_waveform',
+           'validate_mask', 'validate_labels', 'validate_target']
 
 # %% ../nbs/08_checks.ipynb #0621d0af
 SITES = ('hidden', 'ffn')
@@ -33,6 +33,27 @@ def check_positive_int(name:str, # the argument's name
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{name} must be a positive int, got {v!r}")
     return int(v)
 
+def check_topk(k, # neurons per layer to pick, as the caller passed it
+               width:int, # neurons per layer at the site (`SpeechTransformer.width(site)`)
+               site:str): # the site, named in the message
+    "Return `k` as an int if it is an int (not a bool) in 1..`width`, else raise naming the site and its width."
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= width:
+        raise ValueError(f"topk must be an int in 1..{width} (neurons per layer at site {site!r}; 0 would edit nothing), "
+                         f"got {k!r}")
+    return int(k)
+
+def check_sampling_rate(sr, # the rate as the caller passed it, Hz
+                        expected:int|None=None, # Hz the consumer needs (None: only check that `sr` is a rate)
+                        name:str='sampling_rate', # the argument's name, for the message
+                        what:str='the model'): # who expects `expected`, for the message
+    "Return `sr` as an int if it is a positive integral number of Hz equal to `expected` (when given), else raise."
+    if isinstance(sr, bool) or not isinstance(sr, (int, float, np.integer, np.floating)) or sr <= 0 or int(sr) != sr:
+        raise ValueError(f"{name}={sr!r} is not a sample rate; pass a positive integer number of Hz, e.g. {name}=16000")
+    if expected is not None and int(sr) != expected:
+        raise ValueError(f"{name}={int(sr)} Hz but {what} expects {expected} Hz: resample first, e.g. `librosa.resample(x, "
+                         f"orig_sr={int(sr)}, target_sr={expected})`, or load files with `neuron_ablation.data.load_audio`")
+    return int(sr)
+
 # %% ../nbs/08_checks.ipynb #9ccdee65
 _INT_DTYPES = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)
 
@@ -43,9 +64,7 @@ def validate_waveform(inputs, # [batch, samples] float32 at 16 kHz
                       sampling_rate:int|None=None, # Hz of `inputs`, if the caller knows it
                       expected_rate:int=16000): # Hz the model was trained at
     "Check a batch of waveforms (and mask); return them as tensors or raise one clear exception."
-    if sampling_rate is not None and sampling_rate != expected_rate:
-        raise ValueError(f"inputs are sampled at {sampling_rate!r} Hz but the model expects {expected_rate} Hz: resample them first, e.g. "
-                         f"`librosa.resample(x, orig_sr={sampling_rate}, target_sr={expected_rate})`, or load files with `neuron_ablation.data.load_audio`")
+    if sampling_rate is not None: check_sampling_rate(sampling_rate, expected_rate)
     if isinstance(inputs, np.ndarray): inputs = torch.from_numpy(inputs)
     if not isinstance(inputs, Tensor): raise TypeError(f"inputs must be a torch.Tensor [batch, samples], got {type(inputs).__name__}")
     if inputs.dtype in _INT_DTYPES:

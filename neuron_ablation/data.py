@@ -33,6 +33,8 @@ import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
+from .checks import check_sampling_rate
+
 # %% ../nbs/04_data.ipynb #3b8c3f61
 SR = 16000  # Hz, the sample rate of every waveform in the package
 _INT_FULL_SCALE = {np.dtype('int8'): 2**7, np.dtype('int16'): 2**15, np.dtype('int32'): 2**31}
@@ -61,12 +63,6 @@ def _to_mono(x:np.ndarray, what:str) -> np.ndarray:
     return x.mean(axis=ch_axis).astype(np.float32)
 
 # %% ../nbs/04_data.ipynb #1891429d
-def _check_rate(sr, name:str) -> int:
-    "`sr` as a positive int (Hz)."
-    if isinstance(sr, bool) or not isinstance(sr, (int, float, np.integer, np.floating)) or sr <= 0 or int(sr) != sr:
-        raise ValueError(f"{name}={sr!r} is not a sample rate; pass a positive integer number of Hz, e.g. {name}=16000")
-    return int(sr)
-
 def _check_content(x:np.ndarray, sr:int, min_seconds:float, what:str):
     "Raise if `x` is too short, has NaN/inf or is silent."
     if len(x) < min_seconds * sr:
@@ -105,16 +101,16 @@ def load_audio(path_or_array,         # file path, or np.ndarray / torch.Tensor 
                min_seconds:float=0.025, # s, shortest accepted clip (400 samples at 16 kHz)
               ) -> np.ndarray:        # [samples] float32 mono at `target_sr`
     "Load a file or array as a validated float32 mono waveform at `target_sr` (resampled with soxr)."
-    target_sr = _check_rate(target_sr, 'target_sr')
+    target_sr = check_sampling_rate(target_sr, name='target_sr')
     if isinstance(path_or_array, (str, os.PathLike)):
         what, (x, file_sr) = f"audio file {path_or_array}", _read_file(path_or_array)
-        if sr is not None and _check_rate(sr, 'sr') != file_sr:
+        if sr is not None and check_sampling_rate(sr, name='sr') != file_sr:
             raise ValueError(f"{what} is {file_sr} Hz but sr={sr} was given; drop `sr` for files (it is for arrays)")
         sr = file_sr
     else:
         what, x = "audio array", _as_numpy(path_or_array, "audio array")
         if sr is None: raise ValueError("load_audio got an array but no `sr`: pass its rate, e.g. load_audio(x, sr=22050)")
-    sr, x = _check_rate(sr, 'sr'), _to_mono(_to_float32(x, what), what)
+    sr, x = check_sampling_rate(sr, name='sr'), _to_mono(_to_float32(x, what), what)
     _check_content(x, sr, min_seconds, what)
     if sr != target_sr: x = librosa.resample(x, orig_sr=sr, target_sr=target_sr, res_type='soxr_hq')
     return np.ascontiguousarray(x, dtype=np.float32)
@@ -163,7 +159,7 @@ class Corpus:
         for name in ('speakers', 'paths', 'meta'):
             v = getattr(self, name)
             if v is not None and len(v) != n: raise ValueError(f"{name} has {len(v)} entries for {n} waves")
-        self.sr = _check_rate(self.sr, 'sr')
+        self.sr = check_sampling_rate(self.sr, name='sr')
 
     def __len__(self): return len(self.waves)
     def __repr__(self):
