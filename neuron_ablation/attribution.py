@@ -309,7 +309,7 @@ def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
         al = alphas[i:i + chunk]; k = len(al)
         xs = torch.cat([base + a * (x - base) for a in al])
         with st.hooks([('blocks.0.hook_resid_pre', _detached)]), torch.enable_grad():
-            cache = st._capture(xs, tile(m, k), site, grad=True)
+            cache = st.capture(xs, tile(m, k), site, grad=True, validated=True)
             acts = [cache.acts(site)[l] for l in layers]
             grads = torch.autograd.grad(cache.logits[:, target].sum(), acts, allow_unused=True)
             grads = [torch.zeros_like(a) if g is None else g for a, g in zip(acts, grads)]   # a state the head never reads: no flow
@@ -323,7 +323,7 @@ def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
         prev = nxt
     fm = None if cache.frame_mask is None else cache.frame_mask[:B]
     if alphas[0] == 0 and alphas[-1] == 1: f = torch.cat(f); return total, fm, f[-1] - f[0]   # the path's ends are on it
-    with torch.no_grad(): f = st._capture(torch.cat([x, base]), tile(m, 2), site, grad=False).logits[:, target]
+    with torch.no_grad(): f = st.capture(torch.cat([x, base]), tile(m, 2), site, validated=True).logits[:, target]
     return total, fm, f[:B] - f[B:]
 
 def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps, method, chunk, rule='trapezoid'):

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['SR', 'PROSODY', 'PROSODY_JITTER', 'VOICES', 'SENTENCES', 'ESPEAK_SR', 'load_audio', 'stratified_pick', 'Corpus',
-           'espeak_variants', 'espeak_synth', 'prosody_params', 'prosody_clip', 'make_prosody_corpus']
+           'pick_test_speakers', 'espeak_variants', 'espeak_synth', 'prosody_params', 'prosody_clip',
+           'make_prosody_corpus']
 
 # %% ../nbs/04_data.ipynb #48db4d1e
 import ctypes
@@ -212,7 +213,9 @@ def batch(self:Corpus,
     return torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(self.labels[idx].copy())
 
 # %% ../nbs/04_data.ipynb #e3c74613
-def _pick_test_speakers(speakers:list, test_fraction:float, seed:int) -> list:
+def pick_test_speakers(speakers:list, # the sorted speaker ids of a corpus
+                       test_fraction:float, # share of them for the test side, in (0, 1)
+                       seed:int) -> list: # seed of the draw
     "A seeded `test_fraction` of the sorted `speakers` (at least one, and at least one left for training)."
     if not 0 < test_fraction < 1: raise ValueError(f"test_fraction={test_fraction!r}: pass a number in (0, 1)")
     if len(speakers) < 2: raise ValueError(f"a speaker-disjoint split needs >= 2 speakers, the corpus has {speakers}")
@@ -227,7 +230,7 @@ def split_by_speaker(self:Corpus,
                     ) -> tuple[Corpus, Corpus]:             # (train, test)
     "Speaker-disjoint `(train, test)` split, deterministic for `seed`."
     known = sorted(set(self.speakers))
-    if test_speakers is None: test_speakers = _pick_test_speakers(known, test_fraction, seed)
+    if test_speakers is None: test_speakers = pick_test_speakers(known, test_fraction, seed)
     unknown = sorted(set(test_speakers) - set(known))
     if unknown: raise ValueError(f"test_speakers {unknown} are not in the corpus; speakers are {known}")
     if not 0 < len(set(test_speakers)) < len(known):

@@ -305,11 +305,14 @@ def _locate(self:SpeechTransformer, name:str):
     return ('ffn' if name.endswith('mlp.hook_post') else 'hidden' if name.endswith('resid_pre') else 'resid_mid'), i
 
 @patch
-def _check_eval(self:SpeechTransformer):
+def check_eval(self:SpeechTransformer):
+    "Raise unless the model and its head are in eval mode (dropout, LayerDrop and SpecAugment would make results random)."
     head = [m for m in self.head.modules() if isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm))] if self.head is not None else []
     if self.model.training or any(m.training for m in head):
         raise RuntimeError("the model (or its head) is in training mode: dropout, LayerDrop and SpecAugment would make every "
                            "result random. Call model.eval() first.")
+
+SpeechTransformer._check_eval = SpeechTransformer.check_eval   # deprecated alias: the lead removes it (core uses it)
 
 # %% ../nbs/09_model.ipynb #fa363230
 WHISPER_GEOMETRY = (1040, 320)   # Whisper: 400-sample STFT window, hop 160, then conv k=3 s=1 and k=3 s=2
@@ -451,10 +454,11 @@ SpeechTransformer.task = property(lambda self: getattr(self.head, 'task', 'class
 def capture(self:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz
             attention_mask:Tensor|None=None, # [B, S] 1 = real sample
             site:str='hidden', # also cache the FFN activations when 'ffn'
-            grad:bool=False): # keep the autograd graph
+            grad:bool=False, # keep the autograd graph
+            validated:bool=False): # the inputs passed `validate` already (points on an integration path: no re-check)
     "One forward pass; return a `Cache` with every layer's activations (hidden, and ffn if asked) and the logits."
-    check_site(site); self._check_eval()
-    inputs, attention_mask = self.validate(inputs, attention_mask)
+    check_site(site); self.check_eval()
+    if not validated: inputs, attention_mask = self.validate(inputs, attention_mask)
     return self._capture(inputs, attention_mask, site, grad)
 
 @patch
@@ -496,7 +500,7 @@ def logits(self:SpeechTransformer, inputs:Tensor, attention_mask:Tensor|None=Non
 def _finish_block(self:SpeechTransformer, b:int, act:Tensor, mid:Tensor):
     "Output of block `b` from its FFN activation `act` and the residual `mid` it is added to."
     blk, a = self.blocks[b], self.arch
-    out = blk.get_submodule(a.down)(act)            # dropout after it is the identity in eval mode (checked by `_check_eval`)
+    out = blk.get_submodule(a.down)(act)            # dropout after it is the identity in eval mode (checked by `check_eval`)
     y = (mid + out) if a.ffn_scale == 1 else (out * a.ffn_scale + mid)
     return blk.final_layer_norm(y) if a.block_ln else y
 
@@ -531,7 +535,7 @@ def run_from(self:SpeechTransformer, layer:int, # layer index at `site`
              return_states:bool=False, # also return every downstream hidden state {l': [n*B, T, D]}
              edits=None): # an `Edit` for every copy, or a list with one `Edit` (or None) per copy; applied at its layers >= `layer`
     "Resume the forward pass from `h` at (`site`, `layer`) through the remaining blocks and the head -> logits [n*B, C]."
-    check_site(site); layer = self.check_layer(layer, site); self._check_eval()
+    check_site(site); layer = self.check_layer(layer, site); self.check_eval()
     ref = cache.acts(site).get(layer)
     if ref is None: raise ValueError(f"the cache holds no {site!r} activations: capture with site={site!r}")
     B = cache.batch_size
