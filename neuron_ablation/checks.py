@@ -9,8 +9,8 @@ import numpy as np, torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['SITES', 'check_choice', 'check_site', 'check_positive_int', 'check_topk', 'check_sampling_rate', 'validate_waveform',
-           'validate_mask', 'validate_labels', 'validate_target']
+__all__ = ['SITES', 'SILENCE', 'check_choice', 'check_site', 'check_positive_int', 'check_topk', 'check_sampling_rate',
+           'validate_waveform', 'validate_mask', 'validate_labels', 'validate_target']
 
 # %% ../nbs/08_checks.ipynb #0621d0af
 SITES = ('hidden', 'ffn')
@@ -56,6 +56,7 @@ def check_sampling_rate(sr, # the rate as the caller passed it, Hz
 
 # %% ../nbs/08_checks.ipynb #9ccdee65
 _INT_DTYPES = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)
+SILENCE = 1e-6   # a clip whose real samples all have |x| below this is silent (16-bit audio's step is 3e-5)
 
 def validate_waveform(inputs, # [batch, samples] float32 at 16 kHz
                       attention_mask=None, # [batch, samples], 1 = real sample, 0 = padding
@@ -63,7 +64,7 @@ def validate_waveform(inputs, # [batch, samples] float32 at 16 kHz
                       device=None, dtype=torch.float32, # what the model expects
                       sampling_rate:int|None=None, # Hz of `inputs`, if the caller knows it
                       expected_rate:int=16000): # Hz the model was trained at
-    "Check a batch of waveforms (and mask); return them as tensors or raise one clear exception."
+    "Waveforms (and mask) as tensors; NaN/inf anywhere (padding too) and silence (|x| < `SILENCE`) raise."
     if sampling_rate is not None: check_sampling_rate(sampling_rate, expected_rate)
     if isinstance(inputs, np.ndarray): inputs = torch.from_numpy(inputs)
     if not isinstance(inputs, Tensor): raise TypeError(f"inputs must be a torch.Tensor [batch, samples], got {type(inputs).__name__}")
@@ -80,12 +81,14 @@ def validate_waveform(inputs, # [batch, samples] float32 at 16 kHz
         raise ValueError(f"clips have {inputs.shape[1]} samples, shorter than the model's receptive field of {rf} samples "
                          f"({rf/16:.0f} ms at 16 kHz): pad them or use longer clips")
     bad = (~torch.isfinite(inputs).all(dim=1)).nonzero().flatten().tolist()
-    if bad: raise ValueError(f"inputs contain NaN or inf in clip(s) {bad}: clean or drop those clips")
+    if bad: raise ValueError(f"inputs contain NaN or inf in clip(s) {bad} (padding counts: padded samples must be "
+                             f"finite too): clean or drop those clips")
     if device is not None and inputs.device != torch.device(device):
         raise ValueError(f"inputs are on {inputs.device} but the model is on {device}: move them with `x.to('{device}')`")
     mask = validate_mask(attention_mask, inputs, rf)
-    silent = ((inputs if mask is None else inputs * mask).abs().amax(1) == 0).nonzero().flatten().tolist()
-    if silent: raise ValueError(f"clip(s) {silent[:10]}{' ...' if len(silent) > 10 else ''} are digital silence (every real sample is 0): "
+    silent = ((inputs if mask is None else inputs * mask).abs().amax(1) < SILENCE).nonzero().flatten().tolist()
+    if silent: raise ValueError(f"clip(s) {silent[:10]}{' ...' if len(silent) > 10 else ''} are digital silence "
+                                f"(every real sample has |x| < {SILENCE:g}): "
                                 f"they carry nothing for the model to respond to; drop them (an empty or failed audio file often looks like this)")
     return inputs, mask
 

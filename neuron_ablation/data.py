@@ -34,7 +34,7 @@ import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
 
-from .checks import check_sampling_rate
+from .checks import check_sampling_rate, validate_waveform
 
 # %% ../nbs/04_data.ipynb #3b8c3f61
 SR = 16000  # Hz, the sample rate of every waveform in the package
@@ -65,14 +65,12 @@ def _to_mono(x:np.ndarray, what:str) -> np.ndarray:
 
 # %% ../nbs/04_data.ipynb #1891429d
 def _check_content(x:np.ndarray, sr:int, min_seconds:float, what:str):
-    "Raise if `x` is too short, has NaN/inf or is silent."
+    "Raise if `x` is too short, or (by `validate_waveform`'s rules) has NaN/inf or is silent."
     if len(x) < min_seconds * sr:
         raise ValueError(f"{what} is {len(x) / sr:.4f} s ({len(x)} samples at {sr} Hz); need >= {min_seconds} s "
                          "(wav2vec2-family models need >= 400 samples at 16 kHz). Pad it or drop it.")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{what} has {int((~np.isfinite(x)).sum())} NaN/inf samples; clean or drop it")
-    if np.abs(x).max() < 1e-6:
-        raise ValueError(f"{what} is silent (all |x| < 1e-6); check the file/gain, or drop it")
+    try: validate_waveform(torch.from_numpy(x)[None], receptive_field=1)   # the length rule is the one above
+    except ValueError as e: raise ValueError(f"{what}: {e}") from None
 
 # %% ../nbs/04_data.ipynb #d2383c0b
 def _read_librosa(path:Path, sf_error:Exception) -> tuple[np.ndarray, int]:
