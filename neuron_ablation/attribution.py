@@ -17,6 +17,7 @@ from captum.attr import IntegratedGradients, Saliency, InputXGradient
 from captum.attr._utils.approximation_methods import SUPPORTED_METHODS as _IG_APPROX, approximation_parameters
 
 from .checks import check_choice, check_positive_int, check_site, validate_labels, validate_target
+from .checks import regression_targets
 from .model import SpeechTransformer, Cache, as_transformer, iter_batches, as_batches, first_batch, masked_mean, tile
 from .edits import Edit, NeuronStats, as_frames, check_mode, fit_stats, merge_moments
 from .results import atomic_write, to_jsonable
@@ -150,10 +151,7 @@ def _prepare(st:SpeechTransformer, inputs, labels, target_class, layers, site, a
     x, m = st.validate(inputs, attention_mask)
     tc = validate_target(target_class, st.class_names)
     if st.task == 'regression':   # labels are the clips' target values (or None); every clip is scored for the chosen output
-        if labels is not None:
-            t = torch.as_tensor(labels)
-            if len(t) != len(x) or not t.dtype.is_floating_point and t.dtype not in (torch.int32, torch.int64) or not torch.isfinite(t.double()).all():
-                raise ValueError(f"a regression head takes one finite target value (or row of values) per clip as labels, or None; got {labels!r}")
+        regression_targets(labels, len(x), st.class_names, tc)
         y = torch.full((len(x),), tc, dtype=torch.long)
     else: y = validate_labels(labels, len(x), st.class_names)
     layers = [st.check_layer(l, site) for l in (layers if layers is not None else st.layers(site))]

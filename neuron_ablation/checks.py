@@ -10,7 +10,7 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['SITES', 'SILENCE', 'check_choice', 'check_site', 'check_positive_int', 'check_topk', 'check_sampling_rate',
-           'validate_waveform', 'validate_mask', 'validate_labels', 'validate_target']
+           'validate_waveform', 'validate_mask', 'validate_labels', 'validate_target', 'regression_targets']
 
 # %% ../nbs/08_checks.ipynb #0621d0af
 SITES = ('hidden', 'ffn')
@@ -130,3 +130,25 @@ def validate_target(target_class, # int id or class name
     if labels is not None and not (labels == target_class).any():
         raise ValueError(f"no clip has the target class {target_class} ({names[target_class]!r}); labels present: {sorted(set(labels.tolist()))}")
     return int(target_class)
+
+# %% ../nbs/08_checks.ipynb #12ea1e36
+_TARGET_DTYPES = (torch.int16, torch.int32, torch.int64)
+
+def regression_targets(labels, # [n] values of output `target_id`, [n, K] values of every output, or None
+                       n:int, # clips
+                       class_names:Sequence[str], # the head's K outputs
+                       target_id:int): # the output explained (`validate_target`)
+    "A regression head's targets as [n, K] float64 (NaN where an output has none), or None without labels."
+    if labels is None: return None
+    names, t = list(class_names), torch.as_tensor(labels)
+    K, name = len(names), names[target_id]
+    if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in _TARGET_DTYPES):
+        raise TypeError(f"a regression head takes target values as labels (float, [clips] for output {name!r} or "
+                        f"[clips, {K}]), got {t.dtype}")
+    t = t.double()
+    if t.dim() == 1 and len(t) == n: out = torch.full((n, K), float('nan'), dtype=torch.float64); out[:, target_id] = t
+    elif t.dim() == 2 and tuple(t.shape) == (n, K): out = t
+    else: raise ValueError(f"labels for a regression head must be [{n}] target values of output {name!r} or [{n}, {K}] "
+                           f"values of every output {names}, got shape {tuple(t.shape)}")
+    if not torch.isfinite(out[:, target_id]).all(): raise ValueError(f"the targets of output {name!r} contain NaN or inf")
+    return out
