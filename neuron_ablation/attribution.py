@@ -321,7 +321,8 @@ def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
         prev = nxt
     fm = None if cache.frame_mask is None else cache.frame_mask[:B]
     if alphas[0] == 0 and alphas[-1] == 1: f = torch.cat(f); return total, fm, f[-1] - f[0]   # the path's ends are on it
-    with torch.no_grad(): f = st.capture(torch.cat([x, base]), tile(m, 2), site, validated=True).logits[:, target]
+    with torch.no_grad():
+        f = st.capture(torch.cat([x, base]), tile(m, 2), site, validated=True).logits[:, target]
     return total, fm, f[:B] - f[B:]
 
 def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps, method, chunk, rule='trapezoid'):
@@ -364,7 +365,8 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                       "conductance's completeness does not hold: using n_steps=32 without the adaptive check", stacklevel=2)
         n_steps = 32
     xs, ms = _select_clips(x, m, y, tc, clips)
-    total, n, deltas, steps = torch.zeros(len(layers), st.width(site), dtype=torch.float64), len(xs), {l: (0., 0.) for l in layers}, 0
+    total = torch.zeros(len(layers), st.width(site), dtype=torch.float64)
+    n, deltas, steps = len(xs), {l: (0., 0.) for l in layers}, 0
     for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance', disable=not (progress and is_main()), leave=False):
         chunk = max(1, (internal_batch_size or 16 * len(xb)) // len(xb))
         c, fm, err, k = _conductance_adaptive(st, xb, mb, tc, layers, site, _wave_baseline(baselines, xb, mb), n_steps, tolerance,

@@ -69,7 +69,7 @@ def _check_content(x:np.ndarray, sr:int, min_seconds:float, what:str):
     if len(x) < min_seconds * sr:
         raise ValueError(f"{what} is {len(x) / sr:.4f} s ({len(x)} samples at {sr} Hz); need >= {min_seconds} s "
                          "(wav2vec2-family models need >= 400 samples at 16 kHz). Pad it or drop it.")
-    try: validate_waveform(torch.from_numpy(x)[None], receptive_field=1)   # the length rule is the one above
+    try: validate_waveform(torch.from_numpy(x)[None], receptive_field=1)   # length: the rule above
     except ValueError as e: raise ValueError(f"{what}: {e}") from None
 
 # %% ../nbs/04_data.ipynb #d2383c0b

@@ -455,7 +455,8 @@ def feature_analysis(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
     dec_acc, cor_acc = _merge_ranks(dec_acc), _merge_ranks(cor_acc)   # every rank's share, merged in rank order
     dec = _decoders(dec_acc, names, layer, alpha, gather_ordered(parts, -(-len(x) // batch_size)))
     effects = ([SpeakerSimilarity(dec.layer, embed)] if speaker else []) + [FeatureDecodability(dec)]
-    return effects, (_correlation_table(cor_acc, names, layers, st.width(site)) if correlations else None)
+    cor = _correlation_table(cor_acc, names, layers, st.width(site)) if correlations else None
+    return effects, cor
 
 def _merge_ranks(acc:dict): # {feature: _CoMoments} of this rank
     "The accumulators of every rank merged in rank order, the same on every rank."

@@ -38,8 +38,8 @@ class Arch:
     final_ln: bool # the encoder applies a layer norm after its last block
     block_ln: bool # a block ends with its own `final_layer_norm` over the residual
     ffn_scale: float = 1.0 # weight of the FFN output in the residual (0.5: the Conformer's half-step FFN)
-    dims: dict = field(default_factory=lambda: dict(hidden='hidden_size', ffn='intermediate_size'), hash=False,
-                       ) # site -> config attribute holding its width (pyvene's `*_type_to_dimension_mapping`)
+    dims: dict = field(default_factory=lambda: dict(hidden='hidden_size', ffn='intermediate_size'),
+                       hash=False) # site -> config attribute of its width (as pyvene's)
 
 ARCHS = {'post-LN': Arch('post-LN', 'encoder.', 'feed_forward', 'feed_forward.output_dense', False, True),
          'pre-LN': Arch('pre-LN', 'encoder.', 'final_layer_norm', 'feed_forward.output_dense', True, False),
@@ -206,8 +206,9 @@ class SpeechTransformer:
         self.n_layers = len(self.blocks)
         self.d_model, self.d_ffn = self.width('hidden'), self.width('ffn')
         if self.d_ffn != self.blocks[0].get_submodule(self.arch.down).in_features:
-            raise ValueError(f"config.{self.arch.dims['ffn']}={self.d_ffn} but the FFN down projection takes "
-                             f"{self.blocks[0].get_submodule(self.arch.down).in_features}: the config does not match the weights")
+            down = self.blocks[0].get_submodule(self.arch.down).in_features
+            raise ValueError(f"config.{self.arch.dims['ffn']}={self.d_ffn} but the FFN down "
+                             f"projection takes {down}: the config does not match the weights")
         self.points = hook_points(self.n_layers, self.arch)
         for l in getattr(head, 'layers', []):
             if isinstance(l, (int, np.integer)) and not 0 <= l <= self.n_layers:
@@ -217,7 +218,7 @@ class SpeechTransformer:
                                                    if has_head else None)
 
     def width(self, site:str='hidden')->int: # 'hidden' or 'ffn'
-        "Neurons per layer at `site` (`d_model` for 'hidden', `d_ff` for 'ffn'), from the family table's `dims`."
+        "Neurons per layer at `site` (`d_model` for 'hidden', `d_ff` for 'ffn'), via `arch.dims`."
         return int(getattr(self.config, self.arch.dims[check_site(site)]))
 
     def __repr__(self):
@@ -264,13 +265,13 @@ def _locate(self:SpeechTransformer, name:str):
 
 @patch
 def check_eval(self:SpeechTransformer):
-    "Raise unless the model and its head are in eval mode (dropout, LayerDrop and SpecAugment would make results random)."
+    "Raise unless the model and its head are in eval mode (dropout would make results random)."
     head = [m for m in self.head.modules() if isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm))] if self.head is not None else []
     if self.model.training or any(m.training for m in head):
         raise RuntimeError("the model (or its head) is in training mode: dropout, LayerDrop and SpecAugment would make every "
                            "result random. Call model.eval() first.")
 
-SpeechTransformer._check_eval = SpeechTransformer.check_eval   # deprecated alias: the lead removes it (core uses it)
+SpeechTransformer._check_eval = SpeechTransformer.check_eval # deprecated alias: the lead removes it
 
 # %% ../nbs/09_model.ipynb #fa363230
 WHISPER_GEOMETRY = (1040, 320)   # Whisper: 400-sample STFT window, hop 160, then conv k=3 s=1 and k=3 s=2
@@ -413,7 +414,7 @@ def capture(self:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms at
             attention_mask:Tensor|None=None, # [B, S] 1 = real sample
             site:str='hidden', # also cache the FFN activations when 'ffn'
             grad:bool=False, # keep the autograd graph
-            validated:bool=False): # the inputs passed `validate` already (points on an integration path: no re-check)
+            validated:bool=False): # inputs passed `validate` already (e.g. an IG path's points)
     "One forward pass; return a `Cache` with every layer's activations (hidden, and ffn if asked) and the logits."
     check_site(site); self.check_eval()
     if not validated: inputs, attention_mask = self.validate(inputs, attention_mask)
@@ -458,7 +459,7 @@ def logits(self:SpeechTransformer, inputs:Tensor, attention_mask:Tensor|None=Non
 def _finish_block(self:SpeechTransformer, b:int, act:Tensor, mid:Tensor):
     "Output of block `b` from its FFN activation `act` and the residual `mid` it is added to."
     blk, a = self.blocks[b], self.arch
-    out = blk.get_submodule(a.down)(act)            # dropout after it is the identity in eval mode (checked by `check_eval`)
+    out = blk.get_submodule(a.down)(act)   # dropout after it: identity in eval (`check_eval`)
     y = (mid + out) if a.ffn_scale == 1 else (out * a.ffn_scale + mid)
     return blk.final_layer_norm(y) if a.block_ln else y
 
@@ -590,9 +591,9 @@ def load_model(name_or_path:str, # hub id (e.g. 'microsoft/wavlm-base-plus') or 
     return model.eval()
 
 # %% ../nbs/09_model.ipynb #f3ec8a15
-_MOVED = ('LinearProbe', 'CustomHead', 'pooled_states', 'fit_probe', 'auto_probe')   # now in `neuron_ablation.heads`
+_MOVED = ('LinearProbe', 'CustomHead', 'pooled_states', 'fit_probe', 'auto_probe')   # in `heads`
 
-def __getattr__(name): # deprecated alias: the lead removes it (00_core, 20_steering still import these from model)
+def __getattr__(name): # deprecated alias: the lead removes it (core, steering import these here)
     "The heads and probes that moved to `neuron_ablation.heads`, found lazily under their old path."
     if name in _MOVED:
         from neuron_ablation import heads

@@ -81,9 +81,10 @@ def _exchange(a:Path, b:Path):
     raise OSError(e, os.strerror(e), str(b))
 
 def _try_lock(fd:int):
-    "Take an exclusive lock on `fd` without waiting (`flock` on POSIX, `msvcrt.locking` on Windows); raise if held."
-    if sys.platform == 'win32':   # no fcntl there; a lock on the first byte (the file may be empty) plays its part
-        import msvcrt; os.lseek(fd, 0, os.SEEK_SET); msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)   # held: PermissionError
+    "Lock `fd` without waiting (POSIX `flock`, Windows `msvcrt.locking`); raise if it is held."
+    if sys.platform == 'win32':   # no fcntl there: lock the first byte (the file may be empty)
+        import msvcrt; os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)   # held: PermissionError
     else:
         import fcntl; fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # held: BlockingIOError
 
