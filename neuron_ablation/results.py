@@ -57,6 +57,8 @@ def _sha256(p:Path):
     return h.hexdigest()
 
 def _fsync_dir(d):
+    "Flush a folder's entries to disk (POSIX; Windows cannot open a folder, and NTFS journals renames)."
+    if sys.platform == 'win32': return
     fd = os.open(d, os.O_RDONLY)
     try: os.fsync(fd)
     finally: os.close(fd)
