@@ -68,7 +68,7 @@ def validate_waveform(inputs, # [batch, samples] float32 at 16 kHz
                       device=None, dtype=torch.float32, # what the model expects
                       sampling_rate:int|None=None, # Hz of `inputs`, if the caller knows it
                       expected_rate:int=16000): # Hz the model was trained at
-    "Waveforms (and mask) as tensors; NaN/inf anywhere (padding too) or silence raise."
+    "Waveforms (and mask) as tensors; NaN/inf anywhere (padding too) or silence (`SILENCE`) raise."
     if sampling_rate is not None: check_sampling_rate(sampling_rate, expected_rate)
     if isinstance(inputs, np.ndarray): inputs = torch.from_numpy(inputs)
     if not isinstance(inputs, Tensor): raise TypeError(f"inputs must be a torch.Tensor [batch, samples], got {type(inputs).__name__}")
