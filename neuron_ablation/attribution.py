@@ -19,6 +19,7 @@ from captum.attr._utils.approximation_methods import (
 
 from .checks import (
     check_choice, check_positive_int, check_site, validate_labels, validate_target)
+from .checks import regression_targets
 from .model import SpeechTransformer, Cache, as_transformer, iter_batches, as_batches
 from .model import first_batch, masked_mean, tile
 from .edits import Edit, NeuronStats, as_frames, check_mode, fit_stats, merge_moments
@@ -131,7 +132,7 @@ def _score_layers(st:SpeechTransformer,
                   desc:str=''):
     "Mean over clips of `per_layer(cache, l)` per layer -> [n_layers, D] float32 (over all ranks)."
     batches, nl = as_batches(x, m, None, batch_size), len(layers)
-    total = torch.zeros(nl, st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64)
+    total = torch.zeros(nl, st.width(site), dtype=torch.float64)
     bar = lambda n: tqdm(total=n, desc=desc, disable=not (progress and is_main()), leave=False)
     # whole batches: every rank gets two or more
     if rank_world()[1] == 1 or len(batches) >= 2 * rank_world()[1]:
@@ -176,10 +177,7 @@ def _prepare(st:SpeechTransformer, inputs, labels, target_class, layers, site, a
     x, m = st.validate(inputs, attention_mask)
     tc = validate_target(target_class, st.class_names)
     if st.task == 'regression':   # labels are the clips' target values (or None); every clip is scored for the chosen output
-        if labels is not None:
-            t = torch.as_tensor(labels)
-            if len(t) != len(x) or not t.dtype.is_floating_point and t.dtype not in (torch.int32, torch.int64) or not torch.isfinite(t.double()).all():
-                raise ValueError(f"a regression head takes one finite target value (or row of values) per clip as labels, or None; got {labels!r}")
+        regression_targets(labels, len(x), st.class_names, tc)
         y = torch.full((len(x),), tc, dtype=torch.long)
     else: y = validate_labels(labels, len(x), st.class_names)
     layers = [st.check_layer(l, site) for l in (layers if layers is not None else st.layers(site))]
@@ -385,7 +383,7 @@ def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
         al = alphas[i:i + chunk]; k = len(al)
         xs = torch.cat([base + a * (x - base) for a in al])
         with st.hooks([('blocks.0.hook_resid_pre', _detached)]), torch.enable_grad():
-            cache = st._capture(xs, tile(m, k), site, grad=True)
+            cache = st.capture(xs, tile(m, k), site, grad=True, validated=True)
             acts = [cache.acts(site)[l] for l in layers]
             grads = torch.autograd.grad(cache.logits[:, target].sum(), acts, allow_unused=True)
             # a state the head never reads: no flow
@@ -404,7 +402,8 @@ def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
     if alphas[0] == 0 and alphas[-1] == 1:   # the path's ends are on it
         f = torch.cat(f)
         return total, fm, f[-1] - f[0]
-    with torch.no_grad(): f = st._capture(torch.cat([x, base]), tile(m, 2), site, grad=False).logits[:, target]
+    with torch.no_grad():
+        f = st.capture(torch.cat([x, base]), tile(m, 2), site, validated=True).logits[:, target]
     return total, fm, f[:B] - f[B:]
 
 def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps,
@@ -459,7 +458,8 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                       "hold: using n_steps=32 without the adaptive check", stacklevel=2)
         n_steps = 32
     xs, ms = _select_clips(x, m, y, tc, clips)
-    total, n, deltas, steps = torch.zeros(len(layers), st.d_model if site == 'hidden' else st.d_ffn, dtype=torch.float64), len(xs), {l: (0., 0.) for l in layers}, 0
+    total = torch.zeros(len(layers), st.width(site), dtype=torch.float64)
+    n, deltas, steps = len(xs), {l: (0., 0.) for l in layers}, 0
     for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance',
                                disable=not (progress and is_main()), leave=False):
         chunk = max(1, (internal_batch_size or 16 * len(xb)) // len(xb))

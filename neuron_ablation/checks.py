@@ -9,8 +9,8 @@ import numpy as np, torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['SITES', 'check_choice', 'check_site', 'check_positive_int', 'validate_waveform', 'validate_mask', 'validate_labels',
-           'validate_target']
+__all__ = ['SITES', 'SILENCE', 'check_choice', 'check_site', 'check_positive_int', 'check_topk', 'check_sampling_rate',
+           'validate_waveform', 'validate_mask', 'validate_labels', 'validate_target', 'regression_targets']
 
 # %% ../nbs/08_checks.ipynb #0621d0af
 SITES = ('hidden', 'ffn')
@@ -33,8 +33,34 @@ def check_positive_int(name:str, # the argument's name
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{name} must be a positive int, got {v!r}")
     return int(v)
 
+def check_topk(k, # neurons per layer to pick, as the caller passed it
+               width:int|None=None, # neurons per layer at the site (`st.width(site)`); None: not known yet
+               site:str|None=None): # the site, named in the message
+    "`k` as an int if it is an int (not a bool) in 1..`width`, else raise naming site and width."
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 or (width is not None and k > width):
+        rng = f"in 1..{width} (neurons per layer at site {site!r}; " if width is not None else ">= 1 ("
+        raise ValueError(f"topk must be an int {rng}0 would edit nothing), got {k!r}")
+    return int(k)
+
+def check_sampling_rate(sr, # the rate as the caller passed it, Hz
+                        expected:int|None=None, # Hz the consumer needs (None: any rate)
+                        name:str='sampling_rate', # the argument's name, for the message
+                        what:str='the model'): # who expects `expected`, for the message
+    "`sr` as an int if it is a whole number of Hz > 0 equal to `expected` (if given), else raise."
+    num = not isinstance(sr, bool) and isinstance(sr, (int, float, np.integer, np.floating))
+    if not num or sr <= 0 or int(sr) != sr:
+        raise ValueError(f"{name}={sr!r} is not a sample rate; pass a positive integer number "
+                         f"of Hz, e.g. {name}=16000")
+    if expected is not None and int(sr) != expected:
+        raise ValueError(f"{name}={int(sr)} Hz but {what} expects {expected} Hz: resample "
+                         f"first, e.g. `librosa.resample(x, orig_sr={int(sr)}, "
+                         f"target_sr={expected})`"
+                         f", or load files with `neuron_ablation.data.load_audio`")
+    return int(sr)
+
 # %% ../nbs/08_checks.ipynb #9ccdee65
 _INT_DTYPES = (torch.int8, torch.uint8, torch.int16, torch.int32, torch.int64)
+SILENCE = 1e-6   # a clip whose real samples all have |x| below this is silent (a 16-bit step: 3e-5)
 
 def validate_waveform(inputs, # [batch, samples] float32 at 16 kHz
                       attention_mask=None, # [batch, samples], 1 = real sample, 0 = padding
@@ -42,10 +68,8 @@ def validate_waveform(inputs, # [batch, samples] float32 at 16 kHz
                       device=None, dtype=torch.float32, # what the model expects
                       sampling_rate:int|None=None, # Hz of `inputs`, if the caller knows it
                       expected_rate:int=16000): # Hz the model was trained at
-    "Check a batch of waveforms (and mask); return them as tensors or raise one clear exception."
-    if sampling_rate is not None and sampling_rate != expected_rate:
-        raise ValueError(f"inputs are sampled at {sampling_rate!r} Hz but the model expects {expected_rate} Hz: resample them first, e.g. "
-                         f"`librosa.resample(x, orig_sr={sampling_rate}, target_sr={expected_rate})`, or load files with `neuron_ablation.data.load_audio`")
+    "Waveforms (and mask) as tensors; NaN/inf anywhere (padding too) or silence (`SILENCE`) raise."
+    if sampling_rate is not None: check_sampling_rate(sampling_rate, expected_rate)
     if isinstance(inputs, np.ndarray): inputs = torch.from_numpy(inputs)
     if not isinstance(inputs, Tensor): raise TypeError(f"inputs must be a torch.Tensor [batch, samples], got {type(inputs).__name__}")
     if inputs.dtype in _INT_DTYPES:
@@ -61,12 +85,16 @@ def validate_waveform(inputs, # [batch, samples] float32 at 16 kHz
         raise ValueError(f"clips have {inputs.shape[1]} samples, shorter than the model's receptive field of {rf} samples "
                          f"({rf/16:.0f} ms at 16 kHz): pad them or use longer clips")
     bad = (~torch.isfinite(inputs).all(dim=1)).nonzero().flatten().tolist()
-    if bad: raise ValueError(f"inputs contain NaN or inf in clip(s) {bad}: clean or drop those clips")
+    if bad: raise ValueError(f"inputs contain NaN or inf in clip(s) {bad} (padding counts: "
+                             f"padded samples must be finite too): clean or drop those clips")
     if device is not None and inputs.device != torch.device(device):
         raise ValueError(f"inputs are on {inputs.device} but the model is on {device}: move them with `x.to('{device}')`")
     mask = validate_mask(attention_mask, inputs, rf)
-    silent = ((inputs if mask is None else inputs * mask).abs().amax(1) == 0).nonzero().flatten().tolist()
-    if silent: raise ValueError(f"clip(s) {silent[:10]}{' ...' if len(silent) > 10 else ''} are digital silence (every real sample is 0): "
+    peak = (inputs if mask is None else inputs * mask).abs().amax(1)
+    silent = (peak < SILENCE).nonzero().flatten().tolist()
+    if silent: raise ValueError(f"clip(s) {silent[:10]}{' ...' if len(silent) > 10 else ''} are "
+                                f"digital silence "
+                                f"(every real sample has |x| < {SILENCE:g}): "
                                 f"they carry nothing for the model to respond to; drop them (an empty or failed audio file often looks like this)")
     return inputs, mask
 
@@ -108,3 +136,28 @@ def validate_target(target_class, # int id or class name
     if labels is not None and not (labels == target_class).any():
         raise ValueError(f"no clip has the target class {target_class} ({names[target_class]!r}); labels present: {sorted(set(labels.tolist()))}")
     return int(target_class)
+
+# %% ../nbs/08_checks.ipynb #12ea1e36
+_TARGET_DTYPES = (torch.int16, torch.int32, torch.int64)
+
+def regression_targets(labels, # [n] values of output `target_id`, [n, K] of every output, or None
+                       n:int, # clips
+                       class_names:Sequence[str], # the head's K outputs
+                       target_id:int): # the output explained (`validate_target`)
+    "A regression head's targets as [n, K] float64 (NaN: no target), or None without labels."
+    if labels is None: return None
+    names, t = list(class_names), torch.as_tensor(labels)
+    K, name = len(names), names[target_id]
+    if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in _TARGET_DTYPES):
+        raise TypeError(f"a regression head takes target values as labels (float, [clips] for "
+                        f"output {name!r} or [clips, {K}]), got {t.dtype}")
+    t = t.double()
+    if t.dim() == 1 and len(t) == n:
+        out = torch.full((n, K), float('nan'), dtype=torch.float64); out[:, target_id] = t
+    elif t.dim() == 2 and tuple(t.shape) == (n, K): out = t
+    else: raise ValueError(f"labels for a regression head must be [{n}] target values of output "
+                           f"{name!r} or [{n}, {K}] values of every output {names}, "
+                           f"got shape {tuple(t.shape)}")
+    if not torch.isfinite(out[:, target_id]).all():
+        raise ValueError(f"the targets of output {name!r} contain NaN or inf")
+    return out

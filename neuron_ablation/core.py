@@ -16,7 +16,9 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 
 from .checks import check_site, check_choice, check_positive_int, validate_labels, validate_target
-from .model import SpeechTransformer, iter_batches, as_batches, first_batch, is_stream, fit_probe, auto_probe
+from .checks import check_topk, regression_targets
+from .model import SpeechTransformer, iter_batches, as_batches, first_batch, is_stream
+from .heads import fit_probe, auto_probe
 from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain, fit_stats, needs_stats
 from .attribution import METHODS, NeuronScores
 from .effects import clip_values, regression_values, clip_mean, relative_change, spread_from, upstream_norm
@@ -64,8 +66,7 @@ class AblationConfig:
     gain:float|None=None # ablate_mode 'gain' only: the factor the neurons are multiplied by (a steering edit, see `steering_sweep`)
 
     def __post_init__(self):
-        if isinstance(self.topk, bool) or not isinstance(self.topk, (int, np.integer)) or self.topk < 1:
-            raise ValueError(f"topk must be an int >= 1 (neurons ablated per layer; 0 would edit nothing), got {self.topk!r}")
+        check_topk(self.topk)   # against the site's width when the model is known (`_validate_run`)
         check_mode(self.ablate_mode); check_choice('attribution method', self.attribution_method, sorted(METHODS))
         object.__setattr__(self, 'gain', check_gain(self.ablate_mode, self.gain))
         object.__setattr__(self, 'frames', as_frames(self.frames))
@@ -217,7 +218,7 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     "Every check that needs the model, before any work: -> (scoring x, mask, labels), (evaluation x, mask, labels), target id, n_random."
     st = self.st
     inputs, attention_mask, eval_inputs, eval_attention_mask = map(self._follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))
-    st._check_eval()
+    st.check_eval()
     if st.head is None: auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)   # refuses a probe at chance
     x, m = st.validate(inputs, attention_mask, sampling_rate)
     for s, lab, what in ((x, labels, 'labels'), (eval_inputs, eval_labels, 'eval_labels')):
@@ -227,18 +228,17 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     if reg and cfg.attribution_method == 'activation':
         raise ValueError("attribution_method='activation' contrasts the target class's clips with the others', which a regression head "
                          "does not have: use 'integrated_gradients', 'gradient' or 'ablation' (they explain the chosen output)")
-    if reg: tc = validate_target(cfg.target_class, st.class_names); _targets(st, labels, len(x), tc); y = torch.full((len(x),), tc)
+    if reg: tc = validate_target(cfg.target_class, st.class_names); regression_targets(labels, len(x), st.class_names, tc); y = torch.full((len(x),), tc)
     else: y = validate_labels(labels, len(x), st.class_names); tc = validate_target(cfg.target_class, st.class_names, y)
     if (eval_inputs is None) != (eval_labels is None) and not reg:
         raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their labels), or neither")
     if eval_inputs is None: xe, me, ye = x, m, y
     else:
         xe, me = st.validate(eval_inputs, eval_attention_mask, sampling_rate)
-        if reg: _targets(st, eval_labels, len(xe), tc); ye = torch.full((len(xe),), tc)
+        if reg: regression_targets(eval_labels, len(xe), st.class_names, tc); ye = torch.full((len(xe),), tc)
         else: ye = validate_labels(eval_labels, len(xe), st.class_names); validate_target(tc, st.class_names, ye)
         _check_frames(st, cfg.frames, xe, me)
-    D = st.d_model if self.site == 'hidden' else st.d_ffn
-    if cfg.topk > D: raise ValueError(f"topk={cfg.topk} but site {self.site!r} has only {D} neurons per layer: use 1..{D}")
+    check_topk(cfg.topk, st.width(self.site), self.site)
     if stats is not None and (stats.site != self.site or not set(self.layers) <= set(stats.layers)):
         raise ValueError(f"stats cover site {stats.site!r}, layers {stats.layers}; this run needs site {self.site!r}, layers {self.layers}")
     if scores is not None and (scores.site != self.site or not set(self.layers) <= set(scores.layers)):
@@ -246,20 +246,6 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     _check_frames(st, cfg.frames, x, m)
     if cfg.stability and scores is None: _check_halves(y, tc, len(st.class_names), cfg.attribution_method)
     return (x, m, y), (xe, me, ye), tc, self.n_random if cfg.n_random is None else int(cfg.n_random)
-
-def _targets(st, labels, n:int, tc:int):
-    "A regression head's targets as [n, K] float64 (NaN where an output has none), or None without labels; one clear exception if malformed."
-    if labels is None: return None
-    K, t = len(st.class_names), torch.as_tensor(labels)
-    if t.dtype == torch.bool or not (t.is_floating_point() or t.dtype in (torch.int16, torch.int32, torch.int64)):
-        raise TypeError(f"a regression head takes target values as labels (float, [clips] for output {st.class_names[tc]!r} or [clips, {K}]), got {t.dtype}")
-    t = t.double()
-    if t.dim() == 1 and len(t) == n: out = torch.full((n, K), float('nan'), dtype=torch.float64); out[:, tc] = t
-    elif t.dim() == 2 and tuple(t.shape) == (n, K): out = t
-    else: raise ValueError(f"labels for a regression head must be [{n}] target values of output {st.class_names[tc]!r} or [{n}, {K}] "
-                           f"values of every output {st.class_names}, got shape {tuple(t.shape)}")
-    if not torch.isfinite(out[:, tc]).all(): raise ValueError(f"the targets of output {st.class_names[tc]!r} contain NaN or inf")
-    return out
 
 def _check_halves(y, tc:int, n_classes:int, method:str):
     "Refuse, before any work, a split-half stability check that one half could not be scored for."
@@ -334,7 +320,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     steps('the ablation sweep')
     sweep = self._sweep(xe, me, conds, edit, effects, progress, keep)
     steps('statistics and upstream norm')
-    targets = _targets(st, labels if eval_inputs is None else eval_labels, len(xe), tc) if st.task == 'regression' else None
+    targets = regression_targets(labels if eval_inputs is None else eval_labels, len(xe), names, tc) if st.task == 'regression' else None
     res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress, targets, keep)
     given = lambda a, v: a if isinstance(a, Tensor) else v   # the clips as passed: a device or dtype cast leaves their digests unchanged
     res.config['clips'] = _clip_record(given(inputs, x), given(inputs if eval_inputs is None else eval_inputs, xe), eval_inputs is not None)
@@ -420,7 +406,7 @@ def _random_sets(layer, D, k, n, seed):
 
 @patch
 def _conditions(self:NeuronAblator, scores:NeuronScores, topk:int, n_random:int):
-    D = self.st.d_model if self.site == 'hidden' else self.st.d_ffn
+    D = self.st.width(self.site)
     out = {}
     for l in self.layers:
         top = scores.topk(topk, l)

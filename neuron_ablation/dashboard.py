@@ -86,7 +86,7 @@ class AblationSession:
         self._stats = {stats.site: stats} if stats is not None else {}
         self.n_capture = self.n_scores = self.n_stats = 0
 
-    def n_neurons(self, site:str): return self.st.d_model if site == 'hidden' else self.st.d_ffn
+    def n_neurons(self, site:str): return self.st.width(site)
 
 # %% ../nbs/03c_dashboard.ipynb #a606ab54
 @patch

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['SR', 'PROSODY', 'PROSODY_JITTER', 'VOICES', 'SENTENCES', 'ESPEAK_SR', 'load_audio', 'stratified_pick', 'Corpus',
-           'espeak_variants', 'espeak_synth', 'prosody_params', 'prosody_clip', 'make_prosody_corpus']
+           'pick_test_speakers', 'espeak_variants', 'espeak_synth', 'prosody_params', 'prosody_clip',
+           'make_prosody_corpus']
 
 # %% ../nbs/04_data.ipynb #48db4d1e
 import ctypes
@@ -32,6 +33,8 @@ import soundfile as sf
 import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
+
+from .checks import check_sampling_rate, validate_waveform
 
 # %% ../nbs/04_data.ipynb #3b8c3f61
 SR = 16000  # Hz, the sample rate of every waveform in the package
@@ -61,21 +64,13 @@ def _to_mono(x:np.ndarray, what:str) -> np.ndarray:
     return x.mean(axis=ch_axis).astype(np.float32)
 
 # %% ../nbs/04_data.ipynb #1891429d
-def _check_rate(sr, name:str) -> int:
-    "`sr` as a positive int (Hz)."
-    if isinstance(sr, bool) or not isinstance(sr, (int, float, np.integer, np.floating)) or sr <= 0 or int(sr) != sr:
-        raise ValueError(f"{name}={sr!r} is not a sample rate; pass a positive integer number of Hz, e.g. {name}=16000")
-    return int(sr)
-
 def _check_content(x:np.ndarray, sr:int, min_seconds:float, what:str):
-    "Raise if `x` is too short, has NaN/inf or is silent."
+    "Raise if `x` is too short, or (by `validate_waveform`'s rules) has NaN/inf or is silent."
     if len(x) < min_seconds * sr:
         raise ValueError(f"{what} is {len(x) / sr:.4f} s ({len(x)} samples at {sr} Hz); need >= {min_seconds} s "
                          "(wav2vec2-family models need >= 400 samples at 16 kHz). Pad it or drop it.")
-    if not np.isfinite(x).all():
-        raise ValueError(f"{what} has {int((~np.isfinite(x)).sum())} NaN/inf samples; clean or drop it")
-    if np.abs(x).max() < 1e-6:
-        raise ValueError(f"{what} is silent (all |x| < 1e-6); check the file/gain, or drop it")
+    try: validate_waveform(torch.from_numpy(x)[None], receptive_field=1)   # length: the rule above
+    except ValueError as e: raise ValueError(f"{what}: {e}") from None
 
 # %% ../nbs/04_data.ipynb #d2383c0b
 def _read_librosa(path:Path, sf_error:Exception) -> tuple[np.ndarray, int]:
@@ -105,16 +100,16 @@ def load_audio(path_or_array,         # file path, or np.ndarray / torch.Tensor 
                min_seconds:float=0.025, # s, shortest accepted clip (400 samples at 16 kHz)
               ) -> np.ndarray:        # [samples] float32 mono at `target_sr`
     "Load a file or array as a validated float32 mono waveform at `target_sr` (resampled with soxr)."
-    target_sr = _check_rate(target_sr, 'target_sr')
+    target_sr = check_sampling_rate(target_sr, name='target_sr')
     if isinstance(path_or_array, (str, os.PathLike)):
         what, (x, file_sr) = f"audio file {path_or_array}", _read_file(path_or_array)
-        if sr is not None and _check_rate(sr, 'sr') != file_sr:
+        if sr is not None and check_sampling_rate(sr, name='sr') != file_sr:
             raise ValueError(f"{what} is {file_sr} Hz but sr={sr} was given; drop `sr` for files (it is for arrays)")
         sr = file_sr
     else:
         what, x = "audio array", _as_numpy(path_or_array, "audio array")
         if sr is None: raise ValueError("load_audio got an array but no `sr`: pass its rate, e.g. load_audio(x, sr=22050)")
-    sr, x = _check_rate(sr, 'sr'), _to_mono(_to_float32(x, what), what)
+    sr, x = check_sampling_rate(sr, name='sr'), _to_mono(_to_float32(x, what), what)
     _check_content(x, sr, min_seconds, what)
     if sr != target_sr: x = librosa.resample(x, orig_sr=sr, target_sr=target_sr, res_type='soxr_hq')
     return np.ascontiguousarray(x, dtype=np.float32)
@@ -163,7 +158,7 @@ class Corpus:
         for name in ('speakers', 'paths', 'meta'):
             v = getattr(self, name)
             if v is not None and len(v) != n: raise ValueError(f"{name} has {len(v)} entries for {n} waves")
-        self.sr = _check_rate(self.sr, 'sr')
+        self.sr = check_sampling_rate(self.sr, name='sr')
 
     def __len__(self): return len(self.waves)
     def __repr__(self):
@@ -216,7 +211,9 @@ def batch(self:Corpus,
     return torch.from_numpy(x), torch.from_numpy(mask), torch.from_numpy(self.labels[idx].copy())
 
 # %% ../nbs/04_data.ipynb #e3c74613
-def _pick_test_speakers(speakers:list, test_fraction:float, seed:int) -> list:
+def pick_test_speakers(speakers:list, # the sorted speaker ids of a corpus
+                       test_fraction:float, # share of them for the test side, in (0, 1)
+                       seed:int) -> list: # seed of the draw
     "A seeded `test_fraction` of the sorted `speakers` (at least one, and at least one left for training)."
     if not 0 < test_fraction < 1: raise ValueError(f"test_fraction={test_fraction!r}: pass a number in (0, 1)")
     if len(speakers) < 2: raise ValueError(f"a speaker-disjoint split needs >= 2 speakers, the corpus has {speakers}")
@@ -231,7 +228,7 @@ def split_by_speaker(self:Corpus,
                     ) -> tuple[Corpus, Corpus]:             # (train, test)
     "Speaker-disjoint `(train, test)` split, deterministic for `seed`."
     known = sorted(set(self.speakers))
-    if test_speakers is None: test_speakers = _pick_test_speakers(known, test_fraction, seed)
+    if test_speakers is None: test_speakers = pick_test_speakers(known, test_fraction, seed)
     unknown = sorted(set(test_speakers) - set(known))
     if unknown: raise ValueError(f"test_speakers {unknown} are not in the corpus; speakers are {known}")
     if not 0 < len(set(test_speakers)) < len(known):

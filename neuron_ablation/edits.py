@@ -294,7 +294,7 @@ class Edit:
 @patch
 def check(self:Edit, st:SpeechTransformer):
     "Raise unless every layer and neuron id exists in `st` at this edit's site; return self."
-    D = st.d_model if self.site == 'hidden' else st.d_ffn
+    D = st.width(self.site)
     for l, idx in self.neurons.items():
         st.check_layer(l, self.site)
         if len(idx) and int(idx.max()) >= D: raise ValueError(f"neuron ids must be in 0..{D-1} for site {self.site!r}, got {idx.tolist()}")

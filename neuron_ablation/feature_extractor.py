@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, scipy.signal, torch, librosa
 import torch.nn.functional as F
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .checks import check_site, check_positive_int
+from .checks import check_site, check_positive_int, check_sampling_rate
 from .model import SpeechTransformer, Cache, as_transformer, conv_geometry, masked_mean, iter_batches, as_batches
 from .edits import Edit, merge_moments
 from .distributed import my_batches, gather_ordered, all_gather_objects, is_main
@@ -25,8 +25,7 @@ __all__ = ['cosine', 'MeanPooled', 'SpeakerSimilarity', 'speaker_similarity', 'X
 def _validated(st, inputs, attention_mask=None, sr=16000):
     "`inputs` [B, S] and mask checked by the model's one waveform validator, at the model's sample rate."
     grid = frame_grid(st)
-    if sr != grid.sr: raise ValueError(f"sr={sr} Hz but the frame grid expects {grid.sr} Hz; resample first, e.g. "
-                                       f"librosa.resample(wave, orig_sr={sr}, target_sr={grid.sr})")
+    check_sampling_rate(sr, grid.sr, 'sr', 'the frame grid')
     return st.validate(inputs, attention_mask)
 
 def _scan(st, x, m, names, site='hidden', batch_size=16, progress=True, desc='features', sharded:bool=False, **feature_kw):
@@ -460,7 +459,8 @@ def feature_analysis(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
     dec_acc, cor_acc = _merge_ranks(dec_acc), _merge_ranks(cor_acc)   # every rank's share, merged in rank order
     dec = _decoders(dec_acc, names, layer, alpha, gather_ordered(parts, -(-len(x) // batch_size)))
     effects = ([SpeakerSimilarity(dec.layer, embed)] if speaker else []) + [FeatureDecodability(dec)]
-    return effects, (_correlation_table(cor_acc, names, layers, st.d_model if site == 'hidden' else st.d_ffn) if correlations else None)
+    cor = _correlation_table(cor_acc, names, layers, st.width(site)) if correlations else None
+    return effects, cor
 
 def _merge_ranks(acc:dict): # {feature: _CoMoments} of this rank
     "The accumulators of every rank merged in rank order, the same on every rank."

@@ -15,13 +15,13 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 from fastcore.basics import patch, patch_to
 
-from .checks import SITES, check_site, validate_waveform, validate_labels
+from .checks import SITES, check_site, validate_waveform
 
 # %% auto #0
 __all__ = ['SUPPORTED', 'ARCHS', 'WHISPER_GEOMETRY', 'Arch', 'arch_of', 'hook_points', 'HookPoint', 'masked_mean',
-           'ClassifierHead', 'LinearProbe', 'CustomHead', 'Cache', 'tile', 'whisper_features', 'check_site',
-           'SpeechTransformer', 'as_transformer', 'conv_geometry', 'hook_count', 'is_stream', 'TensorBatches',
-           'as_batches', 'first_batch', 'iter_batches', 'pooled_states', 'fit_probe', 'auto_probe', 'load_model']
+           'ClassifierHead', 'Cache', 'tile', 'whisper_features', 'SpeechTransformer', 'as_transformer',
+           'conv_geometry', 'hook_count', 'is_stream', 'TensorBatches', 'as_batches', 'first_batch', 'iter_batches',
+           'load_model']
 
 # %% ../nbs/09_model.ipynb #0f5a7c70
 SUPPORTED = {'wavlm': 'wavlm', 'wav2vec2': 'wav2vec2', 'hubert': 'hubert', 'data2vec-audio': 'data2vec_audio',
@@ -38,11 +38,14 @@ class Arch:
     final_ln: bool # the encoder applies a layer norm after its last block
     block_ln: bool # a block ends with its own `final_layer_norm` over the residual
     ffn_scale: float = 1.0 # weight of the FFN output in the residual (0.5: the Conformer's half-step FFN)
+    dims: dict = field(default_factory=lambda: dict(hidden='hidden_size', ffn='intermediate_size'),
+                       hash=False) # site -> config attribute of its width (as pyvene's)
 
 ARCHS = {'post-LN': Arch('post-LN', 'encoder.', 'feed_forward', 'feed_forward.output_dense', False, True),
          'pre-LN': Arch('pre-LN', 'encoder.', 'final_layer_norm', 'feed_forward.output_dense', True, False),
          'conformer': Arch('conformer', 'encoder.', 'ffn2_layer_norm', 'ffn2.output_dense', True, True, 0.5),
-         'whisper': Arch('whisper', '', 'final_layer_norm', 'fc2', True, False)}
+         'whisper': Arch('whisper', '', 'final_layer_norm', 'fc2', True, False,
+                         dims=dict(hidden='d_model', ffn='encoder_ffn_dim'))}
 
 def arch_of(config)->Arch: # an HF config of a supported family
     "The `Arch` of a model's config."
@@ -131,48 +134,6 @@ class ClassifierHead(nn.Module):
         else: h = states[self.layers[0]]
         return self.classifier(masked_mean(self.projector(h), None if self.pool_all else frame_mask))
 
-# %% ../nbs/09_model.ipynb #3cd89bee
-class LinearProbe(nn.Module):
-    "Logistic-regression head: standardized mean-pooled hidden state of one layer -> class logits."
-    def __init__(self, layer:int, # hidden layer read
-                 d_model:int, # hidden size D
-                 n_classes:int, # classes C
-                 class_names:Sequence[str]|None=None): # names of the classes, default '0'..'C-1'
-        super().__init__()
-        self.layers = [layer]
-        self.register_buffer('mu', torch.zeros(d_model)); self.register_buffer('sd', torch.ones(d_model))
-        self.linear = nn.Linear(d_model, n_classes)
-        self.class_names = [str(c) for c in (class_names or range(n_classes))]
-
-    def forward(self, states:dict, frame_mask:Tensor|None=None):
-        return self.linear((masked_mean(states[self.layers[0]], frame_mask) - self.mu) / self.sd)
-
-# %% ../nbs/09_model.ipynb #40a3107c
-class CustomHead(nn.Module):
-    "A user's head as the objective: `fn` maps one layer's mean-pooled state [B, D] (or its frames [B, T, D] and mask) to [B, C]."
-    def __init__(self, fn, # nn.Module or callable: [B, D] -> [B, C] (pooling 'mean'), or ([B, T, D], frame mask [B, T] | None) -> [B, C]
-                 layer:int, # hidden layer it reads (0..N)
-                 class_names:Sequence[str], # names of its C outputs, in order
-                 pooling:str='mean', # 'mean' (over real frames, as HF heads do) or 'frames' (fn pools itself)
-                 task:str='classification'): # 'classification' (outputs are logits) or 'regression' (outputs are values, e.g. arousal, valence)
-        super().__init__()
-        if task not in ('classification', 'regression'): raise ValueError(f"unknown task {task!r}; use 'classification' or 'regression'")
-        self.task = task
-        if not callable(fn): raise TypeError(f"the custom head must be a callable or nn.Module, got {type(fn).__name__}")
-        if pooling not in ('mean', 'frames'): raise ValueError(f"unknown pooling {pooling!r}; use 'mean' or 'frames'")
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)): raise TypeError(f"layer must be an int hidden layer, got {layer!r}")
-        self.fn, self.layers, self.class_names, self.pooling = fn, [int(layer)], [str(c) for c in class_names], pooling
-        if not self.class_names: raise ValueError("class_names is empty: name every output of the head")
-
-    def forward(self, states:dict, frame_mask:Tensor|None=None):
-        h = states[self.layers[0]]
-        out = self.fn(masked_mean(h, frame_mask)) if self.pooling == 'mean' else self.fn(h, frame_mask)
-        C = len(self.class_names)
-        if not isinstance(out, Tensor) or out.dim() != 2 or out.shape != (h.shape[0], C):
-            raise ValueError(f"the custom head returned {tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}, but must "
-                             f"return [batch, {C}]: one value per clip and per name in class_names {self.class_names}")
-        return out
-
 # %% ../nbs/09_model.ipynb #aeb72996
 @dataclass
 class Cache:
@@ -226,9 +187,6 @@ def whisper_features(model_or_config, # a Whisper model (its folder's `preproces
     fe.n_samples = fe.nb_max_frames * fe.hop_length; fe.chunk_length = fe.n_samples / fe.sampling_rate
     return fe
 
-def check_site(site):
-    if site not in SITES: raise ValueError(f"unknown site {site!r}; use one of {SITES} ('hidden' = residual stream, 'ffn' = feed-forward activation)")
-
 # %% ../nbs/09_model.ipynb #97348ab1
 class SpeechTransformer:
     "A speech transformer (wav2vec2 family, Conformer or Whisper encoder; bare or with its classification head) with capture, ablation hooks and tail execution."
@@ -246,7 +204,11 @@ class SpeechTransformer:
         self.features = (feature_extractor or whisper_features(model)) if self.whisper else None
         self.blocks = self.base.get_submodule(self.arch.encoder + 'layers')
         self.n_layers = len(self.blocks)
-        self.d_model, self.d_ffn = cfg.hidden_size, self.blocks[0].get_submodule(self.arch.down).in_features
+        self.d_model, self.d_ffn = self.width('hidden'), self.width('ffn')
+        if self.d_ffn != self.blocks[0].get_submodule(self.arch.down).in_features:
+            down = self.blocks[0].get_submodule(self.arch.down).in_features
+            raise ValueError(f"config.{self.arch.dims['ffn']}={self.d_ffn} but the FFN down "
+                             f"projection takes {down}: the config does not match the weights")
         self.points = hook_points(self.n_layers, self.arch)
         for l in getattr(head, 'layers', []):
             if isinstance(l, (int, np.integer)) and not 0 <= l <= self.n_layers:
@@ -254,6 +216,10 @@ class SpeechTransformer:
         self._ctx = {}  # per-forward context shared with hooks (the frame mask), set by `capture`
         self.head = head if head is not None else (ClassifierHead(model, self.arch.final_ln and _last_state_pre_ln(self), self.whisper)
                                                    if has_head else None)
+
+    def width(self, site:str='hidden')->int: # 'hidden' or 'ffn'
+        "Neurons per layer at `site` (`d_model` for 'hidden', `d_ff` for 'ffn'), via `arch.dims`."
+        return int(getattr(self.config, self.arch.dims[check_site(site)]))
 
     def __repr__(self):
         return (f"SpeechTransformer({type(self.model).__name__}, N={self.n_layers} blocks, D={self.d_model}, "
@@ -298,7 +264,8 @@ def _locate(self:SpeechTransformer, name:str):
     return ('ffn' if name.endswith('mlp.hook_post') else 'hidden' if name.endswith('resid_pre') else 'resid_mid'), i
 
 @patch
-def _check_eval(self:SpeechTransformer):
+def check_eval(self:SpeechTransformer):
+    "Raise unless the model and its head are in eval mode (dropout would make results random)."
     head = [m for m in self.head.modules() if isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm))] if self.head is not None else []
     if self.model.training or any(m.training for m in head):
         raise RuntimeError("the model (or its head) is in training mode: dropout, LayerDrop and SpecAugment would make every "
@@ -444,10 +411,11 @@ SpeechTransformer.task = property(lambda self: getattr(self.head, 'task', 'class
 def capture(self:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz
             attention_mask:Tensor|None=None, # [B, S] 1 = real sample
             site:str='hidden', # also cache the FFN activations when 'ffn'
-            grad:bool=False): # keep the autograd graph
+            grad:bool=False, # keep the autograd graph
+            validated:bool=False): # inputs passed `validate` already (e.g. an IG path's points)
     "One forward pass; return a `Cache` with every layer's activations (hidden, and ffn if asked) and the logits."
-    check_site(site); self._check_eval()
-    inputs, attention_mask = self.validate(inputs, attention_mask)
+    check_site(site); self.check_eval()
+    if not validated: inputs, attention_mask = self.validate(inputs, attention_mask)
     return self._capture(inputs, attention_mask, site, grad)
 
 @patch
@@ -489,7 +457,7 @@ def logits(self:SpeechTransformer, inputs:Tensor, attention_mask:Tensor|None=Non
 def _finish_block(self:SpeechTransformer, b:int, act:Tensor, mid:Tensor):
     "Output of block `b` from its FFN activation `act` and the residual `mid` it is added to."
     blk, a = self.blocks[b], self.arch
-    out = blk.get_submodule(a.down)(act)            # dropout after it is the identity in eval mode (checked by `_check_eval`)
+    out = blk.get_submodule(a.down)(act)   # dropout after it: identity in eval (`check_eval`)
     y = (mid + out) if a.ffn_scale == 1 else (out * a.ffn_scale + mid)
     return blk.final_layer_norm(y) if a.block_ln else y
 
@@ -524,7 +492,7 @@ def run_from(self:SpeechTransformer, layer:int, # layer index at `site`
              return_states:bool=False, # also return every downstream hidden state {l': [n*B, T, D]}
              edits=None): # an `Edit` for every copy, or a list with one `Edit` (or None) per copy; applied at its layers >= `layer`
     "Resume the forward pass from `h` at (`site`, `layer`) through the remaining blocks and the head -> logits [n*B, C]."
-    check_site(site); layer = self.check_layer(layer, site); self._check_eval()
+    check_site(site); layer = self.check_layer(layer, site); self.check_eval()
     ref = cache.acts(site).get(layer)
     if ref is None: raise ValueError(f"the cache holds no {site!r} activations: capture with site={site!r}")
     B = cache.batch_size
@@ -594,86 +562,6 @@ def iter_batches(inputs, # [B, S] tensor, a stream, or an iterable of (x, mask, 
         for b in inputs:
             b = tuple(b) if isinstance(b, (tuple, list)) else (b,)
             yield (b + (None, None))[:3]
-
-@torch.no_grad()
-def pooled_states(st:SpeechTransformer, inputs, attention_mask=None, layer:int|None=None, batch_size:int=16):
-    "Mean-pooled hidden state of `layer` (default N) over real frames -> [B, D]."
-    layer = st.check_layer(st.n_layers if layer is None else layer)
-    out = []
-    for x, m, _ in iter_batches(inputs, attention_mask, None, batch_size):
-        c = st.capture(x, m); out.append(masked_mean(c.hidden[layer], c.frame_mask))
-    return torch.cat(out)
-
-def fit_probe(st:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms
-              labels, # [B] class ids
-              layer:int|None=None, # hidden layer read by the probe (default: last)
-              attention_mask=None, class_names:Sequence[str]|None=None, # default '0'..'C-1'
-              l2:float=1e-2, # weight decay on the probe weights
-              max_iter:int=200, batch_size:int=16, attach:bool=True): # `attach`: make it the model's head
-    "Train a deterministic `LinearProbe` (mean-pooled layer -> classes) and, by default, attach it as the head."
-    inputs, attention_mask = st.validate(inputs, attention_mask)
-    n_classes = len(class_names) if class_names is not None else int(torch.as_tensor(labels).max()) + 1
-    y = validate_labels(labels, len(inputs), class_names or range(n_classes))
-    if len(y.unique()) < 2: raise ValueError("fit_probe needs clips of at least two classes")
-    X = pooled_states(st, inputs, attention_mask, layer, batch_size)
-    probe = _fit_linear(X, y, LinearProbe(st.n_layers if layer is None else layer, X.shape[1], n_classes, class_names), l2, max_iter)
-    if attach: st.head = probe
-    return probe
-
-def _fit_linear(X:Tensor, y:Tensor, probe:LinearProbe, l2:float=1e-2, max_iter:int=200):
-    "Fit `probe` (standardisation + zero-initialised weights, full-batch L-BFGS) on pooled states X [B, D] and labels y [B]."
-    probe.mu.copy_(X.mean(0)); probe.sd.copy_(X.std(0, correction=0).clamp(min=1e-6))
-    Z = ((X - probe.mu) / probe.sd).detach()
-    nn.init.zeros_(probe.linear.weight); nn.init.zeros_(probe.linear.bias)
-    opt = torch.optim.LBFGS(probe.linear.parameters(), lr=1, max_iter=max_iter, line_search_fn='strong_wolfe')
-    def closure():
-        opt.zero_grad()
-        loss = F.cross_entropy(probe.linear(Z), y) + l2 * probe.linear.weight.pow(2).sum()
-        loss.backward(); return loss
-    with torch.enable_grad(): opt.step(closure)
-    return probe.requires_grad_(False).eval()
-
-def auto_probe(st:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz
-               labels, # [B] class ids 0..C-1
-               attention_mask=None,
-               layer:int|None=None, # hidden layer the probe reads (default: last)
-               folds:int=5, # stratified cross-validation folds (fewer when a class has fewer clips)
-               alpha:float=0.05, # the held-out accuracy must beat the majority-class rate at this level (one-sided binomial test)
-               batch_size:int=16):
-    "Fit and attach a `LinearProbe` for a bare encoder, after checking by cross-validation that it predicts better than chance; -> the probe (`probe.fit_info`)."
-    from scipy.stats import binom
-    inputs, attention_mask = st.validate(inputs, attention_mask)
-    lab = torch.as_tensor(labels)
-    if lab.dim() != 1 or lab.is_floating_point() or len(lab) == 0 or lab.min() < 0:
-        raise ValueError(f"a bare encoder needs class labels to fit its probe: one non-negative int per clip, got {labels!r}")
-    C = int(lab.max()) + 1; y = validate_labels(lab, len(inputs), range(C))
-    counts = torch.bincount(y, minlength=C); layer = st.n_layers if layer is None else st.check_layer(layer)
-    where = f"a linear probe on layer {layer} (mean over real frames)"
-    if (counts < 2).any():
-        raise ValueError(f"the model is a bare encoder without a classification head, so {where} would be fitted from your labels; but "
-                         f"class(es) {(counts < 2).nonzero().flatten().tolist()} have fewer than 2 clips (class counts {counts.tolist()}), so "
-                         f"its held-out accuracy cannot be measured and the ablation might measure noise. Pass at least 2 clips of every "
-                         f"class (10 or more recommended), or fit a head yourself (`ablator.fit_probe`, `head=`), or use a *ForSequenceClassification model")
-    X = pooled_states(st, inputs, attention_mask, layer, batch_size); k = int(min(folds, counts.min()))
-    fold = torch.empty(len(y), dtype=torch.long)
-    for c in range(C): idx = (y == c).nonzero().flatten(); fold[idx] = torch.arange(len(idx)) % k   # deterministic stratified folds
-    right = 0
-    for f in range(k):
-        tr, te = fold != f, fold == f
-        p = _fit_linear(X[tr], y[tr], LinearProbe(layer, X.shape[1], C))
-        right += int((p({layer: X[te][:, None]}).argmax(1) == y[te]).sum())
-    n, chance = len(y), counts.max().item() / len(y)
-    acc, pval = right / n, float(binom.sf(right - 1, n, chance))
-    info = dict(layer=layer, pooling='mean over real frames', n_clips=n, folds=k, heldout_accuracy=acc, chance=chance, p=pval)
-    if pval > alpha:
-        raise ValueError(f"the model is a bare encoder, so {where} was fitted from your labels; its {k}-fold held-out accuracy is "
-                         f"{acc:.2f} on {n} clips, not above chance ({chance:.2f}, the majority class; binomial p = {pval:.2g} > {alpha}): "
-                         f"the encoder's states do not tell these classes apart, and an ablation would measure noise. Use more or "
-                         f"real labelled clips, another layer (`ablator.fit_probe(x, y, layer=...)`), or a model with a trained head")
-    probe = _fit_linear(X, y, LinearProbe(layer, X.shape[1], C)); probe.fit_info = info; st.head = probe
-    print(f"neuron_ablation: bare encoder, no head: fitted {where} on {n} labelled clips; {k}-fold held-out accuracy "
-          f"{acc:.2f} (chance {chance:.2f}, p = {pval:.2g})")
-    return probe
 
 # %% ../nbs/09_model.ipynb #4c63c825
 def load_model(name_or_path:str, # hub id (e.g. 'microsoft/wavlm-base-plus') or local folder written by `save_pretrained`

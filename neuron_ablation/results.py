@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_results.ipynb #be9e9cdb
 from __future__ import annotations
-import ctypes, errno, fcntl, hashlib, json, os, shutil, tempfile, time
+import ctypes, errno, hashlib, json, os, shutil, sys, tempfile, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +57,8 @@ def _sha256(p:Path):
     return h.hexdigest()
 
 def _fsync_dir(d):
+    "Flush a folder's entries to disk (POSIX; Windows cannot open a folder, and NTFS journals renames)."
+    if sys.platform == 'win32': return
     fd = os.open(d, os.O_RDONLY)
     try: os.fsync(fd)
     finally: os.close(fd)
@@ -66,16 +68,27 @@ def _write_new(p:Path, data:bytes):
     with open(p, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
     os.chmod(p, 0o666 & ~_umask())
 
-_LIBC = ctypes.CDLL(None, use_errno=True)
+def _renameat2():
+    "Linux's `renameat2` from the C library, or None (Windows, macOS, other libcs)."
+    if sys.platform != 'linux': return None
+    return getattr(ctypes.CDLL(None, use_errno=True), 'renameat2', None)
 
 def _exchange(a:Path, b:Path):
     "Swap two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`); False where the kernel or file system cannot."
-    fn = getattr(_LIBC, 'renameat2', None)
-    if fn is None: return False
+    fn = _renameat2()
+    if fn is None: return False   # the caller then renames twice (the old set is briefly aside)
     if fn(-100, os.fsencode(str(a)), -100, os.fsencode(str(b)), 2) == 0: return True   # AT_FDCWD, RENAME_EXCHANGE
     e = ctypes.get_errno()
     if e in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP): return False
     raise OSError(e, os.strerror(e), str(b))
+
+def _try_lock(fd:int):
+    "Lock `fd` without waiting (POSIX `flock`, Windows `msvcrt.locking`); raise if it is held."
+    if sys.platform == 'win32':   # no fcntl there: lock the first byte (the file may be empty)
+        import msvcrt; os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)   # held: PermissionError
+    else:
+        import fcntl; fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # held: BlockingIOError
 
 @contextmanager
 def folder_lock(path, # the results folder (its lock file `.<name>.lock` sits beside it)
@@ -85,8 +98,8 @@ def folder_lock(path, # the results folder (its lock file `.<name>.lock` sits be
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask()); t0 = time.monotonic()
     try:
         while True:
-            try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB); break
-            except BlockingIOError:
+            try: _try_lock(fd); break
+            except (BlockingIOError, PermissionError):
                 if time.monotonic() - t0 >= timeout:
                     raise TimeoutError(f"another process is writing the results folder {str(path)!r} (its lock {lock.name} was held for "
                                        f"{timeout:g} s): wait for it to finish, or save into another folder") from None

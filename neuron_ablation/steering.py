@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 import matplotlib
 from matplotlib.figure import Figure
 
-from .checks import validate_labels, validate_target
+from .checks import validate_labels, validate_target, check_topk
 from .sweep import run_conditions
 from .distributed import is_main
 from .edits import Edit, as_frames, check_gain, check_mode, fit_stats, needs_stats
@@ -120,9 +120,7 @@ def _validated(ablator:NeuronAblator, inputs, labels, target_class, attention_ma
     else:
         xe, me = st.validate(eval_inputs, eval_attention_mask)
         ye = validate_labels(eval_labels, len(xe), st.class_names); validate_target(tc, st.class_names, ye)
-    D = st.d_model if ablator.site == 'hidden' else st.d_ffn
-    if isinstance(topk, bool) or not isinstance(topk, (int, np.integer)) or not 1 <= topk <= D:
-        raise ValueError(f"topk must be an int in 1..{D} (neurons per layer at site {ablator.site!r}), got {topk!r}")
+    check_topk(topk, st.width(ablator.site), ablator.site)
     return (x, m, y), (xe, me, ye), tc
 
 def _scores(ablator, method, x, m, y, tc, progress, method_kw, scores=None):

@@ -11,7 +11,7 @@ import numpy as np, torch
 import soundfile as sf
 from torch import Tensor
 from torch.utils.data import Dataset, DataLoader
-from .data import load_audio, stratified_pick, _pick_test_speakers, SR
+from .data import load_audio, stratified_pick, pick_test_speakers, SR
 
 # %% auto #0
 __all__ = ['ClipStream', 'ClipBatches']
@@ -117,7 +117,7 @@ ClipStream.limit = _limit
 def _split_by_speaker(self:ClipStream, test_speakers:Sequence[str]|None=None, test_fraction:float=0.2, seed:int=0) -> tuple:
     "Speaker-disjoint `(train, test)` streams, as `Corpus.split_by_speaker` splits."
     known = sorted(set(self.speakers))
-    if test_speakers is None: test_speakers = _pick_test_speakers(known, test_fraction, seed)
+    if test_speakers is None: test_speakers = pick_test_speakers(known, test_fraction, seed)
     unknown = sorted(set(test_speakers) - set(known))
     if unknown: raise ValueError(f"test_speakers {unknown} are not in the stream; speakers are {known}")
     if not 0 < len(set(test_speakers)) < len(known): raise ValueError(f"test_speakers={list(test_speakers)} leaves one side empty; name some but not all of {known}")
