@@ -25,6 +25,7 @@ from .model import first_batch, masked_mean, tile
 from .edits import Edit, NeuronStats, as_frames, check_mode, fit_stats, merge_moments
 from .edits import needs_stats
 from .results import atomic_write, to_jsonable
+from .clips import Clips
 from .distributed import (
     my_batches, claim, gather_ordered, rank_world, all_reduce_sum, all_reduce_max, is_main)
 
@@ -106,7 +107,8 @@ def _select_clips(x:Tensor, # [B, S] validated waveforms
                   m:Tensor|None, # [B, S] attention mask
                   y:Tensor, # [B] labels
                   target:int, # class id
-                  clips:str='target'): # 'target' or 'all'
+                  clips:str='target', # 'target' or 'all'
+                  st:SpeechTransformer|None=None): # the model whose request `x` belongs to (`adopt`)
     "The clips a method scores: those of the target class (`'target'`) or all of them (`'all'`)."
     check_choice('clips', clips, CLIPS)
     if clips == 'all': return x, m
@@ -115,7 +117,8 @@ def _select_clips(x:Tensor, # [B, S] validated waveforms
         raise ValueError(f"no clip has the target class {target}; "
                          f"labels present: {sorted(set(y.tolist()))}. Pass clips of that class, "
                          f"or clips='all' to explain its logit on every clip")
-    return x[keep], None if m is None else m[keep]
+    xs, ms = x[keep], None if m is None else m[keep]
+    return (xs, ms) if st is None else (st.adopt(xs, x), st.adopt(ms, m))
 
 # %% ../nbs/01_attribution.ipynb #1dae3e99
 def _frame_aggregate(a:Tensor, # [B, T, D] per-frame attributions
@@ -171,18 +174,30 @@ def _max_ranks(d:dict): # {key: number or tuple of numbers} of this rank
 
 # %% ../nbs/01_attribution.ipynb #8fa29719
 def _prepare(st:SpeechTransformer, inputs, labels, target_class, layers, site, attention_mask):
-    "Validated (x, mask, labels, target id, layer list) for a scoring method."
+    "Validated (x, mask, labels, target id, layer list) for a scoring method (`Clips`: trusted as they are)."
     check_site(site)
     if st.head is None: raise ValueError("the model has no classification head: fit one with `fit_probe` (or `NeuronAblator.fit_probe`) or pass `head=`")
+    if isinstance(inputs, Clips): return (*_trusted(inputs, labels, target_class, attention_mask), _layers(st, layers, site))
     x, m = st.validate(inputs, attention_mask)
     tc = validate_target(target_class, st.class_names)
     if st.task == 'regression':   # labels are the clips' target values (or None); every clip is scored for the chosen output
         regression_targets(labels, len(x), st.class_names, tc)
         y = torch.full((len(x),), tc, dtype=torch.long)
     else: y = validate_labels(labels, len(x), st.class_names)
+    return x, m, y, tc, _layers(st, layers, site)
+
+def _layers(st, layers, site):
+    "The layer ids to score (default: every layer of the site), checked."
     layers = [st.check_layer(l, site) for l in (layers if layers is not None else st.layers(site))]
     if not layers: raise ValueError("layers is empty: pass at least one layer index")
-    return x, m, y, tc, layers
+    return layers
+
+def _trusted(c:Clips, labels, target_class, attention_mask):
+    "(x, mask, labels, target id) of validated `Clips`, refusing other labels, target or mask beside them."
+    if labels is not c.labels or target_class != c.target or attention_mask is not c.mask:
+        raise ValueError("with `Clips` as inputs pass labels=clips.labels, target_class=clips.target and "
+                         "attention_mask=clips.mask (or raw tensors instead of `Clips`)")
+    return c.x, c.mask, c.labels, c.target
 
 def _neuron_stats(st, x, m, site, layers, batch_size, stats, progress):
     "`stats` checked to cover (`site`, `layers`), or `NeuronStats` fitted on all clips if None."
@@ -303,7 +318,7 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
         raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
     if isinstance(baselines, str) and baselines == 'mean':
         stats = _neuron_stats(st, x, m, site, layers, batch_size, stats, progress)
-    xs, ms = _select_clips(x, m, y, tc, clips)
+    xs, ms = _select_clips(x, m, y, tc, clips, st)
     deltas, steps = {l: (0., 0.) for l in layers}, {l: 0 for l in layers}
     def per_layer(cache, l):
         h = cache.acts(site)[l]
@@ -457,7 +472,7 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                       "a cut between input and output and conductance's completeness does not "
                       "hold: using n_steps=32 without the adaptive check", stacklevel=2)
         n_steps = 32
-    xs, ms = _select_clips(x, m, y, tc, clips)
+    xs, ms = _select_clips(x, m, y, tc, clips, st)
     total = torch.zeros(len(layers), st.width(site), dtype=torch.float64)
     n, deltas, steps = len(xs), {l: (0., 0.) for l in layers}, 0
     for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance',
@@ -507,7 +522,7 @@ def gradient(st:SpeechTransformer, # the wrapped model (with a head)
     "Gradient (or gradient × activation) of the target logit w.r.t. each layer -> `NeuronScores`."
     x, m, y, tc, layers = _prepare(st, inputs, labels, target_class, layers, site, attention_mask)
     check_choice('aggregate', aggregate, AGGREGATES)
-    xs, ms = _select_clips(x, m, y, tc, clips)
+    xs, ms = _select_clips(x, m, y, tc, clips, st)
     per_layer = lambda cache, l: _frame_aggregate(
         _grad_frames(st, cache, l, site, tc, times_activation), cache.frame_mask, aggregate)
     s = _score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer, 'gradient')
@@ -553,7 +568,7 @@ def ablation(st:SpeechTransformer, # the wrapped model (with a head)
     perturbations_per_eval = check_positive_int('perturbations_per_eval', perturbations_per_eval)
     if needs_stats(mode):
         stats = _neuron_stats(st, x, m, site, layers, batch_size, stats, progress)
-    xs, ms = _select_clips(x, m, y, tc, clips)
+    xs, ms = _select_clips(x, m, y, tc, clips, st)
     def per_layer(cache, l):
         d = _ablation_clips(st, cache, l, site, tc, mode, frames, stats, seed,
                             perturbations_per_eval)

@@ -114,14 +114,26 @@ def validate_mask(mask, # [batch, samples] 0/1, or None
 # %% ../nbs/08_checks.ipynb #bb04ac0b
 def validate_labels(labels, # [batch] int class ids
                     n:int, # clips in the batch
-                    class_names:Sequence[str]): # the head's classes
+                    class_names:Sequence[str], # the head's classes
+                    need:int|None=None): # a class id that must occur (the target), if any
     "Labels as a LongTensor [n], or one clear exception."
     y = torch.as_tensor(np.asarray(labels)) if not isinstance(labels, Tensor) else labels
-    if y.dim() != 1 or y.dtype.is_floating_point: raise ValueError(f"labels must be a 1-D tensor of int class ids, got shape {tuple(y.shape)} dtype {y.dtype}")
+    if y.dim() != 1 or y.dtype.is_floating_point:
+        raise ValueError(f"labels must be a 1-D tensor of int class ids, got shape {tuple(y.shape)} "
+                         f"dtype {y.dtype}")
     if len(y) != n: raise ValueError(f"labels has {len(y)} entries but inputs has {n} clips: give one label per clip")
     bad = sorted(set(y[(y < 0) | (y >= len(class_names))].tolist()))
-    if bad: raise ValueError(f"labels {bad} are not classes of the head, which has {len(class_names)}: {list(class_names)}")
+    if bad:
+        raise ValueError(f"labels {bad} are not classes of the head, which has {len(class_names)}: "
+                         f"{list(class_names)}")
+    if need is not None: _require(y, need, list(class_names))
     return y.long()
+
+def _require(labels:Tensor, target:int, names:list):
+    "Raise unless some clip has the target class."
+    if not (labels == target).any():
+        raise ValueError(f"no clip has the target class {target} ({names[target]!r}); labels present: "
+                         f"{sorted(set(labels.tolist()))}")
 
 def validate_target(target_class, # int id or class name
                     class_names:Sequence[str], # the head's classes
@@ -133,8 +145,7 @@ def validate_target(target_class, # int id or class name
         target_class = names.index(target_class)
     if not isinstance(target_class, (int, np.integer)) or not 0 <= target_class < len(names):
         raise ValueError(f"target_class {target_class!r} is not a class of the head: use 0..{len(names)-1} or a name of {names}")
-    if labels is not None and not (labels == target_class).any():
-        raise ValueError(f"no clip has the target class {target_class} ({names[target_class]!r}); labels present: {sorted(set(labels.tolist()))}")
+    if labels is not None: _require(labels, int(target_class), names)
     return int(target_class)
 
 # %% ../nbs/08_checks.ipynb #12ea1e36

@@ -26,6 +26,7 @@ from .effects import UPSTREAM_STEPS, UPSTREAM_LR
 from .stats import control_table
 from .results import AblationResults, check_replaceable
 from .sweep import Keep, run_conditions
+from .clips import Clips, request, digests
 from .acoustics import FEATURES, check_feature_names
 from .feature_extractor import feature_analysis
 from .visualization import ResultsVisualizer, check_formats
@@ -165,10 +166,10 @@ class NeuronAblator:
 
     def fit_probe(self, inputs, labels, **kw):
         "Train a `LinearProbe` head for a bare encoder (see `fit_probe`)."
-        if 'attention_mask' in kw: kw['attention_mask'] = self._follow(kw['attention_mask'])
-        return fit_probe(self.st, self._follow(inputs), labels, **kw)
+        if 'attention_mask' in kw: kw['attention_mask'] = self.follow(kw['attention_mask'])
+        return fit_probe(self.st, self.follow(inputs), labels, **kw)
 
-    def _follow(self, t):
+    def follow(self, t): # a tensor (or anything else, returned as it is)
         "`t` on the model's device (and, if floating, in its dtype) when the ablator was given `device`/`dtype`; otherwise `t` as it is."
         if not isinstance(t, Tensor) or (self.device is None and self.dtype is None): return t
         p = next(self.st.model.parameters())
@@ -213,39 +214,38 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
                     eval_inputs=eval_inputs, eval_labels=eval_labels, eval_attention_mask=eval_attention_mask, sampling_rate=sampling_rate)
 
 @patch
-def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attention_mask, scores, stats, eval_inputs=None, eval_labels=None,
-                  eval_attention_mask=None, sampling_rate=None):
-    "Every check that needs the model, before any work: -> (scoring x, mask, labels), (evaluation x, mask, labels), target id, n_random."
+def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attention_mask, scores, stats,
+                  eval_inputs=None, eval_labels=None, eval_attention_mask=None, sampling_rate=None):
+    "Every check that needs the model, before any work: -> scoring `Clips`, evaluation `Clips`, n_random."
     st = self.st
-    inputs, attention_mask, eval_inputs, eval_attention_mask = map(self._follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))
+    inputs, attention_mask, eval_inputs, eval_attention_mask = map(
+        self.follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))
     st.check_eval()
-    if st.head is None: auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)   # refuses a probe at chance
-    x, m = st.validate(inputs, attention_mask, sampling_rate)
-    for s, lab, what in ((x, labels, 'labels'), (eval_inputs, eval_labels, 'eval_labels')):
-        if is_stream(s) and lab is not None and st.task != 'regression' and not np.array_equal(np.asarray(torch.as_tensor(lab).cpu()), s.labels):
-            raise ValueError(f"{what} differ from the stream's own labels: pass `{what}=stream.labels` (a stream's batches carry its labels)")
-    reg = st.task == 'regression'
-    if reg and cfg.attribution_method == 'activation':
-        raise ValueError("attribution_method='activation' contrasts the target class's clips with the others', which a regression head "
-                         "does not have: use 'integrated_gradients', 'gradient' or 'ablation' (they explain the chosen output)")
-    if reg: tc = validate_target(cfg.target_class, st.class_names); regression_targets(labels, len(x), st.class_names, tc); y = torch.full((len(x),), tc)
-    else: y = validate_labels(labels, len(x), st.class_names); tc = validate_target(cfg.target_class, st.class_names, y)
-    if (eval_inputs is None) != (eval_labels is None) and not reg:
+    check_topk(cfg.topk, st.width(self.site), self.site)   # what needs only the model comes first
+    _covers('stats', stats, self.site, self.layers); _covers('scores', scores, self.site, self.layers)
+    trusted = ()
+    if st.head is None:   # a bare encoder: fit a probe on the validated clips (it refuses one at chance)
+        inputs, attention_mask = trusted = st.validate(inputs, attention_mask, sampling_rate)
+        with st.trusting(*trusted): auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)
+    if st.task == 'regression' and cfg.attribution_method == 'activation':
+        raise ValueError("attribution_method='activation' contrasts the target class's clips with the others', "
+                         "which a regression head does not have: use 'integrated_gradients', 'gradient' or "
+                         "'ablation' (they explain the chosen output)")
+    with st.trusting(*trusted):   # validated above for the probe, else here
+        sc = request(st, inputs, labels, cfg.target_class, attention_mask, sampling_rate)
+    if eval_inputs is None and eval_labels is not None:
         raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their labels), or neither")
-    if eval_inputs is None: xe, me, ye = x, m, y
-    else:
-        xe, me = st.validate(eval_inputs, eval_attention_mask, sampling_rate)
-        if reg: regression_targets(eval_labels, len(xe), st.class_names, tc); ye = torch.full((len(xe),), tc)
-        else: ye = validate_labels(eval_labels, len(xe), st.class_names); validate_target(tc, st.class_names, ye)
-        _check_frames(st, cfg.frames, xe, me)
-    check_topk(cfg.topk, st.width(self.site), self.site)
-    if stats is not None and (stats.site != self.site or not set(self.layers) <= set(stats.layers)):
-        raise ValueError(f"stats cover site {stats.site!r}, layers {stats.layers}; this run needs site {self.site!r}, layers {self.layers}")
-    if scores is not None and (scores.site != self.site or not set(self.layers) <= set(scores.layers)):
-        raise ValueError(f"scores cover site {scores.site!r}, layers {scores.layers}; this run needs site {self.site!r}, layers {self.layers}")
-    _check_frames(st, cfg.frames, x, m)
-    if cfg.stability and scores is None: _check_halves(y, tc, len(st.class_names), cfg.attribution_method)
-    return (x, m, y), (xe, me, ye), tc, self.n_random if cfg.n_random is None else int(cfg.n_random)
+    ev = sc if eval_inputs is None else sc.also(st, eval_inputs, eval_labels, eval_attention_mask, sampling_rate)
+    for c in {id(sc): sc, id(ev): ev}.values(): _check_frames(st, cfg.frames, c.x, c.mask)
+    if cfg.stability and scores is None:
+        _check_halves(sc.labels, sc.target, len(st.class_names), cfg.attribution_method)
+    return sc, ev, self.n_random if cfg.n_random is None else int(cfg.n_random)
+
+def _covers(what:str, o, site:str, layers:list):
+    "Refuse precomputed `stats` / `scores` that do not cover the run's site and layers."
+    if o is not None and (o.site != site or not set(layers) <= set(o.layers)):
+        raise ValueError(f"{what} cover site {o.site!r}, layers {o.layers}; this run needs site {site!r}, "
+                         f"layers {layers}")
 
 def _check_halves(y, tc:int, n_classes:int, method:str):
     "Refuse, before any work, a split-half stability check that one half could not be scored for."
@@ -295,19 +295,27 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
          eval_attention_mask, sampling_rate, record, steps):
     cfg, st, site = config, self.st, self.site
     progress = progress and is_main()   # under torch.distributed only rank 0 draws bars
-    (x, m, y), (xe, me, ye), tc, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats, eval_inputs, eval_labels,
-                                                               eval_attention_mask, sampling_rate)
-    names = st.class_names
+    sc, ev, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats, eval_inputs,
+                                          eval_labels, eval_attention_mask, sampling_rate)
+    with st.trusting(*sc.tensors(), *ev.tensors()):   # validated once: the steps below do not check them again
+        return self._steps(sc, ev, cfg, inputs, eval_inputs, scores, stats, effects, save, progress, n_random,
+                           record, steps)
+
+@patch
+def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, scores, stats, effects, save,
+           progress, n_random, record, steps):
+    "Every step of a run on its validated clips."
+    st, site, names = self.st, self.site, self.st.class_names
+    (x, m, y, tc), (xe, me, ye) = (sc.x, sc.mask, sc.labels, sc.target), (ev.x, ev.mask, ev.labels)
     keep = Keep(self._partial_dir(cfg, x, m, y, xe, me, ye, scores, stats, effects) if save and self.resume else None)
     steps('neuron statistics')
     if stats is None and (needs_stats(cfg.ablate_mode) or cfg.attribution_method == 'activation'):
         stats = keep('stats', lambda: fit_stats(st, x, m, y, site, self.layers, self.batch_size, len(names), progress))
     steps('split-half stability')
-    stability = keep('stability', lambda: self._stability(cfg, x, m, y, tc, progress)) if cfg.stability and scores is None else None
+    stability = keep('stability', lambda: self._stability(cfg, sc, progress)) if cfg.stability and scores is None else None
     steps('attribution')
     if scores is None:
-        scores = keep('scores', lambda: METHODS[cfg.attribution_method](st, x, y, tc, self.layers, site, attention_mask=m, batch_size=self.batch_size,
-                                                                        stats=stats, progress=progress, **cfg.method_kw))
+        scores = keep('scores', lambda: self._score(cfg, sc, stats, progress))
     conds = self._conditions(scores, cfg.topk, n_random)
     if stability is not None:
         for l in conds: conds[l]['split_half_jaccard'] = stability.get(l, float('nan'))
@@ -320,7 +328,7 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     steps('the ablation sweep')
     sweep = self._sweep(xe, me, conds, edit, effects, progress, keep)
     steps('statistics and upstream norm')
-    targets = regression_targets(labels if eval_inputs is None else eval_labels, len(xe), names, tc) if st.task == 'regression' else None
+    targets = ev.values   # a regression head's target values [N, K] (None for a classifier)
     res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress, targets, keep)
     given = lambda a, v: a if isinstance(a, Tensor) else v   # the clips as passed: a device or dtype cast leaves their digests unchanged
     res.config['clips'] = _clip_record(given(inputs, x), given(inputs if eval_inputs is None else eval_inputs, xe), eval_inputs is not None)
@@ -333,13 +341,9 @@ def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, sta
     return res
 
 # %% ../nbs/00_core.ipynb #545b3913
-def _digests(x:Tensor):   # a stream names its clips by their sources (no decoding); tensors by their raw bytes, any dtype
-    if is_stream(x): return x.digests()
-    return [hashlib.sha1(c.contiguous().view(torch.uint8).numpy().tobytes()).hexdigest()[:16] for c in x.detach().cpu()]   # the raw bytes, any dtype
-
 def _clip_record(x:Tensor, xe:Tensor, separate:bool):
     "config['clips']: sizes and digests of the scoring and evaluation clips, and whether they share any clip."
-    a, b = _digests(x), _digests(xe)
+    a, b = digests(x), digests(xe)
     overlap = len(set(a) & set(b))
     return dict(scoring=dict(n=len(a), sha1=a), evaluation=dict(n=len(b), sha1=b), separate_sets=separate,
                 overlap=overlap, held_out=overlap == 0)
@@ -382,13 +386,21 @@ def jaccard(a, b): # two collections of neuron ids
     return len(a & b) / len(a | b) if a | b else 1.
 
 @patch
-def _stability(self:NeuronAblator, cfg:AblationConfig, x, m, y, tc:int, progress):
+def _score(self:NeuronAblator, cfg:AblationConfig, clips:Clips, stats, progress):
+    "The run's method on validated `clips` -> `NeuronScores` of the ablator's layers."
+    return METHODS[cfg.attribution_method](self.st, clips, clips.labels, clips.target, self.layers, self.site,
+                                           attention_mask=clips.mask, batch_size=self.batch_size, stats=stats,
+                                           progress=progress, **cfg.method_kw)
+
+@patch
+def _stability(self:NeuronAblator, cfg:AblationConfig, clips:Clips, progress):
     "{layer: Jaccard overlap of the top-k sets scored on two halves of the scoring clips}."
+    y, tc = clips.labels, clips.target
     first = torch.from_numpy(_split_halves(y.numpy(), self.seed)); halves = (first, ~first)
     def top(half):
-        sc = METHODS[cfg.attribution_method](self.st, x[half], y[half], tc, self.layers, self.site, attention_mask=None if m is None else m[half],
-                                             batch_size=self.batch_size, stats=None, progress=progress, **cfg.method_kw)
-        return {l: sc.topk(cfg.topk, l).tolist() for l in self.layers}
+        part = clips[half]   # a subset of validated clips: validated
+        with self.st.trusting(*part.tensors()): s = self._score(cfg, part, None, progress)
+        return {l: s.topk(cfg.topk, l).tolist() for l in self.layers}
     w = rank_world()[1]
     scored = lambda h: int(h.sum()) if cfg.attribution_method == 'activation' or cfg.method_kw.get('clips') == 'all' else int((y[h] == tc).sum())
     shares_layers = cfg.attribution_method in ('integrated_gradients', 'gradient', 'ablation')   # these split (batch, layer) pairs when batches are few

@@ -214,6 +214,7 @@ class SpeechTransformer:
             if isinstance(l, (int, np.integer)) and not 0 <= l <= self.n_layers:
                 raise ValueError(f"the head reads layer {l}, which is out of range: valid hidden layers are 0..{self.n_layers}")
         self._ctx = {}  # per-forward context shared with hooks (the frame mask), set by `capture`
+        self._trusted = {}  # tensors validated for the request under way (`trusting`)
         self.head = head if head is not None else (ClassifierHead(model, self.arch.final_ln and _last_state_pre_ln(self), self.whisper)
                                                    if has_head else None)
 
@@ -352,6 +353,7 @@ def is_stream(o) -> bool:
 @patch
 def validate(self:SpeechTransformer, inputs, attention_mask=None, sampling_rate:int|None=None):
     "`validate_waveform` with this model's receptive field, device, dtype and sample rate (16 kHz); Whisper also takes log-mel features."
+    if self.trusts(inputs) and self.trusts(attention_mask): return inputs, attention_mask   # validated once already
     p = next(self.model.parameters())
     if is_stream(inputs):   # a corpus read batch by batch: each batch is validated when it is decoded (`capture`)
         if attention_mask is not None: raise ValueError("a stream makes its own attention masks: pass attention_mask=None with it")
@@ -405,6 +407,35 @@ def _class_names(self): return list(self.head.class_names) if self.head is not N
 SpeechTransformer.class_names = _class_names
 SpeechTransformer.task = property(lambda self: getattr(self.head, 'task', 'classification'),
                                   doc="'regression' when the head's outputs are values (HF `problem_type='regression'`, or one label), else 'classification'")
+
+# %% ../nbs/09_model.ipynb #573c4e72
+def _root(t:Tensor): return t if t._base is None else t._base
+
+@patch
+@contextmanager
+def trusting(self:SpeechTransformer, *tensors): # validated tensors of one request (None and non-tensors are ignored)
+    "While active, `validate` passes `tensors` (and views of them) without checking them again."
+    before = self._trusted
+    roots = [_root(t) for t in tensors if isinstance(t, Tensor)]
+    self._trusted = {**before, **{id(r): (r, r._version) for r in roots}}
+    try: yield self
+    finally: self._trusted = before
+
+@patch
+def trusts(self:SpeechTransformer, t): # a tensor, None, or anything else
+    "Is `t` None, or a (view of a) tensor `trusting` holds, unchanged since?"
+    if t is None: return True
+    if not isinstance(t, Tensor): return False
+    hit = self._trusted.get(id(_root(t)))
+    return hit is not None and hit[0] is _root(t) and hit[1] == _root(t)._version
+
+@patch
+def adopt(self:SpeechTransformer, t, # a tensor made from `src` (e.g. some of its clips), or None
+          src): # the tensor it was made from
+    "`t`, trusted for the request under way if `src` is (some clips of validated clips are validated); -> `t`."
+    if isinstance(t, Tensor) and isinstance(src, Tensor) and self.trusts(src):
+        self._trusted[id(_root(t))] = (_root(t), _root(t)._version)
+    return t
 
 # %% ../nbs/09_model.ipynb #bb960b63
 @patch

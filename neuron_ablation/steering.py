@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 
 from .checks import validate_labels, validate_target, check_topk
 from .sweep import run_conditions
+from .clips import request
 from .distributed import is_main
 from .edits import Edit, as_frames, check_gain, check_mode, fit_stats, needs_stats
 from .attribution import METHODS, NeuronScores, get_method
@@ -107,30 +108,32 @@ def _read(path, what:str):
     return path, lambda f: json.loads((path/f).read_text())
 
 # %% ../nbs/20_steering.ipynb #e2d3b576
-def _validated(ablator:NeuronAblator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels, eval_attention_mask, topk:int):
-    "((x, m, y), (xe, me, ye), target id) checked against the ablator's model; one clear exception otherwise."
+def _validated(ablator:NeuronAblator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels,
+               eval_attention_mask, topk:int):
+    "(scoring `Clips`, evaluation `Clips`) checked once against the ablator's model; one clear exception otherwise."
     st = ablator.st
-    if st.head is None: raise ValueError("the model has no classification head: fit one with `ablator.fit_probe(inputs, labels)` first")
-    if st.task == 'regression': raise ValueError("steering and the selector comparison read class probabilities: the model has a regression head")
-    inputs, attention_mask, eval_inputs, eval_attention_mask = map(ablator._follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))   # onto the ablator's device/dtype
-    x, m = st.validate(inputs, attention_mask); y = validate_labels(labels, len(x), st.class_names)
-    tc = validate_target(target_class, st.class_names, y)
-    if (eval_inputs is None) != (eval_labels is None): raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their labels), or neither")
-    if eval_inputs is None: xe, me, ye = x, m, y
-    else:
-        xe, me = st.validate(eval_inputs, eval_attention_mask)
-        ye = validate_labels(eval_labels, len(xe), st.class_names); validate_target(tc, st.class_names, ye)
+    if st.head is None:
+        raise ValueError("the model has no classification head: fit one with `ablator.fit_probe(inputs, labels)` first")
+    if st.task == 'regression':
+        raise ValueError("steering and the selector comparison read class probabilities: the model has a regression head")
     check_topk(topk, st.width(ablator.site), ablator.site)
-    return (x, m, y), (xe, me, ye), tc
+    inputs, attention_mask, eval_inputs, eval_attention_mask = map(   # onto the ablator's device/dtype
+        ablator.follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))
+    sc = request(st, inputs, labels, target_class, attention_mask)
+    if eval_inputs is None and eval_labels is not None:
+        raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their labels), or neither")
+    return sc, sc if eval_inputs is None else sc.also(st, eval_inputs, eval_labels, eval_attention_mask)
 
-def _scores(ablator, method, x, m, y, tc, progress, method_kw, scores=None):
+def _scores(ablator, method, clips, progress, method_kw, scores=None):
     "The method's `NeuronScores` over the ablator's layers (or the given ones, checked to cover them)."
     if scores is not None:
         if scores.site != ablator.site or not set(ablator.layers) <= set(scores.layers):
-            raise ValueError(f"scores cover site {scores.site!r}, layers {scores.layers}; this sweep needs site {ablator.site!r}, layers {ablator.layers}")
+            raise ValueError(f"scores cover site {scores.site!r}, layers {scores.layers}; this sweep needs site "
+                             f"{ablator.site!r}, layers {ablator.layers}")
         return scores
-    return get_method(method)(ablator.st, x, y, tc, ablator.layers, ablator.site, attention_mask=m, batch_size=ablator.batch_size,
-                              progress=progress, **(method_kw or {}))
+    return get_method(method)(ablator.st, clips, clips.labels, clips.target, ablator.layers, ablator.site,
+                              attention_mask=clips.mask, batch_size=ablator.batch_size, progress=progress,
+                              **(method_kw or {}))
 
 # %% ../nbs/20_steering.ipynb #1105b2a1
 def steering_sweep(ablator:NeuronAblator, # model with a head, layers (its groups), site, seed, random-k draws, batch size
@@ -149,23 +152,26 @@ def steering_sweep(ablator:NeuronAblator, # model with a head, layers (its group
                    progress:bool=True): # tqdm bars
     "Multiply the top-k (and random-k) neurons of every layer by each gain; target probability, flip rates and KL with statistics -> `SteeringResults`."
     gains, frames = check_gains(gains), as_frames(frames)
-    (x, m, y), (xe, me, ye), tc = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels, eval_attention_mask, topk)
-    AblationConfig(topk, 'gain', tc, method, frames, n_boot=n_boot, level=level, gain=gains[0], method_kw=dict(method_kw or {}))   # validates the rest
-    sc = _scores(ablator, method, x, m, y, tc, progress, method_kw, scores)
-    conds = ablator.conditions(sc, topk)
-    per_gain = {g: Edit({}, site=ablator.site, mode='gain', frames=frames, seed=ablator.seed, gain=g) for g in gains}
-    passes = {l: [[((l, g, j), per_gain[g].at(l, ids)) for j, ids in enumerate([c['topk']] + c['random'])] for g in gains] for l, c in conds.items()}
-    r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size, progress=progress and is_main(),
-                       desc='steering sweep')
-    logits, changed = r.logits, r.changed
-    names, R = ablator.class_names, ablator.n_random
-    vals = {k: steering_values(v, logits['baseline'], ye, names, tc) for k, v in logits.items()}
-    table = _steer_table(vals, conds, gains, R)
-    stats = _steer_stats(vals, conds, gains, R, ye.numpy(), changed, n_boot, ablator.seed, level)
-    cfg = dict(target_class=tc, target=names[tc], class_names=names, gains=list(gains), topk=topk, method=method, method_kw=method_kw or {},
-               scores_meta=sc.meta, frames=str(frames), site=ablator.site, layers=list(conds), n_random=R, seed=ablator.seed,
-               n_boot=n_boot, level=level, n_clips=len(ye), held_out=eval_inputs is not None)
-    return SteeringResults(cfg, conds, table, stats)
+    sc_, ev_ = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels,
+                          eval_attention_mask, topk)
+    tc, (xe, me, ye) = sc_.target, (ev_.x, ev_.mask, ev_.labels)
+    with ablator.st.trusting(*sc_.tensors(), *ev_.tensors()):   # validated once: not checked again below
+        AblationConfig(topk, 'gain', tc, method, frames, n_boot=n_boot, level=level, gain=gains[0], method_kw=dict(method_kw or {}))   # validates the rest
+        sc = _scores(ablator, method, sc_, progress, method_kw, scores)
+        conds = ablator.conditions(sc, topk)
+        per_gain = {g: Edit({}, site=ablator.site, mode='gain', frames=frames, seed=ablator.seed, gain=g) for g in gains}
+        passes = {l: [[((l, g, j), per_gain[g].at(l, ids)) for j, ids in enumerate([c['topk']] + c['random'])] for g in gains] for l, c in conds.items()}
+        r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size, progress=progress and is_main(),
+                           desc='steering sweep')
+        logits, changed = r.logits, r.changed
+        names, R = ablator.class_names, ablator.n_random
+        vals = {k: steering_values(v, logits['baseline'], ye, names, tc) for k, v in logits.items()}
+        table = _steer_table(vals, conds, gains, R)
+        stats = _steer_stats(vals, conds, gains, R, ye.numpy(), changed, n_boot, ablator.seed, level)
+        cfg = dict(target_class=tc, target=names[tc], class_names=names, gains=list(gains), topk=topk, method=method, method_kw=method_kw or {},
+                   scores_meta=sc.meta, frames=str(frames), site=ablator.site, layers=list(conds), n_random=R, seed=ablator.seed,
+                   n_boot=n_boot, level=level, n_clips=len(ye), held_out=eval_inputs is not None)
+        return SteeringResults(cfg, conds, table, stats)
 
 def _steer_table(vals, conds, gains, R):
     "Tidy rows (layer, gain, condition, metric, clip-mean value)."
@@ -312,27 +318,30 @@ def compare_selectors(ablator:NeuronAblator, # model with a head, layers (its gr
     check_mode(ablate_mode, 'compare_selectors')
     bad = sorted(set(method_kw) - set(ms)) + sorted(set(scores) - set(ms))
     if bad: raise ValueError(f"method_kw / scores name methods {bad} that are not compared; methods: {ms}")
-    (x, m, y), (xe, me, ye), tc = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels, eval_attention_mask, topk)
-    for k in ms: AblationConfig(topk, ablate_mode, tc, k, frames, n_boot=n_boot, level=level, method_kw=method_kw.get(k, {}))   # every setting checked before any work
-    stats = fit_stats(ablator.st, x, m, y, ablator.site, ablator.layers, ablator.batch_size, len(ablator.class_names), progress) if needs_stats(ablate_mode) else None
-    sc = {k: _scores(ablator, k, x, m, y, tc, progress, method_kw.get(k), scores.get(k)) for k in tqdm(ms, desc='selectors', disable=not progress, leave=False)}
-    conds = {k: ablator.conditions(s, topk) for k, s in sc.items()}
-    edit = Edit({}, site=ablator.site, mode=ablate_mode, frames=frames, stats=stats, seed=ablator.seed)
-    rnd = conds[ms[0]]
-    passes = {l: [[((k, l), edit.at(l, conds[k][l]['topk'])) for k in ms] + [(('random', l, j), edit.at(l, r)) for j, r in enumerate(rnd[l]['random'], 1)]]
-              for l in ablator.layers}
-    r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size, progress=progress and is_main(),
-                       desc='selector comparison')
-    logits, changed = r.logits, r.changed
-    names = ablator.class_names; base_logp = F.log_softmax(logits['baseline'].float(), -1)
-    vals = {key: clip_values(lg, base_logp, ye, names) for key, lg in logits.items()}
-    effects = pd.concat([_effects(k, vals, changed, ablator.layers, ablator.n_random, ye, names[tc], n_boot, ablator.seed, level) for k in ms], ignore_index=True)
-    cfg = dict(target_class=tc, target=names[tc], class_names=names, methods=ms, topk=topk, ablate_mode=ablate_mode, frames=str(as_frames(frames)),
-               method_kw=method_kw, site=ablator.site, layers=ablator.layers, n_random=ablator.n_random, seed=ablator.seed,
-               n_boot=n_boot, level=level, n_scoring_clips=len(y), n_eval_clips=len(ye), held_out=eval_inputs is not None,
-               random=({l: rnd[l]['random'] for l in ablator.layers}), scores_meta={k: s.meta for k, s in sc.items()})
-    return SelectorComparison(cfg, {k: {l: conds[k][l]['topk'] for l in ablator.layers} for k in ms}, _agreement(sc, conds, ms, ablator.layers),
-                              effects.sort_values(['layer', 'metric', 'method'], ignore_index=True))
+    sc_, ev_ = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels,
+                          eval_attention_mask, topk)
+    (x, m, y, tc), (xe, me, ye) = (sc_.x, sc_.mask, sc_.labels, sc_.target), (ev_.x, ev_.mask, ev_.labels)
+    with ablator.st.trusting(*sc_.tensors(), *ev_.tensors()):   # validated once: not checked again below
+        for k in ms: AblationConfig(topk, ablate_mode, tc, k, frames, n_boot=n_boot, level=level, method_kw=method_kw.get(k, {}))   # every setting checked before any work
+        stats = fit_stats(ablator.st, x, m, y, ablator.site, ablator.layers, ablator.batch_size, len(ablator.class_names), progress) if needs_stats(ablate_mode) else None
+        sc = {k: _scores(ablator, k, sc_, progress, method_kw.get(k), scores.get(k)) for k in tqdm(ms, desc='selectors', disable=not progress, leave=False)}
+        conds = {k: ablator.conditions(s, topk) for k, s in sc.items()}
+        edit = Edit({}, site=ablator.site, mode=ablate_mode, frames=frames, stats=stats, seed=ablator.seed)
+        rnd = conds[ms[0]]
+        passes = {l: [[((k, l), edit.at(l, conds[k][l]['topk'])) for k in ms] + [(('random', l, j), edit.at(l, r)) for j, r in enumerate(rnd[l]['random'], 1)]]
+                  for l in ablator.layers}
+        r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size, progress=progress and is_main(),
+                           desc='selector comparison')
+        logits, changed = r.logits, r.changed
+        names = ablator.class_names; base_logp = F.log_softmax(logits['baseline'].float(), -1)
+        vals = {key: clip_values(lg, base_logp, ye, names) for key, lg in logits.items()}
+        effects = pd.concat([_effects(k, vals, changed, ablator.layers, ablator.n_random, ye, names[tc], n_boot, ablator.seed, level) for k in ms], ignore_index=True)
+        cfg = dict(target_class=tc, target=names[tc], class_names=names, methods=ms, topk=topk, ablate_mode=ablate_mode, frames=str(as_frames(frames)),
+                   method_kw=method_kw, site=ablator.site, layers=ablator.layers, n_random=ablator.n_random, seed=ablator.seed,
+                   n_boot=n_boot, level=level, n_scoring_clips=len(y), n_eval_clips=len(ye), held_out=eval_inputs is not None,
+                   random=({l: rnd[l]['random'] for l in ablator.layers}), scores_meta={k: s.meta for k, s in sc.items()})
+        return SelectorComparison(cfg, {k: {l: conds[k][l]['topk'] for l in ablator.layers} for k in ms}, _agreement(sc, conds, ms, ablator.layers),
+                                  effects.sort_values(['layer', 'metric', 'method'], ignore_index=True))
 
 def _agreement(sc, conds, ms, layers):
     "Rows (layer, method_a, method_b, jaccard, spearman) for every pair of methods."

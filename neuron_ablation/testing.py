@@ -4,12 +4,13 @@
 
 # %% ../nbs/13_testing.ipynb #fa7db464
 from __future__ import annotations
-import json, math, os, subprocess, sys, tempfile, textwrap
+import collections, importlib, json, math, os, pkgutil, subprocess, sys, tempfile, textwrap
+from contextlib import contextmanager
 from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['FAMILIES', 'tiny_model', 'sine_batch', 'torchrun']
+__all__ = ['FAMILIES', 'tiny_model', 'sine_batch', 'torchrun', 'counting']
 
 # %% ../nbs/13_testing.ipynb #d8d8bd44
 _TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=48,
@@ -71,3 +72,21 @@ def torchrun(script:str, # Python source run on every rank; rank 0 prints one JS
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=d)
         if r.returncode: raise RuntimeError(f"torchrun failed ({r.returncode}):\n{r.stderr[-3000:]}")
         return json.loads(r.stdout.strip().splitlines()[-1])
+
+# %% ../nbs/13_testing.ipynb #d3acdbb9
+@contextmanager
+def counting(*names:str): # functions of `neuron_ablation.checks`, e.g. 'validate_waveform'
+    "Count the calls of these validators in every module of the package while the block runs; yields a Counter."
+    import neuron_ablation, neuron_ablation.checks as checks
+    for m in pkgutil.iter_modules(neuron_ablation.__path__): importlib.import_module(f'neuron_ablation.{m.name}')
+    counts, undo = collections.Counter(), []
+    def counted(n, f):
+        def g(*a, **k): counts[n] += 1; return f(*a, **k)
+        return g
+    for n in names:
+        f = getattr(checks, n); g = counted(n, f)
+        for mod in [m for k, m in sys.modules.items() if k.startswith('neuron_ablation')]:
+            if getattr(mod, n, None) is f: setattr(mod, n, g); undo.append((mod, n, f))
+    try: yield counts
+    finally:
+        for mod, n, f in undo: setattr(mod, n, f)
