@@ -16,6 +16,7 @@ from .model import Cache, SpeechTransformer, conv_geometry, masked_mean
 from .edits import MODES, Edit, as_frames, check_gain, fit_stats, needs_stats
 from .attribution import METHODS, get_method
 from .effects import relative_change, spread_from
+from .sweep import run_on_cache
 from .feature_extractor import cosine
 from .visualization import figure_bytes, plot_probability_bars, plot_temporal_spread
 from fastcore.basics import patch
@@ -51,17 +52,14 @@ def ablate_clip(st:SpeechTransformer, # the model
     edit = Edit({layer: neurons}, site=site, mode=mode, frames=frames, stats=stats, seed=seed, gain=gain).check(st)
     if cache.logits is None:
         raise ValueError("the cache holds no logits: the model needs a head (fit_probe or head=)")
-    act = cache.acts(site)[layer]; sel = edit.mask(act, layer, cache.frame_mask)
-    h = edit.apply(act, layer, sel=sel)
-    if torch.equal(h, act):
-        logits = cache.logits
-        states = {l: v for l, v in cache.hidden.items() if l >= layer + (site == 'ffn')}
-    else: logits, states = st.run_from(layer, h, cache, site, return_states=True)
-    N, change = st.n_layers, relative_change(states, cache.hidden, cache.frame_mask)
-    return dict(probs_base=F.softmax(cache.logits.double(), -1),
-                probs_ablated=F.softmax(logits.double(), -1),
-                speaker_similarity=pooled_cosine(states[N], cache.hidden[N], cache.frame_mask),
-                spread=spread_from(change, layer, site, sel, threshold))
+    N = st.n_layers
+    def measure(key, cache, logits, states, sel):   # what the dashboard shows of one condition
+        if key == 'baseline': return None
+        return dict(probs_base=F.softmax(cache.logits.double(), -1), probs_ablated=F.softmax(logits.double(), -1),
+                    speaker_similarity=pooled_cosine(states[N], cache.hidden[N], cache.frame_mask),
+                    spread=spread_from(relative_change(states, cache.hidden, cache.frame_mask), layer, site, sel,
+                                       threshold))
+    return run_on_cache(st, cache, {layer: [[('edit', edit)]]}, site, measure, states=True)[2]['edit']
 
 # %% ../nbs/03c_dashboard.ipynb #422327ca
 class AblationSession:

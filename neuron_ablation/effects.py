@@ -13,6 +13,7 @@ from fastcore.basics import patch
 
 from .model import SpeechTransformer, Cache
 from .edits import Edit, Frames, NeuronStats
+from .sweep import run_on_cache
 
 # %% auto #0
 __all__ = ['UPSTREAM_STEPS', 'UPSTREAM_LR', 'clip_values', 'clip_mean', 'class_metrics', 'regression_values', 'TemporalSpread',
@@ -116,11 +117,10 @@ def temporal_spread(st:SpeechTransformer, cache:Cache, layer:int,
                     gain:float|None=None): # mode 'gain' only: the factor
     "Ablate on a frame set at `layer`; the downstream relative-change map as `TemporalSpread`."
     layer = st.check_layer(layer, site)
-    e = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
-    act = cache.acts(site)[layer]; sel = e.mask(act, layer, cache.frame_mask)
-    _, states = st.run_from(layer, e.apply(act, layer, sel=sel), cache, site, return_states=True)
-    return spread_from(relative_change(states, cache.hidden, cache.frame_mask), layer, site, sel,
-                       threshold)
+    e = Edit({layer: neurons}, site=site, mode=mode, frames=frames, stats=stats, seed=seed, gain=gain).check(st)
+    spread = lambda key, cache, logits, states, sel: (None if key == 'baseline' else spread_from(
+        relative_change(states, cache.hidden, cache.frame_mask), layer, site, sel, threshold))
+    return run_on_cache(st, cache, {layer: [[('edit', e)]]}, site, spread, states=True)[2]['edit']
 
 # %% ../nbs/11_effects.ipynb #f549b1c4
 @patch

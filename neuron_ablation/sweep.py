@@ -18,7 +18,7 @@ from .edits import Edit
 from .distributed import my_batches, claim, gather_ordered, all_gather_objects, is_main
 
 # %% auto #0
-__all__ = ['Keep', 'Conditions', 'run_conditions']
+__all__ = ['Keep', 'Conditions', 'run_on_cache', 'run_conditions']
 
 # %% ../nbs/17_sweep.ipynb #272d18f2
 class Keep:
@@ -68,9 +68,14 @@ def _combine(parts:list):
 
 # %% ../nbs/17_sweep.ipynb #d1608633
 @torch.no_grad()
-def _batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, passes:dict, site:str, measure, states:bool):
-    "One batch under every condition -> (logits, changed, measures)."
-    cache = st.capture(x, m, site); B, hid = cache.batch_size, cache.hidden
+def run_on_cache(st:SpeechTransformer, cache:Cache, # `st.capture` of a batch, at `site`
+                 passes:dict, # {layer: [[(key, Edit), ...], ...]}: one inner list per stacked tail pass
+                 site:str='hidden', # the site every edit acts at
+                 measure:Callable|None=None, # fn(key, cache, logits, states, edited) -> anything
+                 states:bool=False): # hand `measure` the edited downstream states
+    "Every condition of `passes` on one captured batch -> (logits, changed, measures), keyed as `passes`."
+    _check_passes(passes, site)
+    B, hid = cache.batch_size, cache.hidden
     logits, changed, meas = {'baseline': cache.logits}, {}, {}
     if measure: meas['baseline'] = measure('baseline', cache, cache.logits, {}, None)
     for l, stacks in passes.items():
@@ -91,6 +96,15 @@ def _batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, passes:dict, site:str,
                 if measure: meas[key] = measure(key, cache, logits[key], s, sel)
     return logits, changed, meas
 
+def _check_passes(passes:dict, site:str):
+    "Refuse a condition listed under a layer or site it does not edit."
+    for l, stacks in passes.items():
+        for stack in stacks:
+            for key, e in stack:
+                if e.site != site or l not in e.neurons:
+                    raise ValueError(f"condition {key!r} edits site {e.site!r}, layers {e.layers}; it is listed "
+                                     f"under layer {l} of site {site!r}: build it with `edit.at({l}, ids)`")
+
 # %% ../nbs/17_sweep.ipynb #bc4516d2
 def run_conditions(st:SpeechTransformer, inputs, # [N, S] float32 waveforms at 16 kHz, or a stream
                    passes:dict, # {layer: [[(key, Edit), ...], ...]}: one inner list per stacked tail pass
@@ -104,16 +118,11 @@ def run_conditions(st:SpeechTransformer, inputs, # [N, S] float32 waveforms at 1
                    progress:bool=True, # a tqdm bar over batches
                    desc:str='conditions'): # its label
     "Run every condition of `passes` on every clip (this rank's batches, then all gathered) -> `Conditions`."
-    for l, stacks in passes.items():
-        for stack in stacks:
-            for key, e in stack:
-                if e.site != site or l not in e.neurons:
-                    raise ValueError(f"condition {key!r} edits site {e.site!r}, layers {e.layers}; it is listed "
-                                     f"under layer {l} of site {site!r}: build it with `edit.at({l}, ids)`")
+    _check_passes(passes, site)
     keep = keep or Keep()
     batches = as_batches(inputs, attention_mask, None, batch_size)
     share = my_batches(batches) if is_stream(inputs) else ((i, batches[i]) for i in claim(range(len(batches))))
-    run = lambda xb, mb: _cpu(_batch(st, xb, mb, passes, site, measure, states))
+    run = lambda xb, mb: _cpu(run_on_cache(st, st.capture(xb, mb, site), passes, site, measure, states))
     mine = {i: keep(f'{name}-{i}', lambda: run(xb, mb), own=True)
             for i, (xb, mb, _) in tqdm(share, desc=desc, disable=not progress, leave=False)}
     per = gather_ordered(mine, len(batches))
