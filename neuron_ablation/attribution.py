@@ -176,7 +176,7 @@ def _max_ranks(d:dict): # {key: number or tuple of numbers} of this rank
 def _prepare(st:SpeechTransformer, inputs, labels, target_class, layers, site, attention_mask):
     "Validated (x, mask, labels, target id, layer list) for a scoring method (`Clips`: trusted as they are)."
     check_site(site)
-    if st.head is None: raise ValueError("the model has no classification head: fit one with `fit_probe` (or `NeuronAblator.fit_probe`) or pass `head=`")
+    st.require_head()
     if isinstance(inputs, Clips): return (*_trusted(inputs, labels, target_class, attention_mask), _layers(st, layers, site))
     x, m = st.validate(inputs, attention_mask)
     tc = validate_target(target_class, st.class_names)

@@ -74,9 +74,7 @@ class AblationSession:
         if not isinstance(getattr(ablator, 'st', None), SpeechTransformer):
             raise TypeError(f"expected a NeuronAblator, got {type(ablator).__name__}")
         self.ablator, self.st = ablator, ablator.st
-        if self.st.head is None:
-            raise ValueError("the model has no classification head: "
-                             "call `ablator.fit_probe(inputs, labels)` first")
+        self.st.require_head()
         self.x, self.mask = self.st.validate(inputs, attention_mask)
         self.y = validate_labels(labels, len(self.x), self.st.class_names)
         self.method_kw, self.threshold = dict(method_kw or {}), threshold

@@ -480,8 +480,15 @@ def _named(self:SpeechTransformer, args:tuple, kwargs:dict):
 @patch
 def logits(self:SpeechTransformer, inputs:Tensor, attention_mask:Tensor|None=None):
     "Class logits [B, C] of the full forward pass (with any active ablation hooks)."
-    if self.head is None: raise ValueError("the model has no classification head: fit one with `fit_probe` or pass `head=`")
+    self.require_head()
     return self.capture(inputs, attention_mask).logits
+
+@patch
+def require_head(self:SpeechTransformer):
+    "Raise, saying how to get one, unless the model has a classification head (its own, a probe or `head=`)."
+    if self.head is None:
+        raise ValueError("the model has no classification head: fit one with `ablator.fit_probe(inputs, labels)` "
+                         "(or `heads.fit_probe`), or pass `head=`")
 
 # %% ../nbs/09_model.ipynb #071c662b
 @patch
@@ -548,7 +555,7 @@ def run_from(self:SpeechTransformer, layer:int, # layer index at `site`
             x = states[i+1] = self._block(i, x, tile(cache.block_kwargs[i], n), pre)
     if self.head is None:
         if return_states: return None, states
-        raise ValueError("the model has no classification head: fit one with `fit_probe` or pass `head=`")
+        self.require_head()
     have = {**states, **pre}
     inp = {l: have[l] if l in have else tile(cache.final_pre_ln if l == 'pre_ln' else cache.hidden[l], n) for l in self.head.layers}
     logits = self.head(inp, tile(cache.frame_mask, n))

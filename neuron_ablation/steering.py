@@ -112,8 +112,7 @@ def _validated(ablator:NeuronAblator, inputs, labels, target_class, attention_ma
                eval_attention_mask, topk:int):
     "(scoring `Clips`, evaluation `Clips`) checked once against the ablator's model; one clear exception otherwise."
     st = ablator.st
-    if st.head is None:
-        raise ValueError("the model has no classification head: fit one with `ablator.fit_probe(inputs, labels)` first")
+    st.require_head()
     if st.task == 'regression':
         raise ValueError("steering and the selector comparison read class probabilities: the model has a regression head")
     check_topk(topk, st.width(ablator.site), ablator.site)
