@@ -223,10 +223,14 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     st.check_eval()
     check_topk(cfg.topk, st.width(self.site), self.site)   # what needs only the model comes first
     _covers('stats', stats, self.site, self.layers); _covers('scores', scores, self.site, self.layers)
-    trusted = ()
-    if st.head is None:   # a bare encoder: fit a probe on the validated clips (it refuses one at chance)
+    trusted, fitted_for = (), getattr(st.head, 'fitted_for', None)   # a probe a run fitted: the clips it was fitted on
+    if st.head is None or fitted_for is not None:   # a bare encoder: a probe fitted on these clips and labels
         inputs, attention_mask = trusted = st.validate(inputs, attention_mask, sampling_rate)
-        with st.trusting(*trusted): auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)
+        key = _probe_key(inputs, labels)
+        if st.head is None or fitted_for != key:   # none yet, or fitted for other clips or labels: (re)fit
+            st.head = None
+            with st.trusting(*trusted): auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)
+            st.head.fitted_for = key
     if st.task == 'regression' and cfg.attribution_method == 'activation':
         raise ValueError("attribution_method='activation' contrasts the target class's clips with the others', "
                          "which a regression head does not have: use 'integrated_gradients', 'gradient' or "
@@ -240,6 +244,11 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     if cfg.stability and scores is None:
         _check_halves(sc.labels, sc.target, len(st.class_names), cfg.attribution_method)
     return sc, ev, self.n_random if cfg.n_random is None else int(cfg.n_random)
+
+def _probe_key(x, labels):
+    "A digest of the clips and labels a probe is fitted on."
+    lab = np.ascontiguousarray(np.asarray(torch.as_tensor(labels).cpu())).tobytes() if labels is not None else b''
+    return hashlib.sha1(''.join(digests(x)).encode() + lab).hexdigest()[:16]
 
 def _covers(what:str, o, site:str, layers:list):
     "Refuse precomputed `stats` / `scores` that do not cover the run's site and layers."
