@@ -18,17 +18,23 @@ __all__ = ['MANIFEST', 'atomic_write', 'to_jsonable', 'folder_lock', 'verify_fol
 # %% ../nbs/12_results.ipynb #0bfbce1e
 def _umask():
     "The process's file-creation mask (read without changing it for long)."
-    u = os.umask(0o022); os.umask(u); return u
+    u = os.umask(0o022)
+    os.umask(u)
+    return u
 
 def atomic_write(path, # file to (re)place
                  data:str|bytes): # contents
-    "Write a file atomically: a temporary file in the same folder, flushed to disk, then `os.replace`; mode 0666 & ~umask (0644 usually)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    "Write a file atomically (flushed temp file in its folder, `os.replace`); mode 0666 & ~umask."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
-            f.write(data.encode() if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())   # mkstemp creates 0600, which would hide results from collaborators
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        # mkstemp creates 0600, which would hide results from collaborators
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
@@ -48,7 +54,7 @@ MANIFEST = 'manifest.json'
 _FORMAT = 1
 
 def _stage(name:str):
-    "Fault-injection point of `write_folder` (a no-op; the tests patch it to stop a save at `name`)."
+    "Fault-injection point of `write_folder` (a no-op; tests patch it to stop a save at `name`)."
 
 def _sha256(p:Path):
     h = hashlib.sha256()
@@ -57,7 +63,7 @@ def _sha256(p:Path):
     return h.hexdigest()
 
 def _fsync_dir(d):
-    "Flush a folder's entries to disk (POSIX; Windows cannot open a folder, and NTFS journals renames)."
+    "Flush a folder's entries to disk (POSIX; Windows cannot open a folder, NTFS journals renames)."
     if sys.platform == 'win32': return
     fd = os.open(d, os.O_RDONLY)
     try: os.fsync(fd)
@@ -65,7 +71,10 @@ def _fsync_dir(d):
 
 def _write_new(p:Path, data:bytes):
     "Write a new file (in a private staging folder), flushed to disk, with the usual permissions."
-    with open(p, 'wb') as f: f.write(data); f.flush(); os.fsync(f.fileno())
+    with open(p, 'wb') as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.chmod(p, 0o666 & ~_umask())
 
 def _renameat2():
@@ -74,10 +83,11 @@ def _renameat2():
     return getattr(ctypes.CDLL(None, use_errno=True), 'renameat2', None)
 
 def _exchange(a:Path, b:Path):
-    "Swap two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`); False where the kernel or file system cannot."
+    "Swap two paths atomically (`renameat2(RENAME_EXCHANGE)`); False where the OS cannot."
     fn = _renameat2()
     if fn is None: return False   # the caller then renames twice (the old set is briefly aside)
-    if fn(-100, os.fsencode(str(a)), -100, os.fsencode(str(b)), 2) == 0: return True   # AT_FDCWD, RENAME_EXCHANGE
+    # -100 is AT_FDCWD, 2 is RENAME_EXCHANGE
+    if fn(-100, os.fsencode(str(a)), -100, os.fsencode(str(b)), 2) == 0: return True
     e = ctypes.get_errno()
     if e in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP): return False
     raise OSError(e, os.strerror(e), str(b))
@@ -85,94 +95,133 @@ def _exchange(a:Path, b:Path):
 def _try_lock(fd:int):
     "Lock `fd` without waiting (POSIX `flock`, Windows `msvcrt.locking`); raise if it is held."
     if sys.platform == 'win32':   # no fcntl there: lock the first byte (the file may be empty)
-        import msvcrt; os.lseek(fd, 0, os.SEEK_SET)
+        import msvcrt
+        os.lseek(fd, 0, os.SEEK_SET)
         msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)   # held: PermissionError
     else:
-        import fcntl; fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # held: BlockingIOError
+        import fcntl
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # held: BlockingIOError
 
 @contextmanager
 def folder_lock(path, # the results folder (its lock file `.<name>.lock` sits beside it)
                 timeout:float=60.): # seconds to wait for another writer
     "Hold the exclusive write lock of a results folder, or raise `TimeoutError` naming it."
-    path = Path(path); lock = path.parent/f'.{path.name}.lock'
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask()); t0 = time.monotonic()
+    path = Path(path)
+    lock = path.parent/f'.{path.name}.lock'
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+    t0 = time.monotonic()
     try:
         while True:
-            try: _try_lock(fd); break
+            try:
+                _try_lock(fd)
+                break
             except (BlockingIOError, PermissionError):
                 if time.monotonic() - t0 >= timeout:
-                    raise TimeoutError(f"another process is writing the results folder {str(path)!r} (its lock {lock.name} was held for "
-                                       f"{timeout:g} s): wait for it to finish, or save into another folder") from None
+                    raise TimeoutError(f"another process is writing the results folder "
+                                       f"{str(path)!r} (its lock {lock.name} was held for "
+                                       f"{timeout:g} s): wait for it to finish, or save into "
+                                       f"another folder") from None
                 time.sleep(0.05)
         yield path
     finally: os.close(fd)   # closing the descriptor releases the lock
 
 def verify_folder(path): # a results folder
-    "Check every file of `path` against its manifest; return the manifest, or raise naming the file and what is wrong."
+    "Check each file of `path` against its manifest; return the manifest, or raise naming the file."
     path = Path(path)
-    if not path.is_dir(): raise FileNotFoundError(f"{str(path)!r} is not a folder: pass the results folder that `save` wrote")
+    if not path.is_dir():
+        raise FileNotFoundError(f"{str(path)!r} is not a folder: pass the results folder that "
+                                f"`save` wrote")
     if not (path/MANIFEST).exists():
-        raise ValueError(f"{str(path)!r} has no {MANIFEST}: it is not a complete results folder (an interrupted save, a folder from "
-                         f"another tool, or one written by a version before 0.2); re-run, or save the results again")
+        raise ValueError(f"{str(path)!r} has no {MANIFEST}: it is not a complete results folder "
+                         f"(an interrupted save, a folder from another tool, or one written by a "
+                         f"version before 0.2); re-run, or save the results again")
     try: man = json.loads((path/MANIFEST).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{MANIFEST} of {str(path)!r} is damaged ({e}): the folder cannot be trusted") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{MANIFEST} of {str(path)!r} is damaged ({e}): the folder cannot be "
+                         f"trusted") from None
     files = man.get('files', {})
     extra = sorted(p.name for p in path.iterdir() if p.name != MANIFEST and p.name not in files)
-    if extra: raise ValueError(f"{str(path)!r} holds files that its manifest does not list: {extra}; they were added or left by something else "
-                               f"(remove them, or re-run)")
+    if extra:
+        raise ValueError(f"{str(path)!r} holds files that its manifest does not list: {extra}; "
+                         f"they were added or left by something else (remove them, or re-run)")
     for name, m in files.items():
         p = path/name
-        if not p.exists(): raise ValueError(f"{name} of the results folder {str(path)!r} is missing (the manifest lists it)")
-        if p.stat().st_size != m['size']: raise ValueError(f"{name} of {str(path)!r} has {p.stat().st_size} bytes, the manifest says {m['size']}: it is truncated or was changed")
-        if _sha256(p) != m['sha256']: raise ValueError(f"{name} of {str(path)!r} was edited after it was saved (its sha256 differs from the manifest)")
+        if not p.exists():
+            raise ValueError(f"{name} of the results folder {str(path)!r} is missing (the "
+                             f"manifest lists it)")
+        if p.stat().st_size != m['size']:
+            raise ValueError(f"{name} of {str(path)!r} has {p.stat().st_size} bytes, the "
+                             f"manifest says {m['size']}: it is truncated or was changed")
+        if _sha256(p) != m['sha256']:
+            raise ValueError(f"{name} of {str(path)!r} was edited after it was saved (its "
+                             f"sha256 differs from the manifest)")
     return man
 
 def check_replaceable(path): # a folder a result is about to be saved into
-    "Raise unless `path` is new, an empty folder, or a results folder (the only folders `write_folder` replaces)."
+    "Raise unless `path` is new, an empty folder, or a results folder (the only ones replaced)."
     path = Path(path)
     if not path.exists(): return
-    if not path.is_dir(): raise NotADirectoryError(f"{str(path)!r} is a file, not a folder: pass a folder for the results")
+    if not path.is_dir():
+        raise NotADirectoryError(f"{str(path)!r} is a file, not a folder: pass a folder for "
+                                 f"the results")
     if (path/MANIFEST).exists(): return
     other = sorted(p.name for p in path.iterdir())
-    if other: raise FileExistsError(f"{str(path)!r} already holds files that are not a results folder ({other[:5]}{' ...' if len(other) > 5 else ''}): "
-                                    f"save into a new or empty folder, so that nothing of yours is replaced")
+    if other:
+        raise FileExistsError(f"{str(path)!r} already holds files that are not a results folder "
+                              f"({other[:5]}{' ...' if len(other) > 5 else ''}): save into a new "
+                              f"or empty folder, so that nothing of yours is replaced")
 
 def write_folder(path, # the results folder to (re)place
                  files:dict, # {file name: bytes or str}: its new contents
-                 keep:bool=False, # also keep the files the folder already holds (verified), e.g. to add figures
+                 keep:bool=False, # also keep the files the folder already holds (verified)
                  meta:dict|None=None, # written into the manifest (e.g. the package version)
                  lock_timeout:float=60.): # seconds to wait for another writer
-    "Replace the folder `path` with exactly `files` (plus, with `keep`, its current files), atomically; the manifest is written last."
+    "Replace folder `path` with exactly `files` (+ with `keep` its own), atomically; manifest last."
     path = Path(path).absolute()
     bad = [n for n in files if not n or '/' in n or n.startswith('.') or n == MANIFEST]
-    if bad: raise ValueError(f"file names {bad} cannot be written into a results folder: use plain names (no '/', no leading '.', not {MANIFEST})")
-    check_replaceable(path); path.parent.mkdir(parents=True, exist_ok=True)
+    if bad:
+        raise ValueError(f"file names {bad} cannot be written into a results folder: use plain "
+                         f"names (no '/', no leading '.', not {MANIFEST})")
+    check_replaceable(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with folder_lock(path, lock_timeout):
-        for old in path.parent.glob(f'.{path.name}.tmp-*'): shutil.rmtree(old, ignore_errors=True)   # left by a killed save
+        for old in path.parent.glob(f'.{path.name}.tmp-*'):   # left by a killed save
+            shutil.rmtree(old, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.tmp-'))
         try:
             os.chmod(tmp, 0o777 & ~_umask())
-            kept = verify_folder(path)['files'] if keep and path.exists() and (path/MANIFEST).exists() else {}
+            kept = (verify_folder(path)['files']
+                    if keep and path.exists() and (path/MANIFEST).exists() else {})
             for name in kept:
                 if name not in files: shutil.copy2(path/name, tmp/name)
-            for name, data in files.items(): _write_new(tmp/name, data.encode() if isinstance(data, str) else data)
+            for name, data in files.items():
+                _write_new(tmp/name, data.encode() if isinstance(data, str) else data)
             _stage('files_written')
-            entries = {p.name: dict(size=p.stat().st_size, sha256=_sha256(p)) for p in sorted(tmp.iterdir())}
-            _write_new(tmp/MANIFEST, json.dumps(dict(format=_FORMAT, files=entries, **(meta or {})), indent=1).encode())
-            _fsync_dir(tmp); _stage('manifest_written')
+            entries = {p.name: dict(size=p.stat().st_size, sha256=_sha256(p))
+                       for p in sorted(tmp.iterdir())}
+            _write_new(tmp/MANIFEST,
+                       json.dumps(dict(format=_FORMAT, files=entries, **(meta or {})),
+                                  indent=1).encode())
+            _fsync_dir(tmp)
+            _stage('manifest_written')
             if path.exists():
                 if not _exchange(tmp, path):
-                    old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.tmp-')); os.rmdir(old)
-                    os.rename(path, old); os.rename(tmp, path); tmp = old
+                    old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.tmp-'))
+                    os.rmdir(old)
+                    os.rename(path, old)
+                    os.rename(tmp, path)
+                    tmp = old
                 _stage('swapped')
             else: os.rename(tmp, path)
             _fsync_dir(path.parent)
-        finally: shutil.rmtree(tmp, ignore_errors=True)   # the staging folder, or after the swap the previous set
+        finally: shutil.rmtree(tmp, ignore_errors=True)   # staging folder, or (swapped) the old set
     return path
 
 # %% ../nbs/12_results.ipynb #9234c91d
-_FILES = dict(config='config.json', neurons='neurons.json', table='results.csv', scores='scores.csv', spread='spread.csv', upstream='upstream.csv',
-              correlations='correlations.csv', stats='stats.csv', summary='summary.csv')
+_FILES = dict(config='config.json', neurons='neurons.json', table='results.csv',
+              scores='scores.csv', spread='spread.csv', upstream='upstream.csv',
+              correlations='correlations.csv',
+              stats='stats.csv', summary='summary.csv')
 
 _TABLES = ('table', 'scores', 'spread', 'upstream', 'correlations', 'stats')
 
@@ -185,48 +234,69 @@ class AblationResults:
     scores: pd.DataFrame|None = None # layer, neuron, score, rank (NeuronScores.to_frame)
     spread: pd.DataFrame|None = None # layer, downstream_layer, frame, rel_change, ablated
     upstream: pd.DataFrame|None = None # layer, rel_norm, residual, ...
-    correlations: pd.DataFrame|None = None # layer, neuron, feature, r, n_frames (neuron_feature_correlation)
-    stats: pd.DataFrame|None = None # per unit, class and metric: effect, interval, random-k mean/SD, p, p_adj (`stats.control_table`)
+    # layer, neuron, feature, r, n_frames (neuron_feature_correlation)
+    correlations: pd.DataFrame|None = None
+    # per unit, class, metric: effect, interval, random-k mean/SD, p, p_adj (`stats.control_table`)
+    stats: pd.DataFrame|None = None
 
     def to_frame(self): return self.table.copy()
 
     def files(self):
-        "{file name: contents} of this result: config and neurons (JSON), every table and the summary (CSV)."
-        out = {_FILES['config']: json.dumps(to_jsonable(self.config), indent=1), _FILES['neurons']: json.dumps(to_jsonable(self.neurons), indent=1)}
-        out.update({_FILES[k]: getattr(self, k).to_csv(index=False) for k in _TABLES if getattr(self, k) is not None})
+        "{file name: contents} of this result: config, neurons (JSON), each table, summary (CSV)."
+        out = {_FILES['config']: json.dumps(to_jsonable(self.config), indent=1),
+               _FILES['neurons']: json.dumps(to_jsonable(self.neurons), indent=1)}
+        out.update({_FILES[k]: getattr(self, k).to_csv(index=False)
+                    for k in _TABLES if getattr(self, k) is not None})
         if self.stats is not None: out[_FILES['summary']] = self.summary().to_csv()
         return out
 
     def save(self, path, # the results folder (replaced whole, atomically; see `write_folder`)
-             extra:dict|None=None, # more {file name: bytes} to write into the same folder (e.g. figures)
+             extra:dict|None=None, # more {file name: bytes} to write into the folder (e.g. figures)
              lock_timeout:float=60.): # seconds to wait for another process writing the same folder
         "Write this result (and `extra` files) as one results folder with a manifest."
         from neuron_ablation import __version__
-        return write_folder(path, {**self.files(), **(extra or {})}, meta=dict(package=__version__), lock_timeout=lock_timeout)
+        return write_folder(path, {**self.files(), **(extra or {})}, meta=dict(package=__version__),
+                            lock_timeout=lock_timeout)
 
     @classmethod
     def load(cls, path):
         "Read a folder written by `save`, after checking every file against its manifest."
-        path = Path(path); verify_folder(path)
-        if not (path/_FILES['config']).exists(): raise ValueError(f"{str(path)!r} holds no {_FILES['config']}: it is not a results folder written by `save`")
+        path = Path(path)
+        verify_folder(path)
+        if not (path/_FILES['config']).exists():
+            raise ValueError(f"{str(path)!r} holds no {_FILES['config']}: it is not a results "
+                             f"folder written by `save`")
         js = lambda k: json.loads((path/_FILES[k]).read_text())
-        csv = lambda k: pd.read_csv(path/_FILES[k], dtype={'class': str, 'unit': str}) if (path/_FILES[k]).exists() else None
-        return cls(js('config'), {int(k): v for k, v in js('neurons').items()}, *[csv(k) for k in _TABLES])
+        csv = lambda k: (pd.read_csv(path/_FILES[k], dtype={'class': str, 'unit': str})
+                         if (path/_FILES[k]).exists() else None)
+        return cls(js('config'), {int(k): v for k, v in js('neurons').items()},
+                   *[csv(k) for k in _TABLES])
 
     def summary(self, by:str='group'): # 'group' or 'layer'
-        "Per group (or layer): the target's drop with its interval and p-values against random-k, selectivity, KL and every effect metric."
-        if self.stats is None: raise ValueError("these results hold no statistics table (stats.csv): they were made without random-k controls or by an older version")
-        out = _summary(self.table, self.stats, self.config['class_names'][self.config['target_class']], by, self.config.get('task', 'classification'))
+        "Per group or layer: target drop (interval, p vs random-k), selectivity, KL, each effect."
+        if self.stats is None:
+            raise ValueError("these results hold no statistics table (stats.csv): they were made "
+                             "without random-k controls or by an older version")
+        out = _summary(self.table, self.stats,
+                       self.config['class_names'][self.config['target_class']], by,
+                       self.config.get('task', 'classification'))
         groups = self.config.get('layer_groups', {})
-        per_unit = lambda per: per.reindex(out.index).values if by == 'layer' else [per.reindex([int(l) for l in groups[g]]).max() for g in out.index]
-        if 'steps_per_layer' in self.config:   # path-integral attributions: how converged each layer's scores are
+        per_unit = lambda per: (per.reindex(out.index).values if by == 'layer' else
+                                [per.reindex([int(l) for l in groups[g]]).max() for g in out.index])
+        # path-integral attributions: how converged each layer's scores are
+        if 'steps_per_layer' in self.config:
             scored = sorted({int(l) for ls in groups.values() for l in ls})
-            out['attribution_error'] = per_unit(pd.Series(self.config['convergence_delta']['max_rel'], index=scored))
-            out['attribution_steps'] = per_unit(pd.Series(self.config['steps_per_layer'], index=scored))
+            out['attribution_error'] = per_unit(
+                pd.Series(self.config['convergence_delta']['max_rel'], index=scored))
+            out['attribution_steps'] = per_unit(pd.Series(self.config['steps_per_layer'],
+                                                          index=scored))
         jac = {l: v.get('split_half_jaccard') for l, v in self.neurons.items()}
         if any(v is not None for v in jac.values()):
-            per = pd.Series({int(l): np.nan if v is None else v for l, v in jac.items()}, dtype=float)
-            out['jaccard'] = per.reindex(out.index).values if by == 'layer' else [per.reindex([int(l) for l in groups[g]]).mean() for g in out.index]
+            per = pd.Series({int(l): np.nan if v is None else v for l, v in jac.items()},
+                            dtype=float)
+
+            out['jaccard'] = (per.reindex(out.index).values if by == 'layer' else
+                              [per.reindex([int(l) for l in groups[g]]).mean() for g in out.index])
         return out
 
 # %% ../nbs/12_results.ipynb #054741ea
@@ -234,21 +304,29 @@ def _summary(df, stats, target, by, task='classification'):
     if by not in ('group', 'layer'): raise ValueError(f"summary(by={by!r}): use 'group' or 'layer'")
     st = stats[stats.unit_type == by]
     pick = lambda cls, met: st[(st['class'] == cls) & (st.metric == met)].set_index('unit')
-    reg = task == 'regression'   # the target output's predicted value drops, and the mean squared shift takes KL's place
-    t, sel, kl = pick(target, 'value' if reg else 'prob_on_class'), pick(target, 'selectivity'), pick('all', 'shift_sq' if reg else 'kl')
-    out = pd.DataFrame({'target_drop_topk': t.effect, 'ci_low': t.ci_low, 'ci_high': t.ci_high, 'target_drop_random': t.random_mean,
-                        'target_drop_random_sd': t.random_sd, 'p': t.p, 'p_holm': t.p_adj, 'selectivity': sel.effect,
-                        'selectivity_ci_low': sel.ci_low, 'selectivity_ci_high': sel.ci_high, 'selectivity_p': sel.p,
-                        'kl_topk': kl.effect, 'kl_random': kl.random_mean, 'no_edit': t.no_edit, 'n_random': t.n_random})
+    # the target output's predicted value drops, and the mean squared shift takes KL's place
+    reg = task == 'regression'
+    t, sel, kl = (pick(target, 'value' if reg else 'prob_on_class'), pick(target, 'selectivity'),
+                  pick('all', 'shift_sq' if reg else 'kl'))
+    out = pd.DataFrame({'target_drop_topk': t.effect, 'ci_low': t.ci_low, 'ci_high': t.ci_high,
+                        'target_drop_random': t.random_mean, 'target_drop_random_sd': t.random_sd,
+                        'p': t.p, 'p_holm': t.p_adj, 'selectivity': sel.effect,
+                        'selectivity_ci_low': sel.ci_low, 'selectivity_ci_high': sel.ci_high,
+                        'selectivity_p': sel.p, 'kl_topk': kl.effect, 'kl_random': kl.random_mean,
+                        'no_edit': t.no_edit, 'n_random': t.n_random})
     if reg: out = out.rename(columns={'kl_topk': 'shift_sq_topk', 'kl_random': 'shift_sq_random'})
     per = df[(df['class'] == 'all') & ~df.metric.isin(['kl', 'accuracy', 'n_changed', 'shift_sq'])]
     per = per.assign(kind=np.where(per.condition.str.startswith('random'), 'random', per.condition))
     per = per[per.kind != 'baseline'].groupby(['metric', by, 'kind']).value.mean()
     for met in sorted(set(per.index.get_level_values(0))):
-        u = per.loc[met].unstack(); u.index = u.index.astype(str)
+        u = per.loc[met].unstack()
+        u.index = u.index.astype(str)
         out[f'{met}_topk'], out[f'{met}_random'] = u['topk'], u['random']
-    out.index = out.index.astype(str); out.index.name = by
-    order = list(dict.fromkeys(df.group)) if by == 'group' else [str(l) for l in sorted(set(df.layer))]
+    out.index = out.index.astype(str)
+    out.index.name = by
+    order = (list(dict.fromkeys(df.group)) if by == 'group' else
+             [str(l) for l in sorted(set(df.layer))])
+
     out = out.reindex([u for u in order if u in out.index])
     if by == 'layer': out.index = out.index.astype(int)
     return out
@@ -257,13 +335,17 @@ def _summary(df, stats, target, by, task='classification'):
 def _json_diff(a, b, path=''):
     "(worst relative difference, where) of two JSON-like values; raises on a structural difference."
     if isinstance(a, dict) and isinstance(b, dict):
-        if set(map(str, a)) != set(map(str, b)): raise ValueError(f"{path or 'config'}: keys differ: {sorted(set(map(str, a)) ^ set(map(str, b)))}")
+        if set(map(str, a)) != set(map(str, b)):
+            raise ValueError(f"{path or 'config'}: keys differ: "
+                             f"{sorted(set(map(str, a)) ^ set(map(str, b)))}")
         bk = {str(k): v for k, v in b.items()}
         return max([_json_diff(v, bk[str(k)], f'{path}.{k}') for k, v in a.items()] + [(0., '')])
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         if len(a) != len(b): raise ValueError(f"{path}: {len(a)} vs {len(b)} entries")
-        return max([_json_diff(u, v, f'{path}[{i}]') for i, (u, v) in enumerate(zip(a, b))] + [(0., '')])
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+        return max([_json_diff(u, v, f'{path}[{i}]') for i, (u, v) in enumerate(zip(a, b))]
+                   + [(0., '')])
+    if (isinstance(a, (int, float)) and isinstance(b, (int, float))
+            and not isinstance(a, bool) and not isinstance(b, bool)):
         return (_rel(np.array([a], float), np.array([b], float)).max(initial=0.), path)
     if a != b: raise ValueError(f"{path}: {a!r} != {b!r}")
     return (0., '')
@@ -277,20 +359,28 @@ def _rel(u, v):
     return d
 
 def results_diff(a, b, # two `AblationResults` or results folders
-                 ignore=('versions',)): # config keys left out (package versions differ between machines)
-    "dict(same_neurons, max_rel, where): do both choose the same top-k neurons, and the worst relative difference of any number."
+                 ignore=('versions',)): # config keys left out (package versions differ by machine)
+    "dict(same_neurons, max_rel, where): same top-k neurons? and the worst relative difference."
     a, b = (r if isinstance(r, AblationResults) else AblationResults.load(r) for r in (a, b))
     cfg = lambda r: {k: v for k, v in r.config.items() if k not in ignore}
-    worst = [_json_diff(cfg(a), cfg(b), 'config'), _json_diff(to_jsonable(a.neurons), to_jsonable(b.neurons), 'neurons')]
+    worst = [_json_diff(cfg(a), cfg(b), 'config'),
+             _json_diff(to_jsonable(a.neurons), to_jsonable(b.neurons), 'neurons')]
     for t in _TABLES:
         x, y = getattr(a, t), getattr(b, t)
         if (x is None) != (y is None): raise ValueError(f"only one of the results has a {t} table")
         if x is None: continue
-        if list(x.columns) != list(y.columns) or x.shape != y.shape: raise ValueError(f"{t}: columns or shape differ")
-        num = [c for c in x.columns if pd.api.types.is_numeric_dtype(x[c]) and not pd.api.types.is_bool_dtype(x[c])]
-        pd.testing.assert_frame_equal(x.drop(columns=num).reset_index(drop=True), y.drop(columns=num).reset_index(drop=True))
+        if list(x.columns) != list(y.columns) or x.shape != y.shape:
+            raise ValueError(f"{t}: columns or shape differ")
+        num = [c for c in x.columns
+               if pd.api.types.is_numeric_dtype(x[c]) and not pd.api.types.is_bool_dtype(x[c])]
+        pd.testing.assert_frame_equal(x.drop(columns=num).reset_index(drop=True),
+                                      y.drop(columns=num).reset_index(drop=True))
         d = _rel(x[num].to_numpy(float), y[num].to_numpy(float))
-        if d.size: i, j = np.unravel_index(np.argmax(d), d.shape); worst.append((float(d[i, j]), f'{t}[{i}, {num[j]!r}]'))
-    same = a.neurons.keys() == b.neurons.keys() and all(list(a.neurons[l]['topk']) == list(b.neurons[l]['topk']) for l in a.neurons)
+        if d.size:
+            i, j = np.unravel_index(np.argmax(d), d.shape)
+            worst.append((float(d[i, j]), f'{t}[{i}, {num[j]!r}]'))
+    same = (a.neurons.keys() == b.neurons.keys()
+            and all(list(a.neurons[l]['topk']) == list(b.neurons[l]['topk']) for l in a.neurons))
+
     m = max(worst)
     return dict(same_neurons=bool(same), max_rel=float(m[0]), where=m[1])
