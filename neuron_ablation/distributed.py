@@ -18,8 +18,9 @@ __all__ = ['DEVICES', 'DTYPES', 'rank_world', 'is_distributed', 'is_main', 'desc
 _ALONE = [False]   # inside `alone()`: this process computes as if it were the only one
 
 def rank_world() -> tuple:
-    "(rank, world size) of the initialised default process group, or (0, 1) without one (or inside `alone`)."
-    if dist.is_available() and dist.is_initialized() and not _ALONE[0]: return dist.get_rank(), dist.get_world_size()
+    "(rank, world size) of the initialised default process group, else (or in `alone`) (0, 1)."
+    if dist.is_available() and dist.is_initialized() and not _ALONE[0]:
+        return dist.get_rank(), dist.get_world_size()
     return 0, 1
 
 def is_distributed() -> bool:
@@ -27,7 +28,7 @@ def is_distributed() -> bool:
     return rank_world()[1] > 1
 
 def is_main() -> bool:
-    "True on rank 0 (and in a single process): the rank that prints, draws progress bars and writes files."
+    "True on rank 0 (and in a single process): the rank that prints, draws progress, writes files."
     return rank_world()[0] == 0
 
 def describe() -> str:
@@ -37,7 +38,7 @@ def describe() -> str:
 
 @contextmanager
 def alone():
-    "Inside the block this process computes by itself (no split, no collectives), e.g. one of several independent jobs that ranks share out."
+    "In the block this process computes alone (no split, no collectives), e.g. a shared-out job."
     before, _ALONE[0] = _ALONE[0], True
     try: yield
     finally: _ALONE[0] = before
@@ -45,44 +46,56 @@ def alone():
 # %% ../nbs/21_distributed.ipynb #1263fdd7
 def shard(n:int, # items to split (batches, layers)
           rank:int|None=None, world:int|None=None): # default: this process's `rank_world()`
-    "The indices of `0..n-1` that `rank` owns: every `world`-th from `rank` (strided), the same split on every rank."
+    "The indices of `0..n-1` that `rank` owns: every `world`-th from `rank` (same on every rank)."
     r, w = rank_world() if rank is None and world is None else (rank, world)
-    if r is None or w is None or not 0 <= r < w: raise ValueError(f"shard: need 0 <= rank < world, got rank={r!r}, world={w!r} (pass both or neither)")
+    if r is None or w is None or not 0 <= r < w:
+        raise ValueError(f"shard: need 0 <= rank < world, got rank={r!r}, world={w!r} (pass both "
+                         f"or neither)")
     if n < 0: raise ValueError(f"shard: n must be >= 0, got {n}")
     return range(r, n, w)
 
 class _Share:
-    "This rank's `(global index, batch)` pairs of a sequence of batches, decoded as they are iterated (`len` without decoding)."
+    "This rank's `(global index, batch)` pairs of a batch sequence, decoded as they are iterated."
     def __init__(self, batches, idx): self.batches, self.idx = batches, idx
     def __len__(self): return len(self.idx)
     def __iter__(self): return iter(self.batches.iterate(self.idx))
 
-def my_batches(batches): # every batch of the step, in the order one process would run them (a list, or a sequence with `iterate`)
-    "`(global index, batch)` pairs of this rank's share of `batches` (batch `i` goes to rank `i mod world`); a lazy sequence stays lazy."
+# every batch of the step, in the order one process would run them (a list, or has `iterate`)
+def my_batches(batches):
+    "`(global index, batch)` pairs of this rank's share of `batches` (`i` to rank `i mod world`)."
     idx = list(shard(len(batches)))
     if callable(getattr(batches, 'iterate', None)): return _Share(batches, idx)
     return [(i, batches[i]) for i in idx]
 
-_CLAIMS = [0]   # how many claimed steps this process has begun (the same count on every rank: they run the same code)
+# how many claimed steps this process has begun (the same count on every rank: same code)
+_CLAIMS = [0]
 
-def claim(items): # the step's work items (any values), in the order they should be taken: largest first
-    "Yield the items this rank takes, one at a time: each goes to the first rank free for it (a shared counter in the process group's store)."
+def claim(items): # the step's work items (any values), in the order to take them: largest first
+    "Yield the items this rank takes, one at a time, each to the first free rank (shared counter)."
     items = list(items)
-    if not is_distributed(): yield from items; return
-    store = getattr(dist.distributed_c10d, '_get_default_store', lambda: None)()   # torch's own store of the default group
-    if store is None: yield from (items[i] for i in shard(len(items))); return       # (a torch without it: the fixed split, same results)
-    _CLAIMS[0] += 1; key = f'neuron_ablation/claim/{_CLAIMS[0]}'
+    if not is_distributed():
+        yield from items
+        return
+    # torch's own store of the default group
+    store = getattr(dist.distributed_c10d, '_get_default_store', lambda: None)()
+    if store is None:   # (a torch without it: the fixed split, same results)
+        yield from (items[i] for i in shard(len(items)))
+        return
+    _CLAIMS[0] += 1
+    key = f'neuron_ablation/claim/{_CLAIMS[0]}'
     while (k := store.add(key, 1) - 1) < len(items): yield items[k]
 
 # %% ../nbs/21_distributed.ipynb #d6727238
 def _comm_device():
     "Where collectives run: the current CUDA device for nccl, the CPU for gloo."
-    return torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl' else torch.device('cpu')
+    return (torch.device('cuda', torch.cuda.current_device()) if dist.get_backend() == 'nccl'
+            else torch.device('cpu'))
 
 def _reduce(t:Tensor, op, what:str):
     if not isinstance(t, Tensor) or t.dtype not in (torch.float64, torch.int64):
-        raise TypeError(f"{what} takes a float64 or int64 tensor (so that sums over ranks are exact to float64 rounding), "
-                        f"got {getattr(t, 'dtype', type(t).__name__)}: convert with .double() first")
+        raise TypeError(f"{what} takes a float64 or int64 tensor (so that sums over ranks are "
+                        f"exact to float64 rounding), got {getattr(t, 'dtype', type(t).__name__)}: "
+                        f"convert with .double() first")
     if not is_distributed(): return t.clone()
     out = t.detach().to(_comm_device(), copy=True)
     dist.all_reduce(out, op=op)
@@ -96,7 +109,8 @@ def all_reduce_max(t:Tensor): # float64 (or int64) values of this rank
     "The elementwise maximum of `t` over all ranks, on every rank."
     return _reduce(t, dist.ReduceOp.MAX, 'all_reduce_max')
 
-_PACKED = (torch.float64, torch.float32, torch.float16, torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8, torch.bool)
+_PACKED = (torch.float64, torch.float32, torch.float16, torch.int64, torch.int32, torch.int16,
+           torch.int8, torch.uint8, torch.bool)
 
 class _Ref:
     "Where a packed tensor lies: its dtype, its position among that dtype's tensors, its shape."
@@ -105,11 +119,14 @@ class _Ref:
     def __reduce__(self): return (_Ref, (self.dtype, self.i, self.shape))
 
 def _pack(obj):
-    "(tree, {dtype: (flat numpy buffer, sizes)}): the CPU tensors in nested dicts, lists and tuples moved into one buffer per dtype."
+    "(tree, {dtype: (flat numpy buffer, sizes)}): the CPU tensors of `obj` in one buffer per dtype."
     bufs = {}
     def walk(o):
-        if type(o) is Tensor and o.device.type == 'cpu' and o.dtype in _PACKED and not o.requires_grad:
-            b = bufs.setdefault(o.dtype, []); b.append(o.reshape(-1)); return _Ref(o.dtype, len(b) - 1, tuple(o.shape))
+        if (type(o) is Tensor and o.device.type == 'cpu' and o.dtype in _PACKED
+                and not o.requires_grad):
+            b = bufs.setdefault(o.dtype, [])
+            b.append(o.reshape(-1))
+            return _Ref(o.dtype, len(b) - 1, tuple(o.shape))
         if type(o) is dict: return {k: walk(v) for k, v in o.items()}
         if type(o) in (list, tuple): return type(o)(walk(v) for v in o)
         return o
@@ -117,7 +134,7 @@ def _pack(obj):
     return tree, {dt: (torch.cat(b).numpy(), [t.numel() for t in b]) for dt, b in bufs.items()}
 
 def _unpack(tree, flat):
-    "The object `_pack` took apart (each tensor its own copy, so that saving one does not save the whole buffer)."
+    "The object `_pack` took apart (each tensor its own copy: saving one skips the whole buffer)."
     parts = {dt: torch.from_numpy(a).split(n) for dt, (a, n) in flat.items()}
     def walk(o):
         if type(o) is _Ref: return parts[o.dtype][o.i].view(o.shape).clone()
@@ -130,43 +147,55 @@ def all_gather_objects(obj): # any picklable object (keep tensors on the CPU)
     "`[obj of rank 0, obj of rank 1, ...]` on every rank (`[obj]` in one process)."
     if not is_distributed(): return [obj]
     out = [None] * rank_world()[1]
-    dist.all_gather_object(out, _pack(obj))   # thousands of small tensors pickle 30x faster as a few numpy buffers
+    # thousands of small tensors pickle 30x faster as a few numpy buffers
+    dist.all_gather_object(out, _pack(obj))
     return [_unpack(*o) for o in out]
 
-def gather_ordered(parts:dict, # {global index: item} of this rank (its share from `my_batches` / `shard`)
+def gather_ordered(parts:dict, # {global index: item} of this rank (its share from `my_batches`)
                    n:int): # items in all
-    "Every rank's items as one list in global order, on every rank; raises if an index is missing or owned twice."
+    "All ranks' items as one list in global order, on every rank; raise on a missing/double index."
     merged = {}
     for p in all_gather_objects(parts):
         for i, v in p.items():
-            if i in merged: raise RuntimeError(f"gather_ordered: item {i} came from two ranks; every rank must split with `shard`")
+            if i in merged:
+                raise RuntimeError(f"gather_ordered: item {i} came from two ranks; every rank must "
+                                   f"split with `shard`")
             merged[i] = v
-    if sorted(merged) != list(range(n)): raise RuntimeError(f"gather_ordered: expected items 0..{n-1}, got {sorted(merged)}")
+    if sorted(merged) != list(range(n)):
+        raise RuntimeError(f"gather_ordered: expected items 0..{n-1}, got {sorted(merged)}")
     return [merged[i] for i in range(n)]
 
 # %% ../nbs/21_distributed.ipynb #aafc2df4
 DEVICES = ('auto', 'cpu', 'cuda', 'mps') # where a model can compute
-DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16} # the precisions a model can compute in
+# the precisions a model can compute in
+DTYPES = {'float32': torch.float32, 'bfloat16': torch.bfloat16, 'float16': torch.float16}
 
-def _mps(): return getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()
+def _mps():
+    return getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()
 
 def resolve_device(device='auto'): # one of `DEVICES`, 'cuda:i', or a torch.device
-    "The `torch.device` to compute on ('auto': CUDA, else MPS, else CPU; 'cuda' under torchrun: this rank's GPU); raises if this machine lacks it."
+    "The `torch.device` ('auto': CUDA|MPS|CPU; 'cuda' in torchrun: this rank's); raises if absent."
     d = str(device)
     if d == 'auto': d = 'cuda' if torch.cuda.is_available() else 'mps' if _mps() else 'cpu'
-    if d.split(':')[0] not in DEVICES[1:]: raise ValueError(f"device must be one of {DEVICES} (or 'cuda:i'), got {device!r}")
+    if d.split(':')[0] not in DEVICES[1:]:
+        raise ValueError(f"device must be one of {DEVICES} (or 'cuda:i'), got {device!r}")
     d = torch.device(d)
     if d.type == 'cuda' and not torch.cuda.is_available():
-        raise ValueError(f"device {str(device)!r}: torch.cuda.is_available() is False here (no GPU, or a CPU build of torch {torch.__version__}): use 'cpu' or 'auto'")
-    if d.type == 'mps' and not _mps(): raise ValueError(f"device {str(device)!r}: MPS is not available here (Apple silicon only): use 'cpu' or 'auto'")
-    if d.type == 'cuda' and d.index is None: d = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')))
+        raise ValueError(f"device {str(device)!r}: torch.cuda.is_available() is False here (no "
+                         f"GPU, or a CPU build of torch {torch.__version__}): use 'cpu' or 'auto'")
+    if d.type == 'mps' and not _mps():
+        raise ValueError(f"device {str(device)!r}: MPS is not available here (Apple silicon only): "
+                         f"use 'cpu' or 'auto'")
+    if d.type == 'cuda' and d.index is None:
+        d = torch.device('cuda', int(os.environ.get('LOCAL_RANK', '0')))
     return d
 
 def as_dtype(dtype): # None, a key of `DTYPES` or one of its torch dtypes
     "The torch dtype of a precision name (None stays None: keep the model's)."
     if dtype is None or dtype in DTYPES.values(): return dtype
     if dtype in DTYPES: return DTYPES[dtype]
-    raise ValueError(f"dtype must be one of {list(DTYPES)} (or None to keep the model's), got {dtype!r}")
+    raise ValueError(f"dtype must be one of {list(DTYPES)} (or None to keep the model's), got "
+                     f"{dtype!r}")
 
 # %% ../nbs/21_distributed.ipynb #2282d58e
 def backend_for(device) -> str: # a torch device or its name
@@ -174,17 +203,22 @@ def backend_for(device) -> str: # a torch device or its name
     return 'nccl' if torch.device(device).type == 'cuda' else 'gloo'
 
 @contextmanager
-def launched(device='cpu'): # the device this process computes on (picks the backend; 'auto' is resolved)
-    "Join the process group described by torchrun's environment for the block (no-op without one, or if one is already initialised); yields (rank, world)."
+def launched(device='cpu'): # device this process computes on (picks the backend; 'auto' resolved)
+    "Join torchrun's process group in the block (no-op if none or joined); yields (rank, world)."
     started = False
     if not dist.is_initialized() and int(os.environ.get('WORLD_SIZE', '1')) > 1:
-        if not dist.is_available(): raise RuntimeError("WORLD_SIZE > 1 but this torch build has no torch.distributed")
+        if not dist.is_available():
+            raise RuntimeError("WORLD_SIZE > 1 but this torch build has no torch.distributed")
         device = resolve_device(device)
         if backend_for(device) == 'nccl': torch.cuda.set_device(device)
-        dist.init_process_group(backend_for(device)); started = True
+        dist.init_process_group(backend_for(device))
+        started = True
     ok = False
-    try: yield rank_world(); ok = True
+    try:
+        yield rank_world()
+        ok = True
     finally:
         if started:
-            if ok: dist.barrier()   # every rank finished before any closes its connections: gloo aborts a peer still using one
+            # every rank finishes before any closes its connections: gloo aborts a peer using one
+            if ok: dist.barrier()
             dist.destroy_process_group()

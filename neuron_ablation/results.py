@@ -294,7 +294,6 @@ class AblationResults:
         if any(v is not None for v in jac.values()):
             per = pd.Series({int(l): np.nan if v is None else v for l, v in jac.items()},
                             dtype=float)
-
             out['jaccard'] = (per.reindex(out.index).values if by == 'layer' else
                               [per.reindex([int(l) for l in groups[g]]).mean() for g in out.index])
         return out
@@ -326,7 +325,6 @@ def _summary(df, stats, target, by, task='classification'):
     out.index.name = by
     order = (list(dict.fromkeys(df.group)) if by == 'group' else
              [str(l) for l in sorted(set(df.layer))])
-
     out = out.reindex([u for u in order if u in out.index])
     if by == 'layer': out.index = out.index.astype(int)
     return out
@@ -381,6 +379,5 @@ def results_diff(a, b, # two `AblationResults` or results folders
             worst.append((float(d[i, j]), f'{t}[{i}, {num[j]!r}]'))
     same = (a.neurons.keys() == b.neurons.keys()
             and all(list(a.neurons[l]['topk']) == list(b.neurons[l]['topk']) for l in a.neurons))
-
     m = max(worst)
     return dict(same_neurons=bool(same), max_rel=float(m[0]), where=m[1])
