@@ -19,26 +19,32 @@ def check_choice(what:str, # the argument's name, e.g. 'aggregate'
                  value, # what the caller passed
                  options:Sequence): # the accepted values
     "Return `value` if it is one of `options`, else raise naming both."
-    if not isinstance(value, str) or value not in options: raise ValueError(f"unknown {what} {value!r}; use one of {tuple(options)}")
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"unknown {what} {value!r}; use one of {tuple(options)}")
     return value
 
 def check_site(site): # 'hidden' (residual stream) or 'ffn' (feed-forward activation)
     "Return `site` if it is one of `SITES`."
-    if site not in SITES: raise ValueError(f"unknown site {site!r}; use one of {SITES} ('hidden' = residual stream, 'ffn' = feed-forward activation)")
+    if site not in SITES:
+        raise ValueError(f"unknown site {site!r}; use one of {SITES} ('hidden' = residual stream, "
+                         f"'ffn' = feed-forward activation)")
     return site
 
 def check_positive_int(name:str, # the argument's name
                        v): # what the caller passed
     "Return `v` as an int if it is a positive integer (not a bool), else raise."
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1: raise ValueError(f"{name} must be a positive int, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise ValueError(f"{name} must be a positive int, got {v!r}")
     return int(v)
 
 def check_topk(k, # neurons per layer to pick, as the caller passed it
-               width:int|None=None, # neurons per layer at the site (`st.width(site)`); None: not known yet
+               width:int|None=None, # neurons per layer at the site (`st.width(site)`), or None
                site:str|None=None): # the site, named in the message
     "`k` as an int if it is an int (not a bool) in 1..`width`, else raise naming site and width."
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1 or (width is not None and k > width):
-        rng = f"in 1..{width} (neurons per layer at site {site!r}; " if width is not None else ">= 1 ("
+    if (isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1
+            or (width is not None and k > width)):
+        rng = (f"in 1..{width} (neurons per layer at site {site!r}; " if width is not None
+               else ">= 1 (")
         raise ValueError(f"topk must be an int {rng}0 would edit nothing), got {k!r}")
     return int(k)
 
@@ -64,51 +70,68 @@ SILENCE = 1e-6   # a clip whose real samples all have |x| below this is silent (
 
 def validate_waveform(inputs, # [batch, samples] float32 at 16 kHz
                       attention_mask=None, # [batch, samples], 1 = real sample, 0 = padding
-                      receptive_field:int=400, # samples one model frame sees (`conv_geometry(config)[0]`)
+                      # samples one model frame sees (`conv_geometry(config)[0]`)
+                      receptive_field:int=400,
                       device=None, dtype=torch.float32, # what the model expects
                       sampling_rate:int|None=None, # Hz of `inputs`, if the caller knows it
                       expected_rate:int=16000): # Hz the model was trained at
     "Waveforms (and mask) as tensors; NaN/inf anywhere (padding too) or silence (`SILENCE`) raise."
     if sampling_rate is not None: check_sampling_rate(sampling_rate, expected_rate)
     if isinstance(inputs, np.ndarray): inputs = torch.from_numpy(inputs)
-    if not isinstance(inputs, Tensor): raise TypeError(f"inputs must be a torch.Tensor [batch, samples], got {type(inputs).__name__}")
+    if not isinstance(inputs, Tensor):
+        raise TypeError(f"inputs must be a torch.Tensor [batch, samples], got "
+                        f"{type(inputs).__name__}")
     if inputs.dtype in _INT_DTYPES:
-        raise TypeError(f"inputs are integer PCM ({inputs.dtype}): convert to float in [-1, 1] first, e.g. "
-                        f"`x.float() / 32768` for int16, or load files with `neuron_ablation.data.load_audio`")
-    if inputs.dtype != dtype: raise TypeError(f"inputs have dtype {inputs.dtype} but the model computes in {dtype}: pass `x.to({dtype})`")
-    if inputs.dim() == 3: raise ValueError(f"inputs have shape {tuple(inputs.shape)}, which looks like [batch, channels, samples]: the models "
-                                           f"take mono [batch, samples]; mix down with `x.mean(1)` or pick a channel with `x[:, 0]`")
-    if inputs.dim() != 2: raise ValueError(f"inputs must have shape [batch, samples], got {tuple(inputs.shape)}; for a single clip use `x[None]`")
+        raise TypeError(f"inputs are integer PCM ({inputs.dtype}): convert to float in [-1, 1] "
+                        f"first, e.g. `x.float() / 32768` for int16, or load files with "
+                        f"`neuron_ablation.data.load_audio`")
+    if inputs.dtype != dtype:
+        raise TypeError(f"inputs have dtype {inputs.dtype} but the model computes in {dtype}: pass "
+                        f"`x.to({dtype})`")
+    if inputs.dim() == 3:
+        raise ValueError(f"inputs have shape {tuple(inputs.shape)}, which looks like [batch, "
+                         f"channels, samples]: the models take mono [batch, samples]; mix down "
+                         f"with `x.mean(1)` or pick a channel with `x[:, 0]`")
+    if inputs.dim() != 2:
+        raise ValueError(f"inputs must have shape [batch, samples], got {tuple(inputs.shape)}; for "
+                         f"a single clip use `x[None]`")
     if inputs.numel() == 0: raise ValueError(f"inputs are empty (shape {tuple(inputs.shape)})")
     rf = receptive_field
     if inputs.shape[1] < rf:
-        raise ValueError(f"clips have {inputs.shape[1]} samples, shorter than the model's receptive field of {rf} samples "
-                         f"({rf/16:.0f} ms at 16 kHz): pad them or use longer clips")
+        raise ValueError(f"clips have {inputs.shape[1]} samples, shorter than the model's "
+                         f"receptive field of {rf} samples ({rf/16:.0f} ms at 16 kHz): pad them "
+                         f"or use longer clips")
     bad = (~torch.isfinite(inputs).all(dim=1)).nonzero().flatten().tolist()
     if bad: raise ValueError(f"inputs contain NaN or inf in clip(s) {bad} (padding counts: "
                              f"padded samples must be finite too): clean or drop those clips")
     if device is not None and inputs.device != torch.device(device):
-        raise ValueError(f"inputs are on {inputs.device} but the model is on {device}: move them with `x.to('{device}')`")
+        raise ValueError(f"inputs are on {inputs.device} but the model is on {device}: move them "
+                         f"with `x.to('{device}')`")
     mask = validate_mask(attention_mask, inputs, rf)
     peak = (inputs if mask is None else inputs * mask).abs().amax(1)
     silent = (peak < SILENCE).nonzero().flatten().tolist()
     if silent: raise ValueError(f"clip(s) {silent[:10]}{' ...' if len(silent) > 10 else ''} are "
                                 f"digital silence "
                                 f"(every real sample has |x| < {SILENCE:g}): "
-                                f"they carry nothing for the model to respond to; drop them (an empty or failed audio file often looks like this)")
+                                f"they carry nothing for the model to respond to; drop them (an "
+                                f"empty or failed audio file often looks like this)")
     return inputs, mask
 
 def validate_mask(mask, # [batch, samples] 0/1, or None
                   inputs:Tensor, # [batch, samples] the clips it masks
                   receptive_field:int=400): # samples one model frame sees
-    "The attention mask as a long tensor on the inputs' device (None stays None), or one clear exception."
+    "The attention mask as a long tensor on the inputs' device (None stays None), or one exception."
     if mask is None: return None
     if isinstance(mask, np.ndarray): mask = torch.from_numpy(mask)
     if not isinstance(mask, Tensor) or mask.shape != inputs.shape:
-        raise ValueError(f"attention_mask must be a tensor of the inputs' shape {tuple(inputs.shape)}, got {getattr(mask, 'shape', type(mask))}")
-    if not ((mask == 0) | (mask == 1)).all(): raise ValueError("attention_mask must hold only 0 (padding) and 1 (real samples)")
+        raise ValueError(f"attention_mask must be a tensor of the inputs' shape "
+                         f"{tuple(inputs.shape)}, got {getattr(mask, 'shape', type(mask))}")
+    if not ((mask == 0) | (mask == 1)).all():
+        raise ValueError("attention_mask must hold only 0 (padding) and 1 (real samples)")
     short = (mask.sum(1) < receptive_field).nonzero().flatten().tolist()
-    if short: raise ValueError(f"clip(s) {short} have fewer than {receptive_field} real samples (the receptive field) under attention_mask")
+    if short:
+        raise ValueError(f"clip(s) {short} have fewer than {receptive_field} real samples (the "
+                         f"receptive field) under attention_mask")
     return mask.long().to(inputs.device)
 
 # %% ../nbs/08_checks.ipynb #bb04ac0b
@@ -119,9 +142,11 @@ def validate_labels(labels, # [batch] int class ids
     "Labels as a LongTensor [n], or one clear exception."
     y = torch.as_tensor(np.asarray(labels)) if not isinstance(labels, Tensor) else labels
     if y.dim() != 1 or y.dtype.is_floating_point:
-        raise ValueError(f"labels must be a 1-D tensor of int class ids, got shape {tuple(y.shape)} "
-                         f"dtype {y.dtype}")
-    if len(y) != n: raise ValueError(f"labels has {len(y)} entries but inputs has {n} clips: give one label per clip")
+        raise ValueError(f"labels must be a 1-D tensor of int class ids, got shape "
+                         f"{tuple(y.shape)} dtype {y.dtype}")
+    if len(y) != n:
+        raise ValueError(f"labels has {len(y)} entries but inputs has {n} clips: give one label "
+                         f"per clip")
     bad = sorted(set(y[(y < 0) | (y >= len(class_names))].tolist()))
     if bad:
         raise ValueError(f"labels {bad} are not classes of the head, which has {len(class_names)}: "
@@ -132,8 +157,8 @@ def validate_labels(labels, # [batch] int class ids
 def _require(labels:Tensor, target:int, names:list):
     "Raise unless some clip has the target class."
     if not (labels == target).any():
-        raise ValueError(f"no clip has the target class {target} ({names[target]!r}); labels present: "
-                         f"{sorted(set(labels.tolist()))}")
+        raise ValueError(f"no clip has the target class {target} ({names[target]!r}); labels "
+                         f"present: {sorted(set(labels.tolist()))}")
 
 def validate_target(target_class, # int id or class name
                     class_names:Sequence[str], # the head's classes
@@ -141,10 +166,12 @@ def validate_target(target_class, # int id or class name
     "The target class as an int id, or one clear exception."
     names = list(class_names)
     if isinstance(target_class, str):
-        if target_class not in names: raise ValueError(f"target_class {target_class!r} is not a class of the head: {names}")
+        if target_class not in names:
+            raise ValueError(f"target_class {target_class!r} is not a class of the head: {names}")
         target_class = names.index(target_class)
     if not isinstance(target_class, (int, np.integer)) or not 0 <= target_class < len(names):
-        raise ValueError(f"target_class {target_class!r} is not a class of the head: use 0..{len(names)-1} or a name of {names}")
+        raise ValueError(f"target_class {target_class!r} is not a class of the head: use "
+                         f"0..{len(names)-1} or a name of {names}")
     if labels is not None: _require(labels, int(target_class), names)
     return int(target_class)
 
