@@ -60,8 +60,7 @@ class _Share:
     def __len__(self): return len(self.idx)
     def __iter__(self): return iter(self.batches.iterate(self.idx))
 
-# every batch of the step, in the order one process would run them (a list, or has `iterate`)
-def my_batches(batches):
+def my_batches(batches): # the step's batches in run order (a list, or a sequence with `iterate`)
     "`(global index, batch)` pairs of this rank's share of `batches` (`i` to rank `i mod world`)."
     idx = list(shard(len(batches)))
     if callable(getattr(batches, 'iterate', None)): return _Share(batches, idx)

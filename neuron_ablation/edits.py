@@ -15,7 +15,8 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch, patch_to
 
 from .checks import check_site, validate_labels
-from .model import SpeechTransformer, HookPoint, iter_batches, as_batches, is_stream, hook_count
+from .model import (SpeechTransformer, HookPoint, iter_batches, as_batches,
+                                   is_stream, hook_count)
 from .distributed import shard, rank_world, all_gather_objects, is_main, my_batches
 
 # %% auto #0
@@ -39,7 +40,8 @@ class Frames:
     @classmethod
     def at(cls, *idx): return cls('list', idx=tuple(int(i) for i in idx))
     @classmethod
-    def window(cls, center:int, radius:int=2): return cls('window', center=int(center), radius=int(radius))
+    def window(cls, center:int, radius:int=2):
+        return cls('window', center=int(center), radius=int(radius))
 
     def __str__(self):
         return {'all': 'all', 'peak': f'peak(k={self.k})', 'list': f'at{list(self.idx)}',
@@ -50,60 +52,73 @@ class Frames:
              frame_mask:Tensor|None=None): # [B, T] bool, real frames
         "[B, T] bool mask of the frames to edit."
         B, T = act.shape[:2]
-        valid = frame_mask.to(act.device) if frame_mask is not None else torch.ones(B, T, dtype=torch.bool, device=act.device)
+        valid = (frame_mask.to(act.device) if frame_mask is not None
+                 else torch.ones(B, T, dtype=torch.bool, device=act.device))
         m = torch.zeros(B, T, dtype=torch.bool, device=act.device)
         if self.kind == 'all': m[:] = True
         elif self.kind == 'list':
             bad = [i for i in self.idx if not 0 <= i < T]
-            if bad: raise ValueError(f"frame indices {bad} are outside the clip's {T} frames (0..{T-1})")
+            if bad:
+                raise ValueError(f"frame indices {bad} are outside the clip's {T} frames "
+                                 f"(0..{T-1})")
             m[:, list(self.idx)] = True
         elif self.kind == 'window':
-            if not 0 <= self.center < T: raise ValueError(f"window centre {self.center} is outside the clip's {T} frames (0..{T-1})")
+            if not 0 <= self.center < T:
+                raise ValueError(f"window centre {self.center} is outside the clip's {T} frames "
+                                 f"(0..{T-1})")
             m[:, max(0, self.center-self.radius):self.center+self.radius+1] = True
         elif len(neurons):
             score = act[..., neurons].abs().mean(-1).masked_fill(~valid, -float('inf'))
             m.scatter_(1, score.topk(min(self.k, T), dim=1).indices, True)
         return m & valid
 
-def as_frames(frames): # 'all', 'peak', a list of frame indices, ('window', center, radius) or a `Frames`
+def as_frames(frames): # 'all', 'peak', frame indices (a list), ('window', center, radius), `Frames`
     "Parse a frame policy."
     if isinstance(frames, Frames): return frames
     if frames is None or frames == 'all': return Frames.all()
     if frames == 'peak': return Frames.peak()
-    if isinstance(frames, tuple) and len(frames) in (2, 3) and frames[0] == 'window': return Frames.window(*frames[1:])
-    if isinstance(frames, (list, range, np.ndarray, Tensor)) and all(isinstance(int(i), int) for i in frames): return Frames.at(*[int(i) for i in frames])
-    raise ValueError(f"unknown frame policy {frames!r}: use 'all', 'peak', a list of frame indices, ('window', center, radius) or a `Frames`")
+    if isinstance(frames, tuple) and len(frames) in (2, 3) and frames[0] == 'window':
+        return Frames.window(*frames[1:])
+    if (isinstance(frames, (list, range, np.ndarray, Tensor))
+            and all(isinstance(int(i), int) for i in frames)):
+        return Frames.at(*[int(i) for i in frames])
+    raise ValueError(f"unknown frame policy {frames!r}: use 'all', 'peak', a list of frame "
+                     f"indices, ('window', center, radius) or a `Frames`")
 
 # %% ../nbs/10_edits.ipynb #0e72b93b
 @dataclass(frozen=True)
 class Mode:
     "An edit mode: what the chosen neurons' values become on the edited frames."
     name: str # how users and tables call it
-    new: Callable # (cur [B, T, k], mean [k] | None, std [k] | None, seed, gain) -> new values [B, T, k]
+    new: Callable # (cur [B, T, k], mean [k] | None, std [k] | None, seed, gain) -> new [B, T, k]
     needs_stats: bool = False # reads neuron means / SDs (`fit_stats`)
     removes: bool = True # an ablation (the neurons' information is removed); False: a steering edit
     needs_gain: bool = False # takes the factor `gain`
 
 def _noise(cur, mean, std, seed, gain):
     g = torch.Generator().manual_seed(int(seed))
-    return mean.to(cur)[None, None].expand_as(cur) + std.to(cur) * torch.randn(cur.shape, generator=g).to(cur)
+    return (mean.to(cur)[None, None].expand_as(cur)
+            + std.to(cur) * torch.randn(cur.shape, generator=g).to(cur))
 
 MODE_REGISTRY = {m.name: m for m in (
     Mode('zero', lambda cur, mean, std, seed, gain: torch.zeros_like(cur)),
     Mode('mean', lambda cur, mean, std, seed, gain: mean.to(cur).expand_as(cur), needs_stats=True),
     Mode('noise', _noise, needs_stats=True),
     Mode('invert', lambda cur, mean, std, seed, gain: -cur),
-    Mode('gain', lambda cur, mean, std, seed, gain: torch.zeros_like(cur) if gain == 0 else cur * gain,
+    Mode('gain',
+         lambda cur, mean, std, seed, gain: torch.zeros_like(cur) if gain == 0 else cur * gain,
          removes=False, needs_gain=True))}
 MODES = tuple(MODE_REGISTRY) # every edit mode
-ABLATION_MODES = tuple(k for k, m in MODE_REGISTRY.items() if m.removes) # the modes that remove neurons
+# the modes that remove neurons
+ABLATION_MODES = tuple(k for k, m in MODE_REGISTRY.items() if m.removes)
 
 def check_mode(mode:str, # one of `MODES`
-               ablation:str|None=None): # if given, who needs an ablation mode (not 'gain'), for the message
+               ablation:str|None=None): # if given, who needs an ablation mode (not 'gain'), to name
     "Validate an edit mode up front; -> its name."
     if mode not in MODES: raise ValueError(f"unknown ablate mode {mode!r}; use one of {MODES}")
     if ablation and not MODE_REGISTRY[mode].removes:
-        raise ValueError(f"{ablation} removes neurons: use mode {' or '.join(map(repr, ABLATION_MODES))} "
+        raise ValueError(f"{ablation} removes neurons: use mode "
+                         f"{' or '.join(map(repr, ABLATION_MODES))} "
                          f"({mode!r} scales them; steer with `steering_sweep`)")
     return mode
 
@@ -113,13 +128,18 @@ def needs_stats(mode:str): # one of `MODES`
 
 def check_gain(mode:str, # one of `MODES`
                gain): # the factor of mode 'gain' (a finite real number), None for every other mode
-    "Validate the (mode, gain) pair: mode 'gain' needs a finite factor, the other modes take none; -> float or None."
+    "Validate (mode, gain): 'gain' needs a finite factor, the others take none; -> float or None."
     check_mode(mode)
     if not MODE_REGISTRY[mode].needs_gain:
-        if gain is not None: raise ValueError(f"gain={gain!r} is only used by mode 'gain' (neurons multiplied by the gain), not by mode {mode!r}: drop gain or use mode='gain'")
+        if gain is not None:
+            raise ValueError(f"gain={gain!r} is only used by mode 'gain' (neurons multiplied by "
+                             f"the gain), not by mode {mode!r}: drop gain or use mode='gain'")
         return None
-    if gain is None: raise ValueError("mode 'gain' needs `gain=`, the factor the neurons are multiplied by (1 = no change, 0 = zero, > 1 amplifies)")
-    if isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating)) or not np.isfinite(gain):
+    if gain is None:
+        raise ValueError("mode 'gain' needs `gain=`, the factor the neurons are multiplied by (1 = "
+                         "no change, 0 = zero, > 1 amplifies)")
+    if (isinstance(gain, bool) or not isinstance(gain, (int, float, np.integer, np.floating))
+            or not np.isfinite(gain)):
         raise ValueError(f"gain must be a finite real number, got {gain!r}")
     return float(gain)
 
@@ -130,7 +150,7 @@ def _replace(act:Tensor, # [B, T, D] activations
              mean:Tensor|None, std:Tensor|None, # [D] per-neuron statistics (mean/noise)
              seed:int, # seeds the noise
              gain:float|None=None): # the factor of mode 'gain'
-    "A copy of `act` with neurons `idx` replaced on frames `sel` according to `mode` (the kernel behind `Edit`)."
+    "A copy of `act` with neurons `idx` replaced on frames `sel` by `mode` (the kernel of `Edit`)."
     if len(idx) == 0 or (mode == 'gain' and gain == 1): return act.clone()
     idx = idx.to(act.device); cur = act[..., idx]
     pick = lambda s: None if s is None else s.to(act.device)[idx]
@@ -142,7 +162,7 @@ def _replace(act:Tensor, # [B, T, D] activations
 # %% ../nbs/10_edits.ipynb #94502c4b
 def merge_moments(n, mean, m2, # count, mean and sum of squared deviations of sample a
                   nb, meanb, m2b): # the same of sample b (counts broadcast over the trailing dims)
-    "Chan et al.: combine (count, mean, M2) of two samples; counts broadcast over the trailing dims."
+    "Chan et al.: combine (count, mean, M2) of two samples; counts broadcast over trailing dims."
     tot = n + nb
     if not isinstance(tot, Tensor): w = nb / tot if tot else 0.   # python counts
     else: w = torch.where(tot > 0, nb / tot.clamp(min=1), torch.zeros_like(tot))
@@ -157,7 +177,7 @@ def moments(x:Tensor, # float64 samples
 
 @dataclass
 class NeuronStats:
-    "Streaming per-neuron statistics of one site: frame-level moments and per-class clip-level moments."
+    "Streaming per-neuron statistics of one site: frame-level and per-class clip-level moments."
     site: str
     layers: list # layer ids, rows of the tensors below
     n: Tensor # [L] frames seen
@@ -171,26 +191,31 @@ class NeuronStats:
     @property
     def std(self): return (self.m2 / self.n.clamp(min=1)[:, None]).sqrt()
     def row(self, layer:int):
-        if layer not in self.layers: raise ValueError(f"stats were fitted on layers {self.layers}, not {layer}: refit with `layers=`")
+        if layer not in self.layers:
+            raise ValueError(f"stats were fitted on layers {self.layers}, not {layer}: refit with "
+                             f"`layers=`")
         return self.layers.index(layer)
     def mean_std(self, layer:int): # -> ([D], [D]) float32
         i = self.row(layer); return self.mean[i].float(), self.std[i].float()
 
 # %% ../nbs/10_edits.ipynb #9e3facfd
-def fit_stats(st:SpeechTransformer, inputs, # [B, S] tensor, or an iterable of (x, mask, labels) batches
+def fit_stats(st:SpeechTransformer, inputs, # [B, S] tensor, or an iterable of (x, mask, labels)
               attention_mask=None, labels=None, # [B, S] and [B] when `inputs` is a tensor
               site:str='hidden', layers:Sequence[int]|None=None, # default: every layer of the site
-              batch_size:int=16, n_classes:int|None=None, # default: the head's classes, else max label + 1
+              batch_size:int=16, n_classes:int|None=None, # default: the head's, else max label + 1
               progress:bool=True):
-    "Stream per-neuron moments (`NeuronStats`) over batches; memory independent of the number of clips."
+    "Stream per-neuron moments (`NeuronStats`) over batches; memory independent of the clip count."
     check_site(site)
     layers = [st.check_layer(l, site) for l in (layers if layers is not None else st.layers(site))]
     C = n_classes or (len(st.class_names) if st.head is not None else None)
-    acc, batches = None, as_batches(inputs, attention_mask, labels, batch_size) if isinstance(inputs, Tensor) or is_stream(inputs) else iter_batches(inputs)
+    acc, batches = None, (as_batches(inputs, attention_mask, labels, batch_size)
+                          if isinstance(inputs, Tensor) or is_stream(inputs)
+                          else iter_batches(inputs))
     mine = _mine(batches)   # this rank's batches (all of them in one process)
-    for _, (x, m, y) in tqdm(mine, desc='fit_stats', disable=not (progress and is_main()), leave=False, total=len(mine) if hasattr(mine, '__len__') else None):
+    for _, (x, m, y) in tqdm(mine, desc='fit_stats', disable=not (progress and is_main()),
+                             leave=False, total=len(mine) if hasattr(mine, '__len__') else None):
         cache = st.capture(x, m, site)
-        if y is not None and not st.trusts(y):   # labels of a request's `Clips` were checked already
+        if y is not None and not st.trusts(y):   # labels of a request's `Clips` are checked already
             y = validate_labels(y, cache.batch_size, range(C or int(torch.as_tensor(y).max()) + 1))
         acc = _accumulate(acc, cache, site, layers, y, C)
     acc = _merge_ranks(acc)
@@ -198,7 +223,7 @@ def fit_stats(st:SpeechTransformer, inputs, # [B, S] tensor, or an iterable of (
     return acc
 
 def _mine(batches):
-    "This rank's (index, batch) pairs of a sequence of batches (batch i goes to rank i mod world) or of an iterable of them (the same rule, the others' batches skipped)."
+    "This rank's (index, batch) pairs of a batch sequence or iterable (batch i: rank i mod world)."
     if callable(getattr(batches, 'iterate', None)): return my_batches(batches)
     r, w = rank_world()
     return ((i, b) for i, b in enumerate(batches) if i % w == r)
@@ -208,39 +233,51 @@ def _accumulate(acc, cache, site, layers, y, C):
     C = C or (int(y.max()) + 1 if y is not None else 1)
     A = torch.stack([cache.acts(site)[l] for l in layers]).double()               # [L, B, T, D]
     L, B, T, D = A.shape
-    valid = fm.to(A.device) if fm is not None else torch.ones(B, T, dtype=torch.bool, device=A.device)
+    valid = (fm.to(A.device) if fm is not None
+             else torch.ones(B, T, dtype=torch.bool, device=A.device))
     frames = A[:, valid]                                                           # [L, n, D]
-    # reduced where the model runs, accumulated on the CPU in float64 (what ranks exchange and results hold)
+    # reduced where the model runs, accumulated on the CPU in float64 (what ranks exchange and
+    # results hold)
     n, mu, m2 = (t.cpu() for t in moments(frames, 1))
     absmu = frames.abs().mean(1).cpu()
     clip = ((A * valid[None, ..., None]).sum(2) / valid.sum(1)[None, :, None]).cpu()   # [L, B, D]
     y = None if y is None else y.cpu()
-    cn, cmu, cm2 = torch.zeros(C, dtype=torch.float64), torch.zeros(L, C, D, dtype=torch.float64), torch.zeros(L, C, D, dtype=torch.float64)
+    cn, cmu, cm2 = (torch.zeros(C, dtype=torch.float64), torch.zeros(L, C, D, dtype=torch.float64),
+                    torch.zeros(L, C, D, dtype=torch.float64))
     if y is not None:
         for c in y.unique().tolist(): cn[c], cmu[:, c], cm2[:, c] = moments(clip[:, y == c], 1)
     if acc is None:
         z = torch.zeros(L, dtype=torch.float64)
-        acc = NeuronStats(site, list(layers), z, torch.zeros(L, D, dtype=torch.float64), torch.zeros(L, D, dtype=torch.float64),
-                          torch.zeros(L, D, dtype=torch.float64), torch.zeros(C, dtype=torch.float64), cmu * 0, cm2 * 0)
+        acc = NeuronStats(site, list(layers), z, torch.zeros(L, D, dtype=torch.float64),
+                          torch.zeros(L, D, dtype=torch.float64),
+                          torch.zeros(L, D, dtype=torch.float64),
+                          torch.zeros(C, dtype=torch.float64), cmu * 0, cm2 * 0)
     w = n / (acc.n[0] + n)
     acc.abs_mean = acc.abs_mean + (absmu - acc.abs_mean) * w
     tot, acc.mean, acc.m2 = merge_moments(acc.n[:, None], acc.mean, acc.m2, n, mu, m2)
     acc.n = tot[:, 0]
-    cn_tot, acc.clip_mean, acc.clip_m2 = merge_moments(acc.clip_n[None, :, None], acc.clip_mean, acc.clip_m2, cn[None, :, None], cmu, cm2)
+    cn_tot, acc.clip_mean, acc.clip_m2 = merge_moments(acc.clip_n[None, :, None], acc.clip_mean,
+                                                       acc.clip_m2, cn[None, :, None], cmu, cm2)
     acc.clip_n = cn_tot[0, :, 0]
     return acc
 
-def merge_stats(a:NeuronStats|None, b:NeuronStats|None): # statistics of two disjoint sets of clips (None = no clip)
-    "`NeuronStats` of the union of the two sets of clips (Chan's merge; the class count is the larger of the two)."
+def merge_stats(a:NeuronStats|None, # statistics of one set of clips (None = no clip)
+                b:NeuronStats|None): # statistics of a disjoint set of clips (None = no clip)
+    "`NeuronStats` of the union of the two sets of clips (Chan's merge; the larger class count)."
     if a is None or b is None: return a if b is None else b
-    if a.site != b.site or a.layers != b.layers: raise ValueError(f"merge_stats: site/layers differ ({a.site} {a.layers} vs {b.site} {b.layers})")
+    if a.site != b.site or a.layers != b.layers:
+        raise ValueError(f"merge_stats: site/layers differ ({a.site} {a.layers} vs {b.site} "
+                         f"{b.layers})")
     C = max(len(a.clip_n), len(b.clip_n))
-    pad = lambda t, d: torch.cat([t, t.new_zeros(*t.shape[:d], C - t.shape[d], *t.shape[d + 1:])], d)
-    (acn, acm, acm2), (bcn, bcm, bcm2) = [(pad(s.clip_n, 0), pad(s.clip_mean, 1), pad(s.clip_m2, 1)) for s in (a, b)]
+    pad = lambda t, d: torch.cat([t, t.new_zeros(*t.shape[:d], C - t.shape[d], *t.shape[d + 1:])],
+                                 d)
+    (acn, acm, acm2), (bcn, bcm, bcm2) = [(pad(s.clip_n, 0), pad(s.clip_mean, 1), pad(s.clip_m2, 1))
+                                          for s in (a, b)]
     w = (b.n / (a.n + b.n).clamp(min=1))[:, None]
     tot, mean, m2 = merge_moments(a.n[:, None], a.mean, a.m2, b.n[:, None], b.mean, b.m2)
     cn, cm, cm2 = merge_moments(acn[None, :, None], acm, acm2, bcn[None, :, None], bcm, bcm2)
-    return NeuronStats(a.site, list(a.layers), tot[:, 0], mean, m2, a.abs_mean + (b.abs_mean - a.abs_mean) * w, cn[0, :, 0], cm, cm2)
+    return NeuronStats(a.site, list(a.layers), tot[:, 0], mean, m2,
+                       a.abs_mean + (b.abs_mean - a.abs_mean) * w, cn[0, :, 0], cm, cm2)
 
 def _merge_ranks(acc):
     "This rank's statistics merged with every other rank's, in rank order (the same on every rank)."
@@ -253,43 +290,57 @@ def _merge_ranks(acc):
 # %% ../nbs/10_edits.ipynb #f6522b84
 def _layer(layer):
     "A layer key as an int, or one clear exception."
-    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)): raise TypeError(f"layers must be given as ints, got {layer!r}")
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+        raise TypeError(f"layers must be given as ints, got {layer!r}")
     return int(layer)
 
 def _neuron_ids(layer, idx):
     "Neuron ids of one layer as a 1-D LongTensor, or one clear exception."
     try: t = torch.as_tensor(np.asarray(idx.cpu() if isinstance(idx, Tensor) else idx)).flatten()
-    except (TypeError, ValueError) as e: raise TypeError(f"neurons of layer {layer} must be a list of int ids, got {idx!r}") from None
-    if len(t) and (t.dtype.is_floating_point or t.dtype == torch.bool): raise TypeError(f"neurons of layer {layer} must be int ids, got {idx!r}")
-    if len(t) and int(t.min()) < 0: raise ValueError(f"neuron ids must be >= 0, got {t.tolist()} at layer {layer}")
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"neurons of layer {layer} must be a list of int ids, "
+                        f"got {idx!r}") from None
+    if len(t) and (t.dtype.is_floating_point or t.dtype == torch.bool):
+        raise TypeError(f"neurons of layer {layer} must be int ids, got {idx!r}")
+    if len(t) and int(t.min()) < 0:
+        raise ValueError(f"neuron ids must be >= 0, got {t.tolist()} at layer {layer}")
     return t.long()
 
 @dataclass(frozen=True, eq=False)
 class Edit:
-    "One edit: `neurons` ({layer: ids}) at `site` replaced by `mode` on the `frames` policy; itself a hook function `fn(act, hook)`."
+    "One edit: `neurons` ({layer: ids}) at `site` set by `mode` on `frames`; a hook fn(act, hook)."
     neurons:dict # {layer: neuron ids}; several layers = a layer group edited in one forward pass
     site:str='hidden' # 'hidden' (residual stream) or 'ffn' (feed-forward activation)
     mode:str='zero' # one of `MODES`
     frames:Frames=Frames() # frame policy (anything `as_frames` accepts)
     stats:NeuronStats|None=None # from `fit_stats` at `site`; required by 'mean' and 'noise'
     seed:int=0 # the noise of layer `l` is seeded with `seed + l`
-    gain:float|None=None # mode 'gain' only: the factor the neurons are multiplied by (1 = identity, 0 = zero, < 0 flips)
+    # mode 'gain' only: the factor the neurons are multiplied by (1 = identity, 0 = zero, < 0 flips)
+    gain:float|None=None
 
     def __post_init__(self):
-        check_site(self.site); object.__setattr__(self, 'gain', check_gain(self.mode, self.gain))
-        if not isinstance(self.neurons, dict): raise TypeError(f"neurons must be a dict {{layer: [neuron ids]}}, got {type(self.neurons).__name__}")
+        check_site(self.site)
+        object.__setattr__(self, 'gain', check_gain(self.mode, self.gain))
+        if not isinstance(self.neurons, dict):
+            raise TypeError(f"neurons must be a dict {{layer: [neuron ids]}}, got "
+                            f"{type(self.neurons).__name__}")
         object.__setattr__(self, 'frames', as_frames(self.frames))
-        object.__setattr__(self, 'neurons', {_layer(l): _neuron_ids(l, v) for l, v in self.neurons.items()})
-        if needs_stats(self.mode) and self.stats is None: raise ValueError(f"mode {self.mode!r} needs `stats` from `fit_stats`")
+        object.__setattr__(self, 'neurons',
+                           {_layer(l): _neuron_ids(l, v) for l, v in self.neurons.items()})
+        if needs_stats(self.mode) and self.stats is None:
+            raise ValueError(f"mode {self.mode!r} needs `stats` from `fit_stats`")
         if self.stats is not None:
-            if self.stats.site != self.site: raise ValueError(f"stats were fitted on site {self.stats.site!r}, not {self.site!r}")
+            if self.stats.site != self.site:
+                raise ValueError(f"stats were fitted on site {self.stats.site!r}, not "
+                                 f"{self.site!r}")
             for l in self.neurons: self.stats.row(l)
 
     @property
     def layers(self): return sorted(self.neurons)
     def __repr__(self):
         g = f", gain={self.gain:g}" if self.mode == 'gain' else ''
-        return f"Edit({ {l: v.tolist() for l, v in self.neurons.items()} }, site={self.site!r}, mode={self.mode!r}, frames={self.frames}, seed={self.seed}{g})"
+        return (f"Edit({ {l: v.tolist() for l, v in self.neurons.items()} }, site={self.site!r}, "
+                f"mode={self.mode!r}, frames={self.frames}, seed={self.seed}{g})")
 
 # %% ../nbs/10_edits.ipynb #6d1f63f4
 @patch
@@ -298,7 +349,9 @@ def check(self:Edit, st:SpeechTransformer):
     D = st.width(self.site)
     for l, idx in self.neurons.items():
         st.check_layer(l, self.site)
-        if len(idx) and int(idx.max()) >= D: raise ValueError(f"neuron ids must be in 0..{D-1} for site {self.site!r}, got {idx.tolist()}")
+        if len(idx) and int(idx.max()) >= D:
+            raise ValueError(f"neuron ids must be in 0..{D-1} for site {self.site!r}, got "
+                             f"{idx.tolist()}")
     return self
 
 @patch
@@ -317,7 +370,8 @@ def apply(self:Edit, act:Tensor, # [B, T, D] activations of `layer`
     return _replace(act, self.neurons[layer], self.mode, sel, mu, sd, self.seed + layer, self.gain)
 
 @patch
-def __call__(self:Edit, act:Tensor, hook:HookPoint): return self.apply(act, hook.layer, hook.ctx.get('frame_mask'))
+def __call__(self:Edit, act:Tensor, hook:HookPoint):
+    return self.apply(act, hook.layer, hook.ctx.get('frame_mask'))
 
 @patch
 def hooks(self:Edit, st:SpeechTransformer):
@@ -327,18 +381,19 @@ def hooks(self:Edit, st:SpeechTransformer):
 
 @patch
 def at(self:Edit, layer:int, neurons): # one layer and its neuron ids
-    "The same edit (site, mode, frames, stats, seed, gain) on other neurons (cheap: only the new ids are checked)."
+    "This edit (site, mode, frames, stats, seed, gain) on other neurons (checks only the new ids)."
     if self.stats is not None: self.stats.row(layer)
-    e = copy.copy(self); object.__setattr__(e, 'neurons', {_layer(layer): _neuron_ids(layer, neurons)})
+    e = copy.copy(self)
+    object.__setattr__(e, 'neurons', {_layer(layer): _neuron_ids(layer, neurons)})
     return e
 
 # %% ../nbs/10_edits.ipynb #e471c063
 @patch_to(SpeechTransformer)
 @contextmanager
-def ablate(self, neurons, # an `Edit`, or {layer: [neuron ids]} to build one from the other arguments
-           mode:str='zero', frames='all', site:str='hidden', stats:NeuronStats|None=None, seed:int=0,
-           gain:float|None=None): # mode 'gain' only: the factor
+def ablate(self, neurons, # an `Edit`, or {layer: [neuron ids]} to build one from the other args
+           mode:str='zero', frames='all', site:str='hidden', stats:NeuronStats|None=None,
+           seed:int=0, gain:float|None=None): # mode 'gain' only: the factor
     "Context manager: while active, every forward pass has the edit applied."
-    edit = neurons if isinstance(neurons, Edit) else Edit(neurons, site=site, mode=mode, frames=frames, stats=stats,
-                                                          seed=seed, gain=gain)
+    edit = (neurons if isinstance(neurons, Edit) else
+            Edit(neurons, site=site, mode=mode, frames=frames, stats=stats, seed=seed, gain=gain))
     with self.hooks(edit.hooks(self)): yield self
