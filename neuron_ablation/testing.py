@@ -15,33 +15,47 @@ __all__ = ['FAMILIES', 'tiny_model', 'sine_batch', 'torchrun', 'counting']
 # %% ../nbs/13_testing.ipynb #d8d8bd44
 _TINY = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=48,
              conv_dim=(16,)*7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
-             hidden_dropout=0.1, attention_dropout=0.1, activation_dropout=0.1, feat_proj_dropout=0.1,
-             layerdrop=0.1, classifier_proj_size=16)
+             hidden_dropout=0.1, attention_dropout=0.1, activation_dropout=0.1,
+             feat_proj_dropout=0.1, layerdrop=0.1, classifier_proj_size=16)
 
-_NAMES = {'wavlm': 'WavLM', 'wav2vec2': 'Wav2Vec2', 'hubert': 'Hubert', 'data2vec-audio': 'Data2VecAudio',
-          'unispeech': 'UniSpeech', 'unispeech-sat': 'UniSpeechSat', 'wav2vec2-conformer': 'Wav2Vec2Conformer', 'whisper': 'Whisper'}
-_ONE_LAYOUT = ('data2vec-audio', 'wav2vec2-conformer', 'whisper')   # families with a single layer-norm layout
+_NAMES = {'wavlm': 'WavLM', 'wav2vec2': 'Wav2Vec2', 'hubert': 'Hubert',
+          'data2vec-audio': 'Data2VecAudio', 'unispeech': 'UniSpeech',
+          'unispeech-sat': 'UniSpeechSat', 'wav2vec2-conformer': 'Wav2Vec2Conformer',
+          'whisper': 'Whisper'}
+# families with a single layer-norm layout
+_ONE_LAYOUT = ('data2vec-audio', 'wav2vec2-conformer', 'whisper')
 
-FAMILIES = [(a, s) for a in _NAMES for s in ((False,) if a in _ONE_LAYOUT else (False, True))]  # (arch, stable) pairs
+# (arch, stable) pairs
+FAMILIES = [(a, s) for a in _NAMES for s in ((False,) if a in _ONE_LAYOUT else (False, True))]
 
-def tiny_model(arch:str='wavlm', # one of 'wavlm', 'wav2vec2', 'hubert', 'data2vec-audio', 'unispeech', 'unispeech-sat', 'wav2vec2-conformer', 'whisper'
+def tiny_model(arch:str='wavlm', # an arch in `FAMILIES` (e.g. 'wavlm', 'hubert', 'whisper')
                stable:bool=False, # `do_stable_layer_norm` (pre-LN layout of the large checkpoints)
-               head:bool=True, # with its classification head (`*ForSequenceClassification`, `WhisperForAudioClassification`), else the bare model
+               # with its classification head (`*For{Sequence,Audio}Classification`), else bare
+               head:bool=True,
                num_labels:int=3, # classes of the head
                weighted:bool=False, # `use_weighted_layer_sum` (SUPERB-style heads)
                seed:int=0, # weights are drawn with this seed
-               **kw): # any other config field (e.g. `position_embeddings_type='rotary'` for the Conformer)
+               **kw): # any other config field (e.g. `position_embeddings_type='rotary'`, Conformer)
     "A tiny random-init HF speech model in eval mode, for tests and examples."
     import transformers as tr
-    if arch not in _NAMES: raise ValueError(f"tiny_model: unknown arch {arch!r}; use one of {list(_NAMES)}")
-    if arch in _ONE_LAYOUT and stable: raise ValueError(f"{arch} has only one layer-norm layout: use stable=False")
-    if arch == 'whisper':   # a 1 s window (max_source_positions=50 frames) instead of 30 s keeps tests fast
-        base = dict(d_model=32, encoder_layers=3, encoder_attention_heads=2, encoder_ffn_dim=48, decoder_layers=1,
-                    decoder_attention_heads=2, decoder_ffn_dim=48, max_source_positions=50, max_target_positions=16, vocab_size=64, pad_token_id=1, bos_token_id=2, eos_token_id=3,
+    if arch not in _NAMES:
+        raise ValueError(f"tiny_model: unknown arch {arch!r}; use one of {list(_NAMES)}")
+    if arch in _ONE_LAYOUT and stable:
+        raise ValueError(f"{arch} has only one layer-norm layout: use stable=False")
+    if arch == 'whisper':   # a 1 s window (max_source_positions=50 frames), not 30 s: fast tests
+        base = dict(d_model=32, encoder_layers=3, encoder_attention_heads=2, encoder_ffn_dim=48,
+                    decoder_layers=1, decoder_attention_heads=2, decoder_ffn_dim=48,
+                    max_source_positions=50, max_target_positions=16, vocab_size=64,
+                    pad_token_id=1, bos_token_id=2, eos_token_id=3,
                     decoder_start_token_id=2, suppress_tokens=None, begin_suppress_tokens=None,
-                    dropout=0.1, attention_dropout=0.1, activation_dropout=0.1, classifier_proj_size=16)
-    else: base = {**_TINY, **({} if arch in _ONE_LAYOUT else dict(do_stable_layer_norm=stable, feat_extract_norm='layer' if stable else 'group'))}
-    cfg = getattr(tr, f'{_NAMES[arch]}Config')(**{**base, **kw}, num_labels=num_labels, use_weighted_layer_sum=weighted)
+                    dropout=0.1, attention_dropout=0.1, activation_dropout=0.1,
+                    classifier_proj_size=16)
+    else:
+        base = {**_TINY, **({} if arch in _ONE_LAYOUT else
+                            dict(do_stable_layer_norm=stable,
+                                 feat_extract_norm='layer' if stable else 'group'))}
+    cfg = getattr(tr, f'{_NAMES[arch]}Config')(**{**base, **kw}, num_labels=num_labels,
+                                               use_weighted_layer_sum=weighted)
     torch.manual_seed(seed)
     head_cls = 'ForAudioClassification' if arch == 'whisper' else 'ForSequenceClassification'
     return getattr(tr, f'{_NAMES[arch]}{head_cls if head else "Model"}')(cfg).eval()
@@ -51,11 +65,12 @@ def sine_batch(n:int=2, # clips
                seconds:float=0.5, # length of each clip
                sr:int=16000, # Hz
                seed:int=0): # draws the frequencies and noise
-    "A batch of noisy sines `[n, seconds*sr]` float32 with distinct pitches, for tests and examples."
+    "A batch of noisy sines `[n, seconds*sr]` float32 of distinct pitches, for tests and examples."
     g = torch.Generator().manual_seed(seed)
     t = torch.arange(int(seconds*sr))/sr
     f0 = 100 + 300*torch.rand(n, 1, generator=g)
-    return (0.5*torch.sin(2*math.pi*f0*t) + 0.05*torch.randn(n, t.numel(), generator=g)).float()
+    return (0.5*torch.sin(2*math.pi*f0*t)
+            + 0.05*torch.randn(n, t.numel(), generator=g)).float()
 
 # %% ../nbs/13_testing.ipynb #4999065f
 def torchrun(script:str, # Python source run on every rank; rank 0 prints one JSON line last
@@ -63,22 +78,27 @@ def torchrun(script:str, # Python source run on every rank; rank 0 prints one JS
              timeout:float=300): # seconds before the run is stopped
     "Run `script` on `nproc` CPU ranks with torchrun; -> the JSON rank 0 printed last."
     with tempfile.TemporaryDirectory() as d:
-        f = Path(d)/'job.py'; f.write_text(textwrap.dedent(script))
+        f = Path(d)/'job.py'
+        f.write_text(textwrap.dedent(script))
         import neuron_ablation
-        root = str(Path(neuron_ablation.__file__).resolve().parent.parent)   # this checkout's package first
+        # this checkout's package first
+        root = str(Path(neuron_ablation.__file__).resolve().parent.parent)
         path = os.pathsep.join(p for p in (root, os.environ.get('PYTHONPATH', '')) if p)
         env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': path}
-        cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', str(nproc), str(f), d]
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc_per_node',
+               str(nproc), str(f), d]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=d)
-        if r.returncode: raise RuntimeError(f"torchrun failed ({r.returncode}):\n{r.stderr[-3000:]}")
+        if r.returncode:
+            raise RuntimeError(f"torchrun failed ({r.returncode}):\n{r.stderr[-3000:]}")
         return json.loads(r.stdout.strip().splitlines()[-1])
 
 # %% ../nbs/13_testing.ipynb #d3acdbb9
 @contextmanager
 def counting(*names:str): # functions of `neuron_ablation.checks`, e.g. 'validate_waveform'
-    "Count the calls of these validators in every module of the package while the block runs; yields a Counter."
+    "Count the calls of these validators in every package module in the block; yields a Counter."
     import neuron_ablation, neuron_ablation.checks as checks
-    for m in pkgutil.iter_modules(neuron_ablation.__path__): importlib.import_module(f'neuron_ablation.{m.name}')
+    for m in pkgutil.iter_modules(neuron_ablation.__path__):
+        importlib.import_module(f'neuron_ablation.{m.name}')
     counts, undo = collections.Counter(), []
     def counted(n, f):
         def g(*a, **k): counts[n] += 1; return f(*a, **k)
