@@ -49,17 +49,20 @@ def ablate_clip(st:SpeechTransformer, # the model
                 gain:float|None=None): # mode 'gain' only: the factor the neurons are multiplied by
     "Edit `neurons` of a cached clip, resume the forward pass -> probabilities, similarity, spread."
     layer = st.check_layer(layer, site)
-    edit = Edit({layer: neurons}, site=site, mode=mode, frames=frames, stats=stats, seed=seed, gain=gain).check(st)
+    edit = Edit({layer: neurons}, site=site, mode=mode, frames=frames, stats=stats, seed=seed,
+                gain=gain).check(st)
     if cache.logits is None:
         raise ValueError("the cache holds no logits: the model needs a head (fit_probe or head=)")
     N = st.n_layers
     def measure(key, cache, logits, states, sel):   # what the dashboard shows of one condition
         if key == 'baseline': return None
-        return dict(probs_base=F.softmax(cache.logits.double(), -1), probs_ablated=F.softmax(logits.double(), -1),
+        return dict(probs_base=F.softmax(cache.logits.double(), -1),
+                    probs_ablated=F.softmax(logits.double(), -1),
                     speaker_similarity=pooled_cosine(states[N], cache.hidden[N], cache.frame_mask),
-                    spread=spread_from(relative_change(states, cache.hidden, cache.frame_mask), layer, site, sel,
-                                       threshold))
-    return run_on_cache(st, cache, {layer: [[('edit', edit)]]}, site, measure, states=True)[2]['edit']
+                    spread=spread_from(relative_change(states, cache.hidden, cache.frame_mask),
+                                       layer, site, sel, threshold))
+    return run_on_cache(st, cache, {layer: [[('edit', edit)]]}, site, measure,
+                        states=True)[2]['edit']
 
 # %% ../nbs/03c_dashboard.ipynb #422327ca
 class AblationSession:

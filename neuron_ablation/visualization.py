@@ -28,42 +28,53 @@ __all__ = ['COLORS', 'OKABE_ITO', 'FRAME_S', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTE
 # %% ../nbs/03_viz.ipynb #9e137117
 def check_results(results, # expected: an `AblationResults`
                   fn:str): # the caller's name, for the message
-    "`results` itself if it is an `AblationResults`; else a TypeError naming `fn` and where results come from."
+    "`results` itself if it is an `AblationResults`; else a TypeError naming `fn` and the sources."
     if not isinstance(results, AblationResults):
         raise TypeError(f"{fn} needs an AblationResults (from `run_layerwise_ablation` or "
                         f"`AblationResults.load`), got {type(results).__name__}")
     return results
 
-def _kind(condition:pd.Series): return np.where(condition.str.startswith('random_'), 'random', condition)
+def _kind(condition:pd.Series):
+    return np.where(condition.str.startswith('random_'), 'random', condition)
 
 def condition_summary(results:AblationResults, # from `run_layerwise_ablation`
-                      metric:str='prob'): # a metric of the table ('prob', 'prob_on_class', 'kl', 'speaker_similarity', ...)
-    "Per layer and class: baseline, top-k, and mean ± SD over the random-k draws of one table metric."
+                      # a table metric: 'prob', 'prob_on_class', 'kl', 'speaker_similarity', ...
+                      metric:str='prob'):
+    "Per layer and class: baseline, top-k and mean ± SD over random-k draws of one table metric."
     t = check_results(results, 'condition_summary').table
     d = t[t.metric == metric]
-    if d.empty: raise ValueError(f"metric {metric!r} is not in the results table, which has {sorted(t.metric.unique())}")
+    if d.empty:
+        raise ValueError(f"metric {metric!r} is not in the results table, "
+                         f"which has {sorted(t.metric.unique())}")
     g = d.assign(kind=_kind(d.condition)).groupby(['layer', 'class', 'kind'], sort=False).value
-    m, s, n = (g.agg(f).unstack('kind').reindex(columns=['baseline', 'topk', 'random']) for f in ('mean', 'std', 'count'))
-    return pd.DataFrame({'baseline': m.baseline, 'topk': m.topk, 'random_mean': m.random, 'random_sd': s.random,
+    m, s, n = (g.agg(f).unstack('kind').reindex(columns=['baseline', 'topk', 'random'])
+               for f in ('mean', 'std', 'count'))
+    return pd.DataFrame({'baseline': m.baseline, 'topk': m.topk, 'random_mean': m.random,
+                         'random_sd': s.random,
                          'n_random': n.random.fillna(0).astype(int)}).reset_index()
 
 # %% ../nbs/03_viz.ipynb #92f7523e
-COLORS = {'baseline': '#999999', 'topk': '#D55E00', 'random': '#0072B2', 'target': '#F0E442',   # Okabe-Ito: safe for
-          'line1': '#009E73', 'line2': '#E69F00', 'line3': '#555555'}                            # colour-blind readers
-OKABE_ITO = ('#E69F00', '#56B4E9', '#009E73', '#0072B2', '#D55E00', '#CC79A7', '#F0E442', '#000000')   # series colours, in order
+COLORS = {'baseline': '#999999', 'topk': '#D55E00', 'random': '#0072B2',   # Okabe-Ito: safe for
+          'target': '#F0E442', 'line1': '#009E73', 'line2': '#E69F00',    # colour-blind readers
+          'line3': '#555555'}
+OKABE_ITO = ('#E69F00', '#56B4E9', '#009E73', '#0072B2',   # series colours, in order
+             '#D55E00', '#CC79A7', '#F0E442', '#000000')
 FRAME_S = 0.02 # seconds between frames of the wav2vec2 family (hop 320 samples at 16 kHz)
 
 def _grid(n:int, ncols:int, panel:tuple, axes=None):
-    "(figure, list of `n` axes): the caller's `axes`, or a new constrained-layout grid of `panel`-sized panels."
+    "(figure, `n` axes): `axes` as given, or a new constrained-layout grid of `panel`-sized panels."
     if axes is not None:
         axs = list(np.atleast_1d(np.asarray(axes, dtype=object)).flat)
-        if len(axs) != n: raise ValueError(f"this plot draws {n} panel(s) but {len(axs)} axes were given")
+        if len(axs) != n:
+            raise ValueError(f"this plot draws {n} panel(s) but {len(axs)} axes were given")
         return axs[0].figure, axs
-    nr = math.ceil(n / max(1, min(n, ncols))); nc = math.ceil(n / nr)    # balanced rows: at most one cell left over
+    nr = math.ceil(n / max(1, min(n, ncols)))   # balanced rows: at most one cell left over
+    nc = math.ceil(n / nr)
     fig = Figure(figsize=(panel[0]*nc, panel[1]*nr), layout='constrained')
     axs = list(fig.subplots(nr, nc, squeeze=False).flat)
     for a in axs[n:]: a.remove()
-    fig.legend_cell = axs[n].get_subplotspec() if n < len(axs) else None   # a free cell takes the legend
+    # a free cell takes the legend
+    fig.legend_cell = axs[n].get_subplotspec() if n < len(axs) else None
     return fig, axs[:n]
 
 def _first_col(ax):
@@ -72,14 +83,17 @@ def _first_col(ax):
     return ss is None or ss.is_first_col()
 
 def _grouped_bars(ax, groups:Sequence[str], series:Sequence[tuple], highlight:int|None=None):
-    "Grouped bars: `series` = [(label, values [G], sd [G] or None, colour)]; group `highlight` gets a shaded band."
+    "Grouped bars: `series` = [(label, values [G], sd [G] or None, colour)]; `highlight` is shaded."
     x, w = np.arange(len(groups)), 0.8 / len(series)
     for i, (label, v, sd, c) in enumerate(series):
-        err = None if sd is None or np.isnan(np.asarray(sd, dtype=float)).all() else np.nan_to_num(np.asarray(sd, dtype=float))
-        ax.bar(x + (i - (len(series)-1)/2)*w, np.asarray(v, dtype=float), w, yerr=err, capsize=2, color=c, label=label)
+        err = (None if sd is None or np.isnan(np.asarray(sd, dtype=float)).all()
+               else np.nan_to_num(np.asarray(sd, dtype=float)))
+        ax.bar(x + (i - (len(series)-1)/2)*w, np.asarray(v, dtype=float), w, yerr=err, capsize=2,
+               color=c, label=label)
     ax.set_xticks(x, groups, rotation=30 if max(len(str(g)) for g in groups) > 5 else 0)
     if highlight is not None:
-        ax.axvspan(highlight - 0.5, highlight + 0.5, color=COLORS['target'], alpha=0.25, zorder=0, lw=0)
+        ax.axvspan(highlight - 0.5, highlight + 0.5, color=COLORS['target'], alpha=0.25, zorder=0,
+                   lw=0)
         ax.get_xticklabels()[highlight].set_fontweight('bold')
     return ax
 
@@ -87,32 +101,40 @@ def _legend(fig, axs, own:bool):
     "Legend outside the panels on a figure we made, inside the first panel on the caller's axes."
     handles = axs[0].get_legend_handles_labels()
     if own and getattr(fig, 'legend_cell', None) is not None:
-        cell = fig.add_subplot(fig.legend_cell); cell.axis('off'); cell.legend(*handles, loc='center', fontsize='medium', frameon=False)
+        cell = fig.add_subplot(fig.legend_cell)
+        cell.axis('off')
+        cell.legend(*handles, loc='center', fontsize='medium', frameon=False)
     elif own: fig.legend(*handles, loc='outside lower center', ncols=3, fontsize='small')
     else: axs[0].legend(fontsize='small')
 
 def _pick_layers(available, layers):
     "`layers` (None = all, an int, or a list) checked against the layers present."
     avail = [int(l) for l in available]
-    want = avail if layers is None else [int(layers)] if np.isscalar(layers) else [int(l) for l in layers]
+    want = (avail if layers is None else [int(layers)] if np.isscalar(layers)
+            else [int(l) for l in layers])
     bad = [l for l in want if l not in avail]
-    if bad or not want: raise ValueError(f"layer(s) {bad or want} not in the data; layers present: {avail}")
+    if bad or not want:
+        raise ValueError(f"layer(s) {bad or want} not in the data; layers present: {avail}")
     return want
 
 # %% ../nbs/03_viz.ipynb #d404bfc8
 _SITE_WORDS = {'hidden': 'residual-stream', 'ffn': 'feed-forward'}
-def _words(name:str): return str(name).replace('_', ' ')   # 'integrated_gradients' -> 'integrated gradients'
+# 'integrated_gradients' -> 'integrated gradients'
+def _words(name:str): return str(name).replace('_', ' ')
 
-_PROB_LABEL = {'prob': 'mean P(class), all clips', 'prob_on_class': 'mean P(class), clips of that class',
+_PROB_LABEL = {'prob': 'mean P(class), all clips',
+               'prob_on_class': 'mean P(class), clips of that class',
                'value': 'mean predicted value, all clips'}   # 'value': a regression head's outputs
 
 def plot_class_probabilities(results:AblationResults, # from `run_layerwise_ablation`
-                             metric:str='prob', # 'prob' or 'prob_on_class'; 'value' for a regression head's outputs
+                             # 'prob' or 'prob_on_class'; 'value' for a regression head's outputs
+                             metric:str='prob',
                              layers=None, # layer ids to show (default: every ablated layer)
                              axes=None, # one matplotlib Axes per layer (default: a new figure)
                              ncols:int=4): # panels per row of a new figure
-    "Per layer: every class's mean probability at baseline, after top-k and after random-k ablation (±1 SD over draws)."
-    if metric not in _PROB_LABEL: raise ValueError(f"metric {metric!r}: use one of {list(_PROB_LABEL)}")
+    "Per layer: each class's mean probability at baseline, after top-k and random-k edits (±1 SD)."
+    if metric not in _PROB_LABEL:
+        raise ValueError(f"metric {metric!r}: use one of {list(_PROB_LABEL)}")
     cfg = check_results(results, 'plot_class_probabilities').config
     names, k = [str(c) for c in cfg['class_names']], cfg['topk']
     s = condition_summary(results, metric); s = s[s['class'].isin(names)]
@@ -120,26 +142,31 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
     fig, axs = _grid(len(layers), ncols, (0.75*len(names) + 1.8, 2.9), axes)
     for ax, l in zip(axs, layers):
         d = s[s.layer == l].set_index('class').loc[names]
-        _grouped_bars(ax, names, [('baseline', d.baseline, None, COLORS['baseline']), (f'top-{k}', d.topk, None, COLORS['topk']),
-                                  (f'random-{k} (mean ± SD)', d.random_mean, d.random_sd, COLORS['random'])],
+        _grouped_bars(ax, names, [('baseline', d.baseline, None, COLORS['baseline']),
+                                  (f'top-{k}', d.topk, None, COLORS['topk']),
+                                  (f'random-{k} (mean ± SD)', d.random_mean, d.random_sd,
+                                   COLORS['random'])],
                       highlight=cfg['target_class'])
         grp = results.neurons.get(l, results.neurons.get(str(l), {})).get('group', '')
-        ax.set(title=f'layer {l}' + (f' ({grp})' if grp else ''), xlabel='output' if metric == 'value' else 'class',
+        ax.set(title=f'layer {l}' + (f' ({grp})' if grp else ''),
+               xlabel='output' if metric == 'value' else 'class',
                ylabel=_PROB_LABEL[metric] if _first_col(ax) else None)
         if metric != 'value': ax.set_ylim(0, 1.05)
     _legend(fig, axs, axes is None)
-    fig.suptitle(f"Ablating the top {k} {_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per layer ({cfg['ablate_mode']}) "
-                 f"ranked by {_words(cfg['attribution_method'])} for {names[cfg['target_class']]!r}", fontsize='medium')
+    fig.suptitle(f"Ablating the top {k} {_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per "
+                 f"layer ({cfg['ablate_mode']}) ranked by {_words(cfg['attribution_method'])} "
+                 f"for {names[cfg['target_class']]!r}", fontsize='medium')
     return fig
 
 # %% ../nbs/03_viz.ipynb #727f17c0
 def feature_metrics(results:AblationResults): # from `run_layerwise_ablation`
-    "The speaker-similarity and feature-decodability metrics (`speaker_similarity`, `r2_*`) in the results table."
+    "The speaker-similarity and feature-decodability metrics (`speaker_similarity`, `r2_*`)."
     ms = list(dict.fromkeys(check_results(results, 'feature_metrics').table.metric))
-    return [m for m in ms if m == 'speaker_similarity'] + sorted(m for m in ms if m.startswith('r2_'))
+    return ([m for m in ms if m == 'speaker_similarity']
+            + sorted(m for m in ms if m.startswith('r2_')))
 
-_FEATURE_WORDS = {'rms': 'RMS energy', 'envelope': 'amplitude envelope', 'zcr': 'zero-crossing rate',
-                  'centroid': 'spectral centroid', 'f0': 'F0 (pitch)'}
+_FEATURE_WORDS = {'rms': 'RMS energy', 'envelope': 'amplitude envelope',
+                  'zcr': 'zero-crossing rate', 'centroid': 'spectral centroid', 'f0': 'F0 (pitch)'}
 
 def _feature_words(f:str): return _FEATURE_WORDS.get(f, _words(f))
 
@@ -148,9 +175,12 @@ def _metric_title(m:str):
     w = _feature_words(m[3:]); return w[0].upper() + w[1:] + ' decodability'
 
 def _metric_label(m:str):
-    return 'cosine to the unedited clip' if m == 'speaker_similarity' else 'R² of a linear read-out'
+    return ('cosine to the unedited clip' if m == 'speaker_similarity'
+            else 'R² of a linear read-out')
 
-R2_FLOOR = -1.0   # R² panels stop here: below -1 a read-out is worse than guessing by twice the variance; bars past it are labelled
+# R² panels stop here: below -1 a read-out is worse than guessing by twice the variance;
+# bars past it are labelled
+R2_FLOOR = -1.0
 
 def _floor_bars(ax, floor:float):
     "Clip the y axis at `floor` and write the value of every bar that reaches below it at its foot."
@@ -160,29 +190,36 @@ def _floor_bars(ax, floor:float):
     for p in ax.patches:
         v = p.get_y() + p.get_height() if p.get_height() < 0 else p.get_y()
         if p.get_height() < 0 and v < floor:
-            ax.annotate(f'{v:.1f}', (p.get_x() + p.get_width()/2, floor), xytext=(0, 2), textcoords='offset points',
-                        ha='center', va='bottom', fontsize='x-small', rotation=90, color='w' if p.get_height() < floor/2 else 'k')
+            ax.annotate(f'{v:.1f}', (p.get_x() + p.get_width()/2, floor), xytext=(0, 2),
+                        textcoords='offset points', ha='center', va='bottom', fontsize='x-small',
+                        rotation=90, color='w' if p.get_height() < floor/2 else 'k')
 
 def plot_feature_change(results:AblationResults, # from `run_layerwise_ablation(..., effects=...)`
                         metrics:Sequence[str]|None=None, # default: `feature_metrics(results)`
                         axes=None, # one Axes per metric (default: a new figure)
                         ncols:int=3): # panels per row of a new figure
-    "Per metric: speaker similarity / feature decodability per ablated layer, baseline vs top-k vs random-k (±1 SD)."
+    "Speaker similarity / decodability per ablated layer: baseline, top-k and random-k (±1 SD)."
     ms = list(metrics) if metrics is not None else feature_metrics(results)
-    if not ms: raise ValueError("the results table has no speaker_similarity or r2_* metric: pass the measures of "
-                                "`neuron_ablation.features` to `run_layerwise_ablation(..., effects=[...])`")
+    if not ms:
+        raise ValueError("the results table has no speaker_similarity or r2_* metric: pass the "
+                         "measures of `neuron_ablation.features` to "
+                         "`run_layerwise_ablation(..., effects=[...])`")
     cfg = results.config; k = cfg['topk']
     fig, axs = _grid(len(ms), ncols, (max(4.6, 0.55*len(results.neurons) + 2.2), 3.0), axes)
     for ax, m in zip(axs, ms):
         s = condition_summary(results, m); s = s[s['class'] == 'all'].sort_values('layer')
-        _grouped_bars(ax, [str(l) for l in s.layer], [('baseline', s.baseline, None, COLORS['baseline']),
-                      (f'top-{k}', s.topk, None, COLORS['topk']), (f'random-{k} (mean ± SD)', s.random_mean, s.random_sd, COLORS['random'])])
+        _grouped_bars(ax, [str(l) for l in s.layer],
+                      [('baseline', s.baseline, None, COLORS['baseline']),
+                       (f'top-{k}', s.topk, None, COLORS['topk']),
+                       (f'random-{k} (mean ± SD)', s.random_mean, s.random_sd, COLORS['random'])])
         ax.set(xlabel='ablated layer', ylabel=_metric_label(m), title=_metric_title(m))
         if m.startswith('r2_'): _floor_bars(ax, R2_FLOOR)
         ax.axhline(0, color='k', lw=0.6)
     _legend(fig, axs, axes is None)
-    fig.suptitle(f"Side effects of ablating the top {k} {_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per layer "
-                 f"({cfg['ablate_mode']}); R² axes stop at {R2_FLOOR:g}, lower values are written on the bars", fontsize='medium')
+    fig.suptitle(f"Side effects of ablating the top {k} "
+                 f"{_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per layer "
+                 f"({cfg['ablate_mode']}); R² axes stop at {R2_FLOOR:g}, lower values are written "
+                 f"on the bars", fontsize='medium')
     return fig
 
 # %% ../nbs/03_viz.ipynb #d517a859
@@ -194,29 +231,37 @@ def _spread_frame(spread):
     if isinstance(spread, AblationResults): df, site = spread.spread, spread.config.get('site', '')
     elif isinstance(spread, TemporalSpread): df, site = spread.to_frame(), spread.site
     elif isinstance(spread, pd.DataFrame): df, site = spread, ''
-    else: raise TypeError(f"expected AblationResults, TemporalSpread or a spread DataFrame, got {type(spread).__name__}")
-    if df is None or df.empty: raise ValueError("there is no temporal-spread data (the spread table is empty)")
-    if missing := _SPREAD_COLS - set(df.columns): raise ValueError(f"the spread table lacks columns {sorted(missing)}")
+    else: raise TypeError(f"expected AblationResults, TemporalSpread or a spread DataFrame, "
+                          f"got {type(spread).__name__}")
+    if df is None or df.empty:
+        raise ValueError("there is no temporal-spread data (the spread table is empty)")
+    if missing := _SPREAD_COLS - set(df.columns):
+        raise ValueError(f"the spread table lacks columns {sorted(missing)}")
     return df, site
 
 def _runs(flags:np.ndarray):
     "[(start, length)] of the runs of True in a 1-d bool array."
-    d = np.diff(np.r_[0, flags.astype(int), 0]); s, e = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    d = np.diff(np.r_[0, flags.astype(int), 0])
+    s, e = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     return list(zip(s, e - s))
 
 def _spread_panel(ax, d:pd.DataFrame, frame_s:float, vmax:float):
-    "One source layer: downstream layer × time (to the end of the longest clip); edited frames as a strip above, unless all are."
+    "One source layer: downstream layer × time to the longest clip's end; strip = edited frames."
     m = d.pivot(index='downstream_layer', columns='frame', values='rel_change').sort_index()
     ab = d.groupby('frame').ablated.max().reindex(m.columns).fillna(0).to_numpy() > 0
-    real = np.isfinite(m.to_numpy(dtype=float)).any(0)          # frames of at least one clip (the rest is padding)
+    # frames of at least one clip (the rest is padding)
+    real = np.isfinite(m.to_numpy(dtype=float)).any(0)
     T = int(np.flatnonzero(real)[-1]) + 1 if real.any() else m.shape[1]
     m, ab, L = m.iloc[:, :T], ab[:T], len(m)
-    mesh = ax.pcolormesh(np.arange(T + 1)*frame_s, np.arange(L + 1), np.ma.masked_invalid(m.to_numpy(dtype=float)),
+    mesh = ax.pcolormesh(np.arange(T + 1)*frame_s, np.arange(L + 1),
+                         np.ma.masked_invalid(m.to_numpy(dtype=float)),
                          cmap=_CMAP, vmin=0, vmax=vmax)
     every = bool(ab[real[:T]].all())
     if not every:
-        ax.broken_barh([(s*frame_s, n*frame_s) for s, n in _runs(ab)], (L + 0.12, 0.3), color=COLORS['topk'])
-    ax.set_yticks(np.arange(L) + 0.5, [str(l) for l in m.index]); ax.set_ylim(0, L + (0 if every else 0.5))
+        ax.broken_barh([(s*frame_s, n*frame_s) for s, n in _runs(ab)], (L + 0.12, 0.3),
+                       color=COLORS['topk'])
+    ax.set_yticks(np.arange(L) + 0.5, [str(l) for l in m.index])
+    ax.set_ylim(0, L + (0 if every else 0.5))
     ax.set_xlim(0, T*frame_s)
     return mesh, every
 
@@ -224,43 +269,55 @@ def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy s
                          layer=None, # source layer(s) to show: an int, a list, or None for all
                          axes=None, # one Axes per source layer (default: a new figure)
                          frame_s:float=FRAME_S, # seconds per frame
-                         vmax:float|None=None, # top of the colour scale (default: the largest change shown)
+                         vmax:float|None=None, # top of the colour scale (default: largest change)
                          ncols:int=3): # panels per row of a new figure
-    "Heatmap of downstream layer × time of the relative change ‖Δh‖/‖h‖ after an ablation, edited frames marked."
+    "Downstream layer × time heatmap of ‖Δh‖/‖h‖ after an ablation, edited frames marked."
     df, site = _spread_frame(spread)
     layers = _pick_layers(sorted(df.layer.unique()), layer)
     df = df[df.layer.isin(layers)]
-    vmax = vmax if vmax is not None else float(np.nanmax(df.rel_change.to_numpy(dtype=float), initial=0)) or 1.
+    vmax = (vmax if vmax is not None
+            else float(np.nanmax(df.rel_change.to_numpy(dtype=float), initial=0)) or 1.)
     fig, axs = _grid(len(layers), ncols, (3.6, 2.6), axes)
     for ax, l in zip(axs, layers):
         mesh, every = _spread_panel(ax, df[df.layer == l], frame_s, vmax)
-        ax.set(title=f"edit at {site + ' ' if site else ''}layer {l}" + (', all frames' if every else ''),
-               xlabel='time (s)' + ('' if every else '; strip = edited frames'), ylabel='downstream layer' if _first_col(ax) else None)
-    cell = fig.add_subplot(fig.legend_cell) if getattr(fig, 'legend_cell', None) is not None else None
-    if cell is None: fig.colorbar(mesh, ax=axs, label='relative change ‖Δh‖/‖h‖', shrink=0.9)
+        ax.set(title=(f"edit at {site + ' ' if site else ''}layer {l}"
+                      + (', all frames' if every else '')),
+               xlabel='time (s)' + ('' if every else '; strip = edited frames'),
+               ylabel='downstream layer' if _first_col(ax) else None)
+    cell = (fig.add_subplot(fig.legend_cell) if getattr(fig, 'legend_cell', None) is not None
+            else None)
+    if cell is None:
+        fig.colorbar(mesh, ax=axs, label='relative change ‖Δh‖/‖h‖', shrink=0.9)
     else:   # the grid's free cell holds the colour bar and how to read the panels
-        cell.axis('off'); fig.colorbar(mesh, ax=cell, location='left', fraction=0.12, label='relative change ‖Δh‖/‖h‖')
-        cell.text(0.05, 0.5, 'colour: how much each downstream\nlayer changes at each frame\n(grey: padding)', va='center', fontsize='small')
+        cell.axis('off')
+        fig.colorbar(mesh, ax=cell, location='left', fraction=0.12,
+                     label='relative change ‖Δh‖/‖h‖')
+        cell.text(0.05, 0.5, 'colour: how much each downstream\nlayer changes at each frame\n'
+                  '(grey: padding)', va='center', fontsize='small')
     return fig
 
 # %% ../nbs/03_viz.ipynb #62a929ba
 def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or that table
                        ax=None): # matplotlib Axes (default: a new figure)
-    "Per layer: relative norm of the smallest upstream change reproducing the top-k edit, and its residual."
+    "Per layer: relative norm and residual of the least upstream change reproducing the top-k edit."
     df = results.upstream if isinstance(results, AblationResults) else results
     if df is None or not isinstance(df, pd.DataFrame) or df.empty:
-        raise ValueError("there is no upstream-norm table: run `run_layerwise_ablation(..., upstream=True)` "
+        raise ValueError("there is no upstream-norm table: run "
+                         "`run_layerwise_ablation(..., upstream=True)` "
                          "(hidden layer 0 has no upstream block, so it is never in the table)")
     fig = ax.figure if ax is not None else Figure(figsize=(5.4, 3.4), layout='constrained')
     ax = ax if ax is not None else fig.subplots()
     d = df.sort_values('layer')
-    ax.plot(d.layer, d.rel_norm, 'o-', color=COLORS['line1'], label='‖δ‖/‖h‖ upstream change')
-    ax.plot(d.layer, d.residual, 's--', color=COLORS['line2'], label='residual (edit not reproduced)')
-    ax.plot(d.layer, d.edit_rel_norm, '^:', color=COLORS['line3'], label='‖Δa‖/‖a‖ the edit itself')
+    ax.plot(d.layer, d.rel_norm, 'o-', color=COLORS['line1'],
+            label='‖δ‖/‖h‖ upstream change')
+    ax.plot(d.layer, d.residual, 's--', color=COLORS['line2'],
+            label='residual (edit not reproduced)')
+    ax.plot(d.layer, d.edit_rel_norm, '^:', color=COLORS['line3'],
+            label='‖Δa‖/‖a‖ the edit itself')
     ax.set_xticks(d.layer.to_numpy())
     site = d.site.iloc[0] if 'site' in d else ''
-    ax.set(xlabel=f'ablated {site} layer'.replace('  ', ' '), ylabel='relative norm (ratio)', ylim=(0, None),
-           title='Smallest upstream change\nthat reproduces the top-k edit')
+    ax.set(xlabel=f'ablated {site} layer'.replace('  ', ' '), ylabel='relative norm (ratio)',
+           ylim=(0, None), title='Smallest upstream change\nthat reproduces the top-k edit')
     ax.legend(fontsize='small', loc='best')
     return fig
 
@@ -268,57 +325,77 @@ def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or t
 def _scores_frame(scores):
     "(tidy scores table, method name) from `NeuronScores`, `AblationResults` or the table."
     if isinstance(scores, NeuronScores): return scores.to_frame(), scores.method
-    if isinstance(scores, AblationResults): df, method = scores.scores, scores.config.get('attribution_method', '')
+    if isinstance(scores, AblationResults):
+        df, method = scores.scores, scores.config.get('attribution_method', '')
     elif isinstance(scores, pd.DataFrame): df, method = scores, ''
-    else: raise TypeError(f"expected NeuronScores, AblationResults or a scores DataFrame, got {type(scores).__name__}")
-    if df is None or df.empty: raise ValueError("there are no neuron scores (the scores table is empty)")
-    if missing := {'layer', 'neuron', 'score', 'rank'} - set(df.columns): raise ValueError(f"the scores table lacks columns {sorted(missing)}")
+    else: raise TypeError(f"expected NeuronScores, AblationResults or a scores DataFrame, "
+                          f"got {type(scores).__name__}")
+    if df is None or df.empty:
+        raise ValueError("there are no neuron scores (the scores table is empty)")
+    if missing := {'layer', 'neuron', 'score', 'rank'} - set(df.columns):
+        raise ValueError(f"the scores table lacks columns {sorted(missing)}")
     return df, method
 
 def plot_attribution_heatmap(scores, # `NeuronScores`, `AblationResults` or tidy scores table
                              n_top:int=20, # neurons per layer (ranks 1..n_top)
                              ax=None, # matplotlib Axes (default: a new figure)
-                             annotate:bool|None=None): # write neuron ids in the cells (default: when ≤ 400 cells)
+                             # write neuron ids in the cells (default: when ≤ 400 cells)
+                             annotate:bool|None=None):
     "Heatmap of layers × top-ranked neurons: colour = score, text = neuron id."
     df, method = _scores_frame(scores)
     if n_top < 1: raise ValueError(f"n_top={n_top} must be >= 1")
     n = int(min(n_top, df.groupby('layer').size().min()))
     top = df[df['rank'] <= n]
-    S, ids = (top.pivot(index='layer', columns='rank', values=v).sort_index() for v in ('score', 'neuron'))
-    fig = ax.figure if ax is not None else Figure(figsize=(0.32*n + 2.2, 0.3*len(S) + 1.6), layout='constrained')
+    S, ids = (top.pivot(index='layer', columns='rank', values=v).sort_index()
+              for v in ('score', 'neuron'))
+    fig = (ax.figure if ax is not None
+           else Figure(figsize=(0.32*n + 2.2, 0.3*len(S) + 1.6), layout='constrained'))
     ax = ax if ax is not None else fig.subplots()
     im = ax.imshow(S.to_numpy(dtype=float), aspect='auto', cmap='viridis', interpolation='nearest')
-    ax.set_yticks(range(len(S)), [str(l) for l in S.index]); ax.set_xticks(range(n), [str(r) for r in S.columns], fontsize='small')
+    ax.set_yticks(range(len(S)), [str(l) for l in S.index])
+    ax.set_xticks(range(n), [str(r) for r in S.columns], fontsize='small')
     if annotate if annotate is not None else S.size <= 400:
         mid = np.nanmean(S.to_numpy(dtype=float))
         for (i, j), v in np.ndenumerate(S.to_numpy(dtype=float)):
-            ax.text(j, i, str(int(ids.iat[i, j])), ha='center', va='center', fontsize=6, color='w' if v < mid else 'k')
-    ax.set(xlabel='rank within layer (1 = highest score)', ylabel='layer', title=f'Top {n} neurons per layer (cell text: neuron id)')
+            ax.text(j, i, str(int(ids.iat[i, j])), ha='center', va='center', fontsize=6,
+                    color='w' if v < mid else 'k')
+    ax.set(xlabel='rank within layer (1 = highest score)', ylabel='layer',
+           title=f'Top {n} neurons per layer (cell text: neuron id)')
     fig.colorbar(im, ax=ax, label=f'{_words(method)} score'.strip())
     return fig
 
 # %% ../nbs/03_viz.ipynb #a3d85735
-def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, feature, r (and n_frames)
-                                    feature:str|None=None, # feature to show (needed when `df` has several)
+def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, feature, r (n_frames)
+                                    # feature to show (needed when `df` has several)
+                                    feature:str|None=None,
                                     top:int=10, # neurons in the right panel
                                     axes=None): # two Axes (default: a new figure)
-    "Per-layer distribution of |r| between neurons and one acoustic feature, and the most correlated neurons."
-    if not isinstance(df, pd.DataFrame): raise TypeError(f"expected a DataFrame from `neuron_feature_correlation`, got {type(df).__name__}")
-    if missing := {'layer', 'neuron', 'feature', 'r'} - set(df.columns): raise ValueError(f"the correlation table lacks columns {sorted(missing)}")
+    "Per-layer distribution of |r| between neurons and one acoustic feature; the top neurons."
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"expected a DataFrame from `neuron_feature_correlation`, "
+                        f"got {type(df).__name__}")
+    if missing := {'layer', 'neuron', 'feature', 'r'} - set(df.columns):
+        raise ValueError(f"the correlation table lacks columns {sorted(missing)}")
     feats = list(dict.fromkeys(df.feature))
-    if feature is None and len(feats) != 1: raise ValueError(f"the table has features {feats}: pass feature=one of them")
+    if feature is None and len(feats) != 1:
+        raise ValueError(f"the table has features {feats}: pass feature=one of them")
     feature = feats[0] if feature is None else feature
-    if feature not in feats: raise ValueError(f"feature {feature!r} is not in the table, which has {feats}")
+    if feature not in feats:
+        raise ValueError(f"feature {feature!r} is not in the table, which has {feats}")
     d = df[df.feature == feature].dropna(subset=['r'])
     layers = sorted(d.layer.unique())
     fig, (a1, a2) = _grid(2, 2, (4.2, 3.2), axes)
-    a1.boxplot([d[d.layer == l].r.abs().to_numpy() for l in layers], tick_labels=[str(l) for l in layers], flierprops=dict(markersize=2),
+    a1.boxplot([d[d.layer == l].r.abs().to_numpy() for l in layers],
+               tick_labels=[str(l) for l in layers], flierprops=dict(markersize=2),
                medianprops=dict(color=COLORS['topk']))
-    a1.set(xlabel='layer', ylabel='|r| (Pearson over frames)', title='distribution per layer', ylim=(0, 1))
+    a1.set(xlabel='layer', ylabel='|r| (Pearson over frames)', title='distribution per layer',
+           ylim=(0, 1))
     tp = d.loc[d.r.abs().sort_values(ascending=False, kind='stable').index[:top]].iloc[::-1]
     a2.barh(np.arange(len(tp)), tp.r, color=np.where(tp.r > 0, COLORS['topk'], COLORS['random']))
-    a2.set_yticks(np.arange(len(tp)), [f'L{l} n{n}' for l, n in zip(tp.layer, tp.neuron)], fontsize='small')
-    a2.axvline(0, color='k', lw=0.8); a2.set(xlim=(-1, 1), xlabel='r (Pearson over frames)', title=f'top {len(tp)} neurons by |r|')
+    a2.set_yticks(np.arange(len(tp)), [f'L{l} n{n}' for l, n in zip(tp.layer, tp.neuron)],
+                  fontsize='small')
+    a2.axvline(0, color='k', lw=0.8)
+    a2.set(xlim=(-1, 1), xlabel='r (Pearson over frames)', title=f'top {len(tp)} neurons by |r|')
     a2.set_xticks([-1, -0.5, 0, 0.5, 1])
     fig.suptitle(f'Neurons and {_feature_words(feature)}: correlation over frames')
     return fig
@@ -333,9 +410,11 @@ def plot_probability_bars(probs_base, # [C] baseline class probabilities
     size = (0.7*len(class_names) + 2.2, 2.6)
     fig = ax.figure if ax is not None else Figure(figsize=size, layout='constrained')
     ax = ax if ax is not None else fig.subplots()
-    _grouped_bars(ax, list(class_names), [('baseline', np.asarray(probs_base), None, COLORS['baseline']),
-                                          ('ablated', np.asarray(probs_ablated), None, COLORS['topk'])], highlight=target)
-    ax.set(ylim=(0, 1.05), ylabel='P(class)', xlabel='class', title='class probabilities of the clip')
+    _grouped_bars(ax, list(class_names),
+                  [('baseline', np.asarray(probs_base), None, COLORS['baseline']),
+                   ('ablated', np.asarray(probs_ablated), None, COLORS['topk'])], highlight=target)
+    ax.set(ylim=(0, 1.05), ylabel='P(class)', xlabel='class',
+           title='class probabilities of the clip')
     ax.legend(fontsize='small')
     return fig
 
@@ -343,9 +422,10 @@ def plot_probability_bars(probs_base, # [C] baseline class probabilities
 def save_figure(fig:Figure, # the figure
                 path, # .png file to (re)place
                 dpi:int=120): # resolution
-    "Save `fig` as PNG atomically (`atomic_write`: usual permissions, never half a file); return the path."
+    "Save `fig` as PNG atomically (`atomic_write`: usual permissions, never half a file); the path."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() != '.png': raise ValueError(f"save_figure writes PNG: {str(path)!r} should end in .png")
+    if path.suffix.lower() != '.png':
+        raise ValueError(f"save_figure writes PNG: {str(path)!r} should end in .png")
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi)
     atomic_write(path, buf.getvalue())
     return path
@@ -372,21 +452,32 @@ def plan(self:ResultsVisualizer, results:AblationResults, correlations:pd.DataFr
     reg = results.config.get('task') == 'regression'
     p = ({'output_values': (lambda: plot_class_probabilities(results, 'value'), None)} if reg else
          {'class_probabilities': (lambda: plot_class_probabilities(results, 'prob'), None),
-          'class_probabilities_on_class': (lambda: plot_class_probabilities(results, 'prob_on_class'), None)})
+          'class_probabilities_on_class': (
+              lambda: plot_class_probabilities(results, 'prob_on_class'), None)})
     p.update({
-         'feature_change': (lambda: plot_feature_change(results), None if feature_metrics(results) else
-                            "no speaker_similarity or r2_* metric in the table (run with effects= from neuron_ablation.features)"),
-         'temporal_spread': (lambda: plot_temporal_spread(results), 'no spread table' if _absent(results.spread) else None),
-         'upstream_norm': (lambda: plot_upstream_norm(results), 'no upstream table (run with upstream=True)' if _absent(results.upstream) else None),
-         'attribution_heatmap': (lambda: plot_attribution_heatmap(results), 'no scores table' if _absent(results.scores) else None)})
-    if _absent(correlations): p['neuron_feature_correlation'] = (None, 'no correlation table (pass correlations=neuron_feature_correlation(...))')
+         'feature_change': (lambda: plot_feature_change(results),
+                            None if feature_metrics(results) else
+                            "no speaker_similarity or r2_* metric in the table "
+                            "(run with effects= from neuron_ablation.features)"),
+         'temporal_spread': (lambda: plot_temporal_spread(results),
+                             'no spread table' if _absent(results.spread) else None),
+         'upstream_norm': (lambda: plot_upstream_norm(results),
+                           'no upstream table (run with upstream=True)'
+                           if _absent(results.upstream) else None),
+         'attribution_heatmap': (lambda: plot_attribution_heatmap(results),
+                                 'no scores table' if _absent(results.scores) else None)})
+    if _absent(correlations):
+        p['neuron_feature_correlation'] = (
+            None, 'no correlation table (pass correlations=neuron_feature_correlation(...))')
     else:
         for f in dict.fromkeys(correlations.feature):
-            p[f'neuron_feature_correlation_{f}'] = (lambda f=f: plot_neuron_feature_correlation(correlations, f), None)
+            p[f'neuron_feature_correlation_{f}'] = (
+                lambda f=f: plot_neuron_feature_correlation(correlations, f), None)
     return p
 
 FORMATS = ('png', 'svg', 'pdf')
-_NO_DATE = {'png': {}, 'svg': {'Date': None}, 'pdf': {'CreationDate': None}}   # same run, same bytes
+# same run, same bytes
+_NO_DATE = {'png': {}, 'svg': {'Date': None}, 'pdf': {'CreationDate': None}}
 
 def check_formats(formats): # a format name or a sequence of them
     "The figure formats asked for, checked against `FORMATS` (duplicates dropped, order kept)."
@@ -398,7 +489,7 @@ def check_formats(formats): # a format name or a sequence of them
 def figure_bytes(fig:Figure, # the figure
                  fmt:str='png', # one of `FORMATS`
                  dpi:int=120): # resolution (PNG; SVG and PDF are vector)
-    "The figure as a file's bytes; SVG and PDF without a creation date, so the same figure gives the same bytes."
+    "The figure as a file's bytes; SVG and PDF without a creation date: same figure, same bytes."
     buf = io.BytesIO()
     with matplotlib.rc_context({'svg.hashsalt': 'neuron_ablation'}):
         fig.savefig(buf, format=check_formats(fmt)[0], dpi=dpi, metadata=_NO_DATE[fmt])
@@ -410,37 +501,42 @@ def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwis
            formats=('png',), # file formats of each figure: any of `FORMATS`
            progress:bool=False, # a tqdm bar over the figures
            shared:bool=False): # torch.distributed: each rank calls it, draws a share, gets all
-    "Draw every figure there is data for -> ({name: Figure}, {file name: bytes}), `report.html` too."
+    "Draw each figure there is data for -> ({name: Figure}, {file name: bytes}), `report.html` too."
     fmts, figs, files, pngs, self.skipped = check_formats(formats), {}, {}, {}, {}
     correlations = getattr(results, 'correlations', None) if correlations is None else correlations
     plan = self.plan(results, correlations)
     drawn = [n for n, (_, reason) in plan.items() if reason is None]
     for name, (_, reason) in plan.items():
         if reason is not None:
-            self.skipped[name] = reason; _log.info("skipped figure %s: %s", name, reason)
+            self.skipped[name] = reason
+            _log.info("skipped figure %s: %s", name, reason)
     mine = claim(drawn) if shared else drawn
-    for name in tqdm(mine, total=None if shared else len(drawn), desc='figures', disable=not progress,
-                     leave=False):
+    for name in tqdm(mine, total=None if shared else len(drawn), desc='figures',
+                     disable=not progress, leave=False):
         figs[name] = plan[name][0]()   # shared: each figure goes to the first rank free for it
         for f in fmts: files[f'{name}.{f}'] = figure_bytes(figs[name], f, self.dpi)
         pngs[name] = files.get(f'{name}.png') or figure_bytes(figs[name], 'png', self.dpi)
     if shared:   # every rank's files, in the plan's order
         got = {}
-        for part in all_gather_objects((files, pngs)): got.update(part[0]); pngs.update(part[1])
+        for part in all_gather_objects((files, pngs)):
+            got.update(part[0]); pngs.update(part[1])
         files = {f'{n}.{f}': got[f'{n}.{f}'] for n in drawn for f in fmts}
         pngs = {n: pngs[n] for n in drawn}
-    files['figures.json'] = json.dumps(dict(saved={k: f'{k}.{fmts[0]}' for k in drawn}, formats=fmts,
-                                            skipped=self.skipped), indent=1)
-    from neuron_ablation.report import report_html   # not at the top: `report` imports this module
+    files['figures.json'] = json.dumps(dict(saved={k: f'{k}.{fmts[0]}' for k in drawn},
+                                            formats=fmts, skipped=self.skipped), indent=1)
+    # not at the top: `report` imports this module
+    from neuron_ablation.report import report_html
     files['report.html'] = report_html(results, pngs, self.skipped).encode()
     return figs, files
 
 @patch
 def generate_all_plots(self:ResultsVisualizer,
                        results:AblationResults, # from `run_layerwise_ablation`
-                       correlations:pd.DataFrame|None=None, # `neuron_feature_correlation`; default: results'
-                       formats=('png',)): # file formats of each figure: any of `FORMATS` (e.g. ('png', 'svg'))
-    "Draw every figure there is data for, save each as `<name>.<format>` with a `report.html` in `save_dir`."
+                       # `neuron_feature_correlation`; default: results'
+                       correlations:pd.DataFrame|None=None,
+                       # file formats of each figure: any of `FORMATS` (e.g. ('png', 'svg'))
+                       formats=('png',)):
+    "Save every figure there is data for as `<name>.<format>`, and a `report.html`, in `save_dir`."
     figs, files = self.render(results, correlations, formats)
     if (self.save_dir/MANIFEST).exists():   # a results folder: added as one unit
         write_folder(self.save_dir, files, keep=True)
@@ -450,7 +546,6 @@ def generate_all_plots(self:ResultsVisualizer,
     self.paths = {k: self.save_dir/f'{k}.{fmt}' for k in figs}
     self.report = self.save_dir/'report.html'
     return figs
-
 
 # %% ../nbs/03_viz.ipynb #695a371e
 FIGURE_NOTES = {
@@ -467,8 +562,8 @@ FIGURE_NOTES = {
         "unedited clip (speaker similarity) and how well a linear read-out still recovers each "
         "acoustic feature (R²); R² axes stop at -1 and lower values are written on the bars.",
     'temporal_spread': "For an edit at one layer (panel), how much each downstream layer changes "
-        "at each moment (‖Δh‖/‖h‖, mean over clips); a strip above marks the edited frames when "
-        "not all are; the time axis ends where the longest clip ends.",
+        "at each moment (‖Δh‖/‖h‖, mean over clips); a strip above marks the edited "
+        "frames when not all are; the time axis ends where the longest clip ends.",
     'upstream_norm': "How large a change of the layer below would reproduce the top-k edit "
         "(green), what it cannot reproduce (orange) and the size of the edit itself (grey): small "
         "green lines mean the edit is easy to cause from upstream.",
@@ -480,6 +575,6 @@ FIGURE_NOTES = {
         "positive, blue negative).",
 }
 
-def figure_note(name:str): # a figure name of `ResultsVisualizer.plan` (`neuron_feature_correlation_f0`)
+def figure_note(name:str): # a figure of `ResultsVisualizer.plan` (`neuron_feature_correlation_f0`)
     "One sentence on how to read the figure `name`."
     return FIGURE_NOTES.get(name) or FIGURE_NOTES.get(name.rsplit('_', 1)[0], '')
