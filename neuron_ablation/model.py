@@ -16,82 +16,12 @@ import torch.nn.functional as F
 from fastcore.basics import patch, patch_to
 
 from .checks import SITES, check_site, validate_waveform
+from .arch import SUPPORTED, ARCHS, Arch, arch_of, hook_points, base_model
+from .arch import WHISPER_GEOMETRY, conv_geometry, whisper_features, load_model
 
 # %% auto #0
-__all__ = ['SUPPORTED', 'ARCHS', 'WHISPER_GEOMETRY', 'Arch', 'arch_of', 'hook_points', 'HookPoint', 'masked_mean',
-           'ClassifierHead', 'Cache', 'tile', 'whisper_features', 'SpeechTransformer', 'as_transformer',
-           'conv_geometry', 'hook_count', 'is_stream', 'TensorBatches', 'as_batches', 'first_batch', 'iter_batches',
-           'load_model']
-
-# %% ../nbs/09_model.ipynb #0f5a7c70
-SUPPORTED = {'wavlm': 'wavlm', 'wav2vec2': 'wav2vec2', 'hubert': 'hubert', 'data2vec-audio': 'data2vec_audio',
-             'unispeech': 'unispeech', 'unispeech-sat': 'unispeech_sat', 'wav2vec2-conformer': 'wav2vec2_conformer',
-             'whisper': 'encoder'}  # config.model_type -> attribute holding the encoder in a classification model
-
-@dataclass(frozen=True)
-class Arch:
-    "Where one layout keeps the parts tail execution needs (module paths relative to the bare encoder)."
-    layout: str # 'post-LN', 'pre-LN', 'conformer' or 'whisper'
-    encoder: str # prefix of the module holding `layers` and the final `layer_norm` ('encoder.' or '')
-    mid: str # module in a block whose input is the residual the FFN output is added to
-    down: str # module in a block whose input is the FFN activation (its down projection): the 'ffn' site
-    final_ln: bool # the encoder applies a layer norm after its last block
-    block_ln: bool # a block ends with its own `final_layer_norm` over the residual
-    ffn_scale: float = 1.0 # weight of the FFN output in the residual (0.5: the Conformer's half-step FFN)
-    dims: dict = field(default_factory=lambda: dict(hidden='hidden_size', ffn='intermediate_size'),
-                       hash=False) # site -> config attribute of its width (as pyvene's)
-
-ARCHS = {'post-LN': Arch('post-LN', 'encoder.', 'feed_forward', 'feed_forward.output_dense', False, True),
-         'pre-LN': Arch('pre-LN', 'encoder.', 'final_layer_norm', 'feed_forward.output_dense', True, False),
-         'conformer': Arch('conformer', 'encoder.', 'ffn2_layer_norm', 'ffn2.output_dense', True, True, 0.5),
-         'whisper': Arch('whisper', '', 'final_layer_norm', 'fc2', True, False,
-                         dims=dict(hidden='d_model', ffn='encoder_ffn_dim'))}
-
-def arch_of(config)->Arch: # an HF config of a supported family
-    "The `Arch` of a model's config."
-    mt = getattr(config, 'model_type', None)
-    if mt == 'whisper': return ARCHS['whisper']
-    if mt == 'wav2vec2-conformer': return ARCHS['conformer']
-    return ARCHS['pre-LN' if getattr(config, 'do_stable_layer_norm', False) else 'post-LN']
-
-def hook_points(n_layers:int, # transformer blocks N
-                arch:Arch|bool): # the model's `Arch` (or, for the wav2vec2 family, its `do_stable_layer_norm`)
-    "The hook-point table: TransformerLens-style name -> (module path relative to the base model, 'pre'|'fwd')."
-    if isinstance(arch, bool): arch = ARCHS['pre-LN' if arch else 'post-LN']
-    e, pts = arch.encoder, {}
-    for i in range(n_layers):
-        pts[f'blocks.{i}.hook_resid_pre'] = (f'{e}layers.{i}', 'pre')
-        pts[f'blocks.{i}.hook_resid_mid'] = (f'{e}layers.{i}.{arch.mid}', 'pre')
-        pts[f'blocks.{i}.mlp.hook_post'] = (f'{e}layers.{i}.{arch.down}', 'pre')
-    pts['hook_resid_final'] = (f'{e}layer_norm', 'fwd') if arch.final_ln else (f'{e}layers.{n_layers-1}', 'fwd')
-    if arch.final_ln: pts['hook_resid_final_pre_ln'] = (f'{e}layer_norm', 'pre')   # the input of the final layer norm
-    return pts
-
-# %% ../nbs/09_model.ipynb #b3f3dde5
-def _unsupported(model):
-    return ValueError(f"{type(model).__name__} (model_type={getattr(getattr(model, 'config', None), 'model_type', None)!r}) "
-                      f"is not supported. Supported families (config.model_type): {sorted(SUPPORTED)}, as bare encoders "
-                      f"(AutoModel, e.g. WavLMModel, WhisperModel) or with their classification head (*ForSequenceClassification, "
-                      f"WhisperForAudioClassification). Another architecture can be added with an `Arch` entry (see `ARCHS`).")
-
-def _base_model(model):
-    "The bare encoder inside `model` and whether `model` carries a classification head."
-    mt = getattr(getattr(model, 'config', None), 'model_type', None)
-    if mt not in SUPPORTED: raise _unsupported(model)
-    name = type(model).__name__
-    if mt == 'whisper':
-        if hasattr(model, 'conv1') and hasattr(model, 'layers'): return model, False          # WhisperEncoder itself
-        if name == 'WhisperForAudioClassification': return model.encoder, True
-        enc = getattr(getattr(model, 'model', model), 'encoder', None)                     # WhisperModel, ...ForConditionalGeneration
-        if enc is not None and hasattr(enc, 'conv1'): return enc, False
-        raise _unsupported(model)
-    attr = SUPPORTED[mt]
-    if hasattr(model, attr):
-        if name.endswith('ForSequenceClassification'): return getattr(model, attr), True
-        raise ValueError(f"{name} has a head other than sequence classification: wrap its encoder instead, "
-                         f"`SpeechTransformer(model.{attr})` (and fit a probe as the head if you need classes)")
-    if hasattr(model, 'feature_extractor') and hasattr(model, 'encoder'): return model, False
-    raise _unsupported(model)
+__all__ = ['HookPoint', 'masked_mean', 'ClassifierHead', 'Cache', 'tile', 'SpeechTransformer', 'as_transformer', 'hook_count',
+           'is_stream', 'TensorBatches', 'as_batches', 'first_batch', 'iter_batches']
 
 # %% ../nbs/09_model.ipynb #75281721
 @dataclass
@@ -173,20 +103,6 @@ def _last_state_pre_ln(st):
     finally: h.remove()
     return bool(torch.equal(last, got['pre'])) and not torch.equal(last, got['post'])
 
-def whisper_features(model_or_config, # a Whisper model (its folder's `preprocessor_config.json` is used when there is one) or config
-                    ): # -> `WhisperFeatureExtractor`
-    "The log-mel front end of a Whisper encoder, padding every clip to the encoder's window (30 s for released checkpoints)."
-    from transformers import WhisperFeatureExtractor
-    cfg = getattr(model_or_config, 'config', model_or_config)
-    path = getattr(cfg, '_name_or_path', '') or ''
-    fe = (WhisperFeatureExtractor.from_pretrained(path) if os.path.isfile(os.path.join(path, 'preprocessor_config.json'))
-          else WhisperFeatureExtractor(feature_size=cfg.num_mel_bins))
-    if fe.feature_size != cfg.num_mel_bins:
-        raise ValueError(f"the feature extractor makes {fe.feature_size} mel bins but the model takes {cfg.num_mel_bins}")
-    fe.nb_max_frames = 2 * cfg.max_source_positions               # conv2 has stride 2: 2 mel frames per encoder frame
-    fe.n_samples = fe.nb_max_frames * fe.hop_length; fe.chunk_length = fe.n_samples / fe.sampling_rate
-    return fe
-
 # %% ../nbs/09_model.ipynb #97348ab1
 class SpeechTransformer:
     "A speech transformer (wav2vec2 family, Conformer or Whisper encoder; bare or with its classification head) with capture, ablation hooks and tail execution."
@@ -194,7 +110,7 @@ class SpeechTransformer:
                  head:nn.Module|None=None, # head to use (e.g. a `LinearProbe`); default: the model's own classifier
                  feature_extractor=None): # Whisper only: its `WhisperFeatureExtractor` (default: `whisper_features(model)`)
         self.model = model
-        self.base, has_head = _base_model(model)
+        self.base, has_head = base_model(model)
         cfg = model.config
         if getattr(cfg, 'add_adapter', False) or getattr(cfg, 'adapter_attn_dim', None):
             raise ValueError("models with adapters (config.add_adapter / adapter_attn_dim) are not supported: tail execution would skip them")
@@ -271,16 +187,6 @@ def check_eval(self:SpeechTransformer):
     if self.model.training or any(m.training for m in head):
         raise RuntimeError("the model (or its head) is in training mode: dropout, LayerDrop and SpecAugment would make every "
                            "result random. Call model.eval() first.")
-
-# %% ../nbs/09_model.ipynb #fa363230
-WHISPER_GEOMETRY = (1040, 320)   # Whisper: 400-sample STFT window, hop 160, then conv k=3 s=1 and k=3 s=2
-
-def conv_geometry(config): # HF config with `conv_kernel`, `conv_stride` (or a Whisper config)
-    "(receptive field, hop) in samples of the front end (the conv feature encoder; for Whisper, STFT + convs)."
-    if getattr(config, 'model_type', None) == 'whisper': return WHISPER_GEOMETRY
-    rf, jump = 1, 1
-    for k, s in zip(config.conv_kernel, config.conv_stride): rf, jump = rf + (k-1)*jump, jump*s
-    return rf, jump
 
 # %% ../nbs/09_model.ipynb #e38c2651
 def _call(fn, act, hook):
@@ -600,28 +506,3 @@ def iter_batches(inputs, # [B, S] tensor, a stream, or an iterable of (x, mask, 
         for b in inputs:
             b = tuple(b) if isinstance(b, (tuple, list)) else (b,)
             yield (b + (None, None))[:3]
-
-# %% ../nbs/09_model.ipynb #4c63c825
-def load_model(name_or_path:str, # hub id (e.g. 'microsoft/wavlm-base-plus') or local folder written by `save_pretrained`
-               **kw): # passed to `from_pretrained` (never `trust_remote_code`)
-    "Load a supported HF speech model (with its classification head when the checkpoint has one) from safetensors, in eval mode."
-    from transformers import AutoConfig, AutoModel, AutoModelForAudioClassification
-    if kw.pop('trust_remote_code', False):
-        raise ValueError("load_model never runs a checkpoint's own code (trust_remote_code=True): the supported families are built "
-                         "into transformers; load a custom model yourself and pass it to SpeechTransformer/NeuronAblator")
-    if os.path.isdir(name_or_path):
-        files = os.listdir(name_or_path)
-        if not any(f.endswith('.safetensors') for f in files) and any(f.endswith(('.bin', '.pt', '.pth', '.ckpt')) for f in files):
-            raise ValueError(f"{name_or_path!r} holds only pickled weights (.bin/.pt), which can run arbitrary code when loaded: "
-                             f"convert them once on a machine you trust, `model.save_pretrained(path, safe_serialization=True)`, and load that")
-    try:
-        cfg = AutoConfig.from_pretrained(name_or_path)
-        if cfg.model_type not in SUPPORTED: raise _unsupported(type('Model', (), {'config': cfg})())
-        heads = ('ForSequenceClassification', 'ForAudioClassification')
-        cls = AutoModelForAudioClassification if any(a.endswith(heads) for a in (cfg.architectures or [])) else AutoModel
-        model = cls.from_pretrained(name_or_path, use_safetensors=True, **kw)
-    except OSError as e:
-        raise ValueError(f"could not load {name_or_path!r}: {e}. Pass a local folder with config.json and model.safetensors, "
-                         f"or a hub id on a machine with network access (or a warm HF cache).") from None
-    _base_model(model)
-    return model.eval()
