@@ -20,20 +20,23 @@ SUPPORTED = {'wavlm': 'wavlm', 'wav2vec2': 'wav2vec2', 'hubert': 'hubert',
 
 @dataclass(frozen=True)
 class Arch:
-    "Where one layout keeps the parts tail execution needs (module paths relative to the bare encoder)."
+    "Where one layout keeps the parts tail execution needs (module paths relative to the encoder)."
     layout: str # 'post-LN', 'pre-LN', 'conformer' or 'whisper'
-    encoder: str # prefix of the module holding `layers` and the final `layer_norm` ('encoder.' or '')
+    encoder: str # prefix of the module with `layers` and the final `layer_norm` ('encoder.' or '')
     mid: str # module in a block whose input is the residual the FFN output is added to
-    down: str # module in a block whose input is the FFN activation (down projection): the 'ffn' site
+    down: str # module in a block whose input is the FFN activation (down projection): 'ffn' site
     final_ln: bool # the encoder applies a layer norm after its last block
     block_ln: bool # a block ends with its own `final_layer_norm` over the residual
-    ffn_scale: float = 1.0 # weight of the FFN output in the residual (0.5: the Conformer's half-step FFN)
+    ffn_scale: float = 1.0 # weight of the FFN output in the residual (Conformer's half step: 0.5)
     dims: dict = field(default_factory=lambda: dict(hidden='hidden_size', ffn='intermediate_size'),
                        hash=False) # site -> config attribute of its width (as pyvene's)
 
-ARCHS = {'post-LN': Arch('post-LN', 'encoder.', 'feed_forward', 'feed_forward.output_dense', False, True),
-         'pre-LN': Arch('pre-LN', 'encoder.', 'final_layer_norm', 'feed_forward.output_dense', True, False),
-         'conformer': Arch('conformer', 'encoder.', 'ffn2_layer_norm', 'ffn2.output_dense', True, True, 0.5),
+ARCHS = {'post-LN': Arch('post-LN', 'encoder.', 'feed_forward', 'feed_forward.output_dense',
+                         False, True),
+         'pre-LN': Arch('pre-LN', 'encoder.', 'final_layer_norm', 'feed_forward.output_dense',
+                        True, False),
+         'conformer': Arch('conformer', 'encoder.', 'ffn2_layer_norm', 'ffn2.output_dense',
+                           True, True, 0.5),
          'whisper': Arch('whisper', '', 'final_layer_norm', 'fc2', True, False,
                          dims=dict(hidden='d_model', ffn='encoder_ffn_dim'))}
 
@@ -45,8 +48,8 @@ def arch_of(config)->Arch: # an HF config of a supported family
     return ARCHS['pre-LN' if getattr(config, 'do_stable_layer_norm', False) else 'post-LN']
 
 def hook_points(n_layers:int, # transformer blocks N
-                arch:Arch|bool): # the model's `Arch` (wav2vec2 family: or its `do_stable_layer_norm`)
-    "The hook-point table: TransformerLens-style name -> (module path in the base model, 'pre'|'fwd')."
+                arch:Arch|bool): # the model's `Arch` (wav2vec2 family: or `do_stable_layer_norm`)
+    "The hook-point table: TransformerLens-style name -> (module path in the base, 'pre'|'fwd')."
     if isinstance(arch, bool): arch = ARCHS['pre-LN' if arch else 'post-LN']
     e, pts = arch.encoder, {}
     for i in range(n_layers):
@@ -55,17 +58,17 @@ def hook_points(n_layers:int, # transformer blocks N
         pts[f'blocks.{i}.mlp.hook_post'] = (f'{e}layers.{i}.{arch.down}', 'pre')
     last = f'{e}layer_norm' if arch.final_ln else f'{e}layers.{n_layers-1}'
     pts['hook_resid_final'] = (last, 'fwd')
-    if arch.final_ln: pts['hook_resid_final_pre_ln'] = (f'{e}layer_norm', 'pre')   # the final LN's input
+    if arch.final_ln: pts['hook_resid_final_pre_ln'] = (f'{e}layer_norm', 'pre')  # final LN's input
     return pts
 
 # %% ../nbs/09_arch.ipynb #b3f3dde5
 def _unsupported(model):
     mt = getattr(getattr(model, 'config', None), 'model_type', None)
-    return ValueError(f"{type(model).__name__} (model_type={mt!r}) is not supported. Supported families "
-                      f"(config.model_type): {sorted(SUPPORTED)}, as bare encoders (AutoModel, e.g. "
-                      f"WavLMModel, WhisperModel) or with their classification head "
-                      f"(*ForSequenceClassification, WhisperForAudioClassification). Another "
-                      f"architecture can be added with an `Arch` entry (see `ARCHS`).")
+    return ValueError(f"{type(model).__name__} (model_type={mt!r}) is not supported. Supported "
+                      f"families (config.model_type): {sorted(SUPPORTED)}, as bare encoders "
+                      "(AutoModel, e.g. WavLMModel, WhisperModel) or with their classification "
+                      "head (*ForSequenceClassification, WhisperForAudioClassification). Another "
+                      "architecture can be added with an `Arch` entry (see `ARCHS`).")
 
 def base_model(model): # an HF model of a supported family (bare, or with its classification head)
     "The bare encoder inside `model` and whether `model` carries a classification head."
@@ -73,7 +76,7 @@ def base_model(model): # an HF model of a supported family (bare, or with its cl
     if mt not in SUPPORTED: raise _unsupported(model)
     name = type(model).__name__
     if mt == 'whisper':
-        if hasattr(model, 'conv1') and hasattr(model, 'layers'): return model, False  # WhisperEncoder itself
+        if hasattr(model, 'conv1') and hasattr(model, 'layers'): return model, False  # the encoder
         if name == 'WhisperForAudioClassification': return model.encoder, True
         # WhisperModel, WhisperForConditionalGeneration
         enc = getattr(getattr(model, 'model', model), 'encoder', None)
@@ -83,25 +86,26 @@ def base_model(model): # an HF model of a supported family (bare, or with its cl
     if hasattr(model, attr):
         if name.endswith('ForSequenceClassification'): return getattr(model, attr), True
         raise ValueError(f"{name} has a head other than sequence classification: wrap its encoder "
-                         f"instead, `SpeechTransformer(model.{attr})` (and fit a probe as the head if "
-                         f"you need classes)")
+                         f"instead, `SpeechTransformer(model.{attr})` (and fit a probe as the head "
+                         f"if you need classes)")
     if hasattr(model, 'feature_extractor') and hasattr(model, 'encoder'): return model, False
     raise _unsupported(model)
 
 # %% ../nbs/09_arch.ipynb #fa363230
-WHISPER_GEOMETRY = (1040, 320)   # Whisper: 400-sample STFT window, hop 160, then conv k=3 s=1 and k=3 s=2
+# Whisper: 400-sample STFT window, hop 160, then convs k=3 s=1 and k=3 s=2
+WHISPER_GEOMETRY = (1040, 320)
 
 def conv_geometry(config): # HF config with `conv_kernel`, `conv_stride` (or a Whisper config)
-    "(receptive field, hop) in samples of the front end (conv feature encoder; Whisper: STFT + convs)."
+    "(receptive field, hop) in samples of the front end (conv encoder; Whisper: STFT + convs)."
     if getattr(config, 'model_type', None) == 'whisper': return WHISPER_GEOMETRY
     rf, jump = 1, 1
     for k, s in zip(config.conv_kernel, config.conv_stride): rf, jump = rf + (k-1)*jump, jump*s
     return rf, jump
 
 # %% ../nbs/09_arch.ipynb #1614ac87
-def whisper_features(model_or_config, # a Whisper model (its folder's `preprocessor_config.json` if any) or config
+def whisper_features(model_or_config, # a Whisper model or config (its folder's preprocessor config)
                     ): # -> `WhisperFeatureExtractor`
-    "The log-mel front end of a Whisper encoder, padding every clip to the encoder's window (30 s when released)."
+    "The log-mel front end of a Whisper encoder, padding each clip to its window (released: 30 s)."
     from transformers import WhisperFeatureExtractor
     cfg = getattr(model_or_config, 'config', model_or_config)
     path = getattr(cfg, '_name_or_path', '') or ''
@@ -109,29 +113,30 @@ def whisper_features(model_or_config, # a Whisper model (its folder's `preproces
           if os.path.isfile(os.path.join(path, 'preprocessor_config.json'))
           else WhisperFeatureExtractor(feature_size=cfg.num_mel_bins))
     if fe.feature_size != cfg.num_mel_bins:
-        raise ValueError(f"the feature extractor makes {fe.feature_size} mel bins but the model takes "
-                         f"{cfg.num_mel_bins}")
-    fe.nb_max_frames = 2 * cfg.max_source_positions               # conv2 has stride 2: 2 mel frames per encoder frame
+        raise ValueError(f"the feature extractor makes {fe.feature_size} mel bins but the model "
+                         f"takes {cfg.num_mel_bins}")
+    fe.nb_max_frames = 2 * cfg.max_source_positions   # conv2 has stride 2: 2 mel frames a frame
     fe.n_samples = fe.nb_max_frames * fe.hop_length
     fe.chunk_length = fe.n_samples / fe.sampling_rate
     return fe
 
 # %% ../nbs/09_arch.ipynb #4c63c825
-def load_model(name_or_path:str, # hub id (e.g. 'microsoft/wavlm-base-plus') or a `save_pretrained` folder
+def load_model(name_or_path:str, # hub id ('microsoft/wavlm-base-plus') or `save_pretrained` folder
                **kw): # passed to `from_pretrained` (never `trust_remote_code`)
-    "Load a supported HF speech model (with its classification head if any) from safetensors, in eval mode."
+    "Load a supported HF model (and any classification head) from safetensors, in eval mode."
     from transformers import AutoConfig, AutoModel, AutoModelForAudioClassification
     if kw.pop('trust_remote_code', False):
-        raise ValueError("load_model never runs a checkpoint's own code (trust_remote_code=True): the "
-                         "supported families are built into transformers; load a custom model yourself "
-                         "and pass it to SpeechTransformer/NeuronAblator")
+        raise ValueError("load_model never runs a checkpoint's own code (trust_remote_code=True): "
+                         "the supported families are built into transformers; load a custom model "
+                         "yourself and pass it to SpeechTransformer/NeuronAblator")
     if os.path.isdir(name_or_path):
         files = os.listdir(name_or_path)
         pickled = any(f.endswith(('.bin', '.pt', '.pth', '.ckpt')) for f in files)
         if not any(f.endswith('.safetensors') for f in files) and pickled:
-            raise ValueError(f"{name_or_path!r} holds only pickled weights (.bin/.pt), which can run arbitrary "
-                             f"code when loaded: convert them once on a machine you trust, "
-                             f"`model.save_pretrained(path, safe_serialization=True)`, and load that")
+            raise ValueError(f"{name_or_path!r} holds only pickled weights (.bin/.pt), which can "
+                             "run arbitrary code when loaded: convert them once on a machine you "
+                             "trust, `model.save_pretrained(path, safe_serialization=True)`, and "
+                             "load that")
     try:
         cfg = AutoConfig.from_pretrained(name_or_path)
         if cfg.model_type not in SUPPORTED: raise _unsupported(type('Model', (), {'config': cfg})())
@@ -140,8 +145,8 @@ def load_model(name_or_path:str, # hub id (e.g. 'microsoft/wavlm-base-plus') or 
         cls = AutoModelForAudioClassification if with_head else AutoModel
         model = cls.from_pretrained(name_or_path, use_safetensors=True, **kw)
     except OSError as e:
-        raise ValueError(f"could not load {name_or_path!r}: {e}. Pass a local folder with config.json and "
-                         f"model.safetensors, or a hub id on a machine with network access (or a warm HF "
-                         f"cache).") from None
+        raise ValueError(f"could not load {name_or_path!r}: {e}. Pass a local folder with "
+                         "config.json and model.safetensors, or a hub id on a machine with network "
+                         "access (or a warm HF cache).") from None
     base_model(model)
     return model.eval()
