@@ -19,7 +19,7 @@ __all__ = ['digests', 'Clips', 'request']
 
 # %% ../nbs/09b_clips.ipynb #c8f56584
 def digests(x): # [N, S] tensor (any dtype) or a stream
-    "A short SHA-1 per clip: a stream's of its sources (nothing decoded), a tensor's of its raw bytes."
+    "A short SHA-1 per clip: a stream's of its sources (none decoded), a tensor's of its raw bytes."
     if is_stream(x): return x.digests()
     raw = lambda c: c.contiguous().view(torch.uint8).numpy().tobytes()
     return [hashlib.sha1(raw(c)).hexdigest()[:16] for c in x.detach().cpu()]
@@ -32,7 +32,7 @@ class Clips:
     labels: Tensor # [N] class ids; for a regression head the target output's id on every clip
     target: int # the target class (or output) id
     target_name: str # its name
-    values: Tensor|None = None # regression head only: [N, K] float64 target values (NaN: none given)
+    values: Tensor|None = None # regression head only: [N, K] float64 target values (NaN: none)
 
     def __len__(self): return len(self.labels)
     @property
@@ -41,7 +41,8 @@ class Clips:
     def __getitem__(self, idx): # [N] bool mask or clip ids
         "The clips at `idx`, still validated."
         sub = lambda t: None if t is None else t[idx]
-        return Clips(self.x[idx], sub(self.mask), self.labels[idx], self.target, self.target_name, sub(self.values))
+        return Clips(self.x[idx], sub(self.mask), self.labels[idx], self.target, self.target_name,
+                     sub(self.values))
 
     def batches(self, batch_size:int=16): # clips per batch
         "(x, mask, labels) batches as a sequence (`as_batches`)."
@@ -56,7 +57,8 @@ class Clips:
 # %% ../nbs/09b_clips.ipynb #6367f6cc
 def _stream_labels(x, labels, what:str):
     "Refuse labels that differ from a stream's own (its batches carry them)."
-    if is_stream(x) and labels is not None and not np.array_equal(np.asarray(torch.as_tensor(labels).cpu()), x.labels):
+    if is_stream(x) and labels is not None and not np.array_equal(
+            np.asarray(torch.as_tensor(labels).cpu()), x.labels):
         raise ValueError(f"{what} differ from the stream's own labels: pass `{what}=stream.labels` "
                          f"(a stream's batches carry its labels)")
 
@@ -76,21 +78,23 @@ def request(st:SpeechTransformer, inputs, # [N, S] float32 waveforms at 16 kHz, 
             sampling_rate:int|None=None): # Hz of `inputs`, if the caller knows it
     "The request's `Clips`, every input checked once; one clear exception otherwise."
     st.require_head()
-    return _clips(st, inputs, labels, validate_target(target_class, st.class_names), attention_mask, sampling_rate,
-                  'labels')
+    target = validate_target(target_class, st.class_names)
+    return _clips(st, inputs, labels, target, attention_mask, sampling_rate, 'labels')
 
 @patch
-def also(self:Clips, st:SpeechTransformer, inputs, # [N', S] more clips of the same request, or a stream
+def also(self:Clips, st:SpeechTransformer,
+         inputs, # [N', S] more clips of the same request, or a stream
          labels, # [N'] their class ids (regression: target values, or None)
          attention_mask:Tensor|None=None, # [N', S] 1 = real sample
          sampling_rate:int|None=None): # Hz of `inputs`
     "More `Clips` of the same request (e.g. held-out clips): same target, checked once."
     if labels is None and st.task != 'regression':
-        raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their labels), or neither")
+        raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their "
+                         "labels), or neither")
     return _clips(st, inputs, labels, self.target, attention_mask, sampling_rate, 'eval_labels')
 
 # %% ../nbs/09b_clips.ipynb #ae3c9bd7
 @patch
 def tensors(self:Clips):
-    "The tensors `st.trusting` should pass unchecked (a stream's batches are checked as they are decoded)."
+    "The tensors `st.trusting` passes unchecked (a stream's batches are checked when decoded)."
     return () if self.streamed else (self.x, self.mask, self.labels)

@@ -24,7 +24,8 @@ class LinearProbe(nn.Module):
                  class_names:Sequence[str]|None=None): # names of the classes, default '0'..'C-1'
         super().__init__()
         self.layers = [layer]
-        self.register_buffer('mu', torch.zeros(d_model)); self.register_buffer('sd', torch.ones(d_model))
+        self.register_buffer('mu', torch.zeros(d_model))
+        self.register_buffer('sd', torch.ones(d_model))
         self.linear = nn.Linear(d_model, n_classes)
         self.class_names = [str(c) for c in (class_names or range(n_classes))]
 
@@ -33,33 +34,46 @@ class LinearProbe(nn.Module):
 
 # %% ../nbs/09a_heads.ipynb #40a3107c
 class CustomHead(nn.Module):
-    "A user's head as the objective: `fn` maps one layer's mean-pooled state [B, D] (or its frames [B, T, D] and mask) to [B, C]."
-    def __init__(self, fn, # nn.Module or callable: [B, D] -> [B, C] (pooling 'mean'), or ([B, T, D], frame mask [B, T] | None) -> [B, C]
+    "A user's head as the objective: `fn` maps a layer's pooled state [B, D] (or frames) to [B, C]."
+    def __init__(self,
+                 # a callable: [B, D] -> [B, C] ('mean') or ([B, T, D], mask or None) -> [B, C]
+                 fn,
                  layer:int, # hidden layer it reads (0..N)
                  class_names:Sequence[str], # names of its C outputs, in order
-                 pooling:str='mean', # 'mean' (over real frames, as HF heads do) or 'frames' (fn pools itself)
-                 task:str='classification'): # 'classification' (outputs are logits) or 'regression' (outputs are values, e.g. arousal, valence)
+                 pooling:str='mean', # 'mean' (over real frames, as HF heads) or 'frames' (fn pools)
+                 # 'classification' (outputs are logits) or 'regression' (values, e.g. arousal)
+                 task:str='classification'):
         super().__init__()
-        if task not in ('classification', 'regression'): raise ValueError(f"unknown task {task!r}; use 'classification' or 'regression'")
+        if task not in ('classification', 'regression'):
+            raise ValueError(f"unknown task {task!r}; use 'classification' or 'regression'")
         self.task = task
-        if not callable(fn): raise TypeError(f"the custom head must be a callable or nn.Module, got {type(fn).__name__}")
-        if pooling not in ('mean', 'frames'): raise ValueError(f"unknown pooling {pooling!r}; use 'mean' or 'frames'")
-        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)): raise TypeError(f"layer must be an int hidden layer, got {layer!r}")
-        self.fn, self.layers, self.class_names, self.pooling = fn, [int(layer)], [str(c) for c in class_names], pooling
-        if not self.class_names: raise ValueError("class_names is empty: name every output of the head")
+        if not callable(fn):
+            raise TypeError("the custom head must be a callable or nn.Module, got "
+                            f"{type(fn).__name__}")
+        if pooling not in ('mean', 'frames'):
+            raise ValueError(f"unknown pooling {pooling!r}; use 'mean' or 'frames'")
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)):
+            raise TypeError(f"layer must be an int hidden layer, got {layer!r}")
+        self.fn, self.layers, self.pooling = fn, [int(layer)], pooling
+        self.class_names = [str(c) for c in class_names]
+        if not self.class_names:
+            raise ValueError("class_names is empty: name every output of the head")
 
     def forward(self, states:dict, frame_mask:Tensor|None=None):
         h = states[self.layers[0]]
-        out = self.fn(masked_mean(h, frame_mask)) if self.pooling == 'mean' else self.fn(h, frame_mask)
+        if self.pooling == 'mean': out = self.fn(masked_mean(h, frame_mask))
+        else: out = self.fn(h, frame_mask)
         C = len(self.class_names)
         if not isinstance(out, Tensor) or out.dim() != 2 or out.shape != (h.shape[0], C):
-            raise ValueError(f"the custom head returned {tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__}, but must "
-                             f"return [batch, {C}]: one value per clip and per name in class_names {self.class_names}")
+            got = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            raise ValueError(f"the custom head returned {got}, but must return [batch, {C}]: one "
+                             f"value per clip and per name in class_names {self.class_names}")
         return out
 
 # %% ../nbs/09a_heads.ipynb #e75b341d
 @torch.no_grad()
-def pooled_states(st:SpeechTransformer, inputs, attention_mask=None, layer:int|None=None, batch_size:int=16):
+def pooled_states(st:SpeechTransformer, inputs, attention_mask=None, layer:int|None=None,
+                  batch_size:int=16):
     "Mean-pooled hidden state of `layer` (default N) over real frames -> [B, D]."
     layer = st.check_layer(st.n_layers if layer is None else layer)
     out = []
@@ -72,23 +86,27 @@ def fit_probe(st:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms
               layer:int|None=None, # hidden layer read by the probe (default: last)
               attention_mask=None, class_names:Sequence[str]|None=None, # default '0'..'C-1'
               l2:float=1e-2, # weight decay on the probe weights
-              max_iter:int=200, batch_size:int=16, attach:bool=True): # `attach`: make it the model's head
-    "Train a deterministic `LinearProbe` (mean-pooled layer -> classes) and, by default, attach it as the head."
+              max_iter:int=200, batch_size:int=16,
+              attach:bool=True): # make it the model's head
+    "Train a deterministic `LinearProbe` (mean-pooled layer -> classes); by default, attach it."
     inputs, attention_mask = st.validate(inputs, attention_mask)
-    n_classes = len(class_names) if class_names is not None else int(torch.as_tensor(labels).max()) + 1
+    n_classes = (len(class_names) if class_names is not None
+                 else int(torch.as_tensor(labels).max()) + 1)
     y = validate_labels(labels, len(inputs), class_names or range(n_classes))
     if len(y.unique()) < 2: raise ValueError("fit_probe needs clips of at least two classes")
     X = pooled_states(st, inputs, attention_mask, layer, batch_size)
-    probe = _fit_linear(X, y, LinearProbe(st.n_layers if layer is None else layer, X.shape[1], n_classes, class_names), l2, max_iter)
+    probe = LinearProbe(st.n_layers if layer is None else layer, X.shape[1], n_classes, class_names)
+    probe = _fit_linear(X, y, probe, l2, max_iter)
     if attach: st.head = probe
     return probe
 
 def _fit_linear(X:Tensor, y:Tensor, probe:LinearProbe, l2:float=1e-2, max_iter:int=200):
-    "Fit `probe` (standardisation + zero-initialised weights, full-batch L-BFGS) on pooled states X [B, D] and labels y [B]."
+    "Fit `probe` (standardised, zero-initialised, full-batch L-BFGS) on X [B, D], labels y [B]."
     probe.mu.copy_(X.mean(0)); probe.sd.copy_(X.std(0, correction=0).clamp(min=1e-6))
     Z = ((X - probe.mu) / probe.sd).detach()
     nn.init.zeros_(probe.linear.weight); nn.init.zeros_(probe.linear.bias)
-    opt = torch.optim.LBFGS(probe.linear.parameters(), lr=1, max_iter=max_iter, line_search_fn='strong_wolfe')
+    opt = torch.optim.LBFGS(probe.linear.parameters(), lr=1, max_iter=max_iter,
+                            line_search_fn='strong_wolfe')
     def closure():
         opt.zero_grad()
         loss = F.cross_entropy(probe.linear(Z), y) + l2 * probe.linear.weight.pow(2).sum()
@@ -101,25 +119,34 @@ def auto_probe(st:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms a
                attention_mask=None,
                layer:int|None=None, # hidden layer the probe reads (default: last)
                folds:int=5, # stratified cross-validation folds (fewer when a class has fewer clips)
-               alpha:float=0.05, # the held-out accuracy must beat the majority-class rate at this level (one-sided binomial test)
+               # held-out accuracy must beat the majority class at this level (one-sided binomial)
+               alpha:float=0.05,
                batch_size:int=16):
-    "Fit and attach a `LinearProbe` for a bare encoder, after checking by cross-validation that it predicts better than chance; -> the probe (`probe.fit_info`)."
+    "Fit and attach a `LinearProbe` for a bare encoder if it beats chance held out; -> the probe."
     from scipy.stats import binom
     inputs, attention_mask = st.validate(inputs, attention_mask)
     lab = torch.as_tensor(labels)
     if lab.dim() != 1 or lab.is_floating_point() or len(lab) == 0 or lab.min() < 0:
-        raise ValueError(f"a bare encoder needs class labels to fit its probe: one non-negative int per clip, got {labels!r}")
+        raise ValueError("a bare encoder needs class labels to fit its probe: one non-negative int "
+                         f"per clip, got {labels!r}")
     C = int(lab.max()) + 1; y = validate_labels(lab, len(inputs), range(C))
-    counts = torch.bincount(y, minlength=C); layer = st.n_layers if layer is None else st.check_layer(layer)
+    counts = torch.bincount(y, minlength=C)
+    layer = st.n_layers if layer is None else st.check_layer(layer)
     where = f"a linear probe on layer {layer} (mean over real frames)"
     if (counts < 2).any():
-        raise ValueError(f"the model is a bare encoder without a classification head, so {where} would be fitted from your labels; but "
-                         f"class(es) {(counts < 2).nonzero().flatten().tolist()} have fewer than 2 clips (class counts {counts.tolist()}), so "
-                         f"its held-out accuracy cannot be measured and the ablation might measure noise. Pass at least 2 clips of every "
-                         f"class (10 or more recommended), or fit a head yourself (`ablator.fit_probe`, `head=`), or use a *ForSequenceClassification model")
-    X = pooled_states(st, inputs, attention_mask, layer, batch_size); k = int(min(folds, counts.min()))
+        raise ValueError(f"the model is a bare encoder without a classification head, so {where} "
+                         "would be fitted from your labels; but class(es) "
+                         f"{(counts < 2).nonzero().flatten().tolist()} have fewer than 2 clips "
+                         f"(class counts {counts.tolist()}), so its held-out accuracy cannot be "
+                         "measured and the ablation might measure noise. Pass at least 2 clips of "
+                         "every class (10 or more recommended), or fit a head yourself "
+                         "(`ablator.fit_probe`, `head=`), or use a *ForSequenceClassification "
+                         "model")
+    X = pooled_states(st, inputs, attention_mask, layer, batch_size)
+    k = int(min(folds, counts.min()))
     fold = torch.empty(len(y), dtype=torch.long)
-    for c in range(C): idx = (y == c).nonzero().flatten(); fold[idx] = torch.arange(len(idx)) % k   # deterministic stratified folds
+    for c in range(C):   # deterministic stratified folds
+        idx = (y == c).nonzero().flatten(); fold[idx] = torch.arange(len(idx)) % k
     right = 0
     for f in range(k):
         tr, te = fold != f, fold == f
@@ -127,13 +154,18 @@ def auto_probe(st:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms a
         right += int((p({layer: X[te][:, None]}).argmax(1) == y[te]).sum())
     n, chance = len(y), counts.max().item() / len(y)
     acc, pval = right / n, float(binom.sf(right - 1, n, chance))
-    info = dict(layer=layer, pooling='mean over real frames', n_clips=n, folds=k, heldout_accuracy=acc, chance=chance, p=pval)
+    info = dict(layer=layer, pooling='mean over real frames', n_clips=n, folds=k,
+                heldout_accuracy=acc, chance=chance, p=pval)
     if pval > alpha:
-        raise ValueError(f"the model is a bare encoder, so {where} was fitted from your labels; its {k}-fold held-out accuracy is "
-                         f"{acc:.2f} on {n} clips, not above chance ({chance:.2f}, the majority class; binomial p = {pval:.2g} > {alpha}): "
-                         f"the encoder's states do not tell these classes apart, and an ablation would measure noise. Use more or "
-                         f"real labelled clips, another layer (`ablator.fit_probe(x, y, layer=...)`), or a model with a trained head")
-    probe = _fit_linear(X, y, LinearProbe(layer, X.shape[1], C)); probe.fit_info = info; st.head = probe
-    print(f"neuron_ablation: bare encoder, no head: fitted {where} on {n} labelled clips; {k}-fold held-out accuracy "
-          f"{acc:.2f} (chance {chance:.2f}, p = {pval:.2g})")
+        raise ValueError(f"the model is a bare encoder, so {where} was fitted from your labels; "
+                         f"its {k}-fold held-out accuracy is {acc:.2f} on {n} clips, not above "
+                         f"chance ({chance:.2f}, the majority class; binomial p = {pval:.2g} > "
+                         f"{alpha}): the encoder's states do not tell these classes apart, and an "
+                         "ablation would measure noise. Use more or real labelled clips, another "
+                         "layer (`ablator.fit_probe(x, y, layer=...)`), or a model with a trained "
+                         "head")
+    probe = _fit_linear(X, y, LinearProbe(layer, X.shape[1], C))
+    probe.fit_info = info; st.head = probe
+    print(f"neuron_ablation: bare encoder, no head: fitted {where} on {n} labelled clips; {k}-fold "
+          f"held-out accuracy {acc:.2f} (chance {chance:.2f}, p = {pval:.2g})")
     return probe

@@ -16,82 +16,12 @@ import torch.nn.functional as F
 from fastcore.basics import patch, patch_to
 
 from .checks import SITES, check_site, validate_waveform
+from .arch import SUPPORTED, ARCHS, Arch, arch_of, hook_points, base_model
+from .arch import WHISPER_GEOMETRY, conv_geometry, whisper_features, load_model
 
 # %% auto #0
-__all__ = ['SUPPORTED', 'ARCHS', 'WHISPER_GEOMETRY', 'Arch', 'arch_of', 'hook_points', 'HookPoint', 'masked_mean',
-           'ClassifierHead', 'Cache', 'tile', 'whisper_features', 'SpeechTransformer', 'as_transformer',
-           'conv_geometry', 'hook_count', 'is_stream', 'TensorBatches', 'as_batches', 'first_batch', 'iter_batches',
-           'load_model']
-
-# %% ../nbs/09_model.ipynb #0f5a7c70
-SUPPORTED = {'wavlm': 'wavlm', 'wav2vec2': 'wav2vec2', 'hubert': 'hubert', 'data2vec-audio': 'data2vec_audio',
-             'unispeech': 'unispeech', 'unispeech-sat': 'unispeech_sat', 'wav2vec2-conformer': 'wav2vec2_conformer',
-             'whisper': 'encoder'}  # config.model_type -> attribute holding the encoder in a classification model
-
-@dataclass(frozen=True)
-class Arch:
-    "Where one layout keeps the parts tail execution needs (module paths relative to the bare encoder)."
-    layout: str # 'post-LN', 'pre-LN', 'conformer' or 'whisper'
-    encoder: str # prefix of the module holding `layers` and the final `layer_norm` ('encoder.' or '')
-    mid: str # module in a block whose input is the residual the FFN output is added to
-    down: str # module in a block whose input is the FFN activation (its down projection): the 'ffn' site
-    final_ln: bool # the encoder applies a layer norm after its last block
-    block_ln: bool # a block ends with its own `final_layer_norm` over the residual
-    ffn_scale: float = 1.0 # weight of the FFN output in the residual (0.5: the Conformer's half-step FFN)
-    dims: dict = field(default_factory=lambda: dict(hidden='hidden_size', ffn='intermediate_size'),
-                       hash=False) # site -> config attribute of its width (as pyvene's)
-
-ARCHS = {'post-LN': Arch('post-LN', 'encoder.', 'feed_forward', 'feed_forward.output_dense', False, True),
-         'pre-LN': Arch('pre-LN', 'encoder.', 'final_layer_norm', 'feed_forward.output_dense', True, False),
-         'conformer': Arch('conformer', 'encoder.', 'ffn2_layer_norm', 'ffn2.output_dense', True, True, 0.5),
-         'whisper': Arch('whisper', '', 'final_layer_norm', 'fc2', True, False,
-                         dims=dict(hidden='d_model', ffn='encoder_ffn_dim'))}
-
-def arch_of(config)->Arch: # an HF config of a supported family
-    "The `Arch` of a model's config."
-    mt = getattr(config, 'model_type', None)
-    if mt == 'whisper': return ARCHS['whisper']
-    if mt == 'wav2vec2-conformer': return ARCHS['conformer']
-    return ARCHS['pre-LN' if getattr(config, 'do_stable_layer_norm', False) else 'post-LN']
-
-def hook_points(n_layers:int, # transformer blocks N
-                arch:Arch|bool): # the model's `Arch` (or, for the wav2vec2 family, its `do_stable_layer_norm`)
-    "The hook-point table: TransformerLens-style name -> (module path relative to the base model, 'pre'|'fwd')."
-    if isinstance(arch, bool): arch = ARCHS['pre-LN' if arch else 'post-LN']
-    e, pts = arch.encoder, {}
-    for i in range(n_layers):
-        pts[f'blocks.{i}.hook_resid_pre'] = (f'{e}layers.{i}', 'pre')
-        pts[f'blocks.{i}.hook_resid_mid'] = (f'{e}layers.{i}.{arch.mid}', 'pre')
-        pts[f'blocks.{i}.mlp.hook_post'] = (f'{e}layers.{i}.{arch.down}', 'pre')
-    pts['hook_resid_final'] = (f'{e}layer_norm', 'fwd') if arch.final_ln else (f'{e}layers.{n_layers-1}', 'fwd')
-    if arch.final_ln: pts['hook_resid_final_pre_ln'] = (f'{e}layer_norm', 'pre')   # the input of the final layer norm
-    return pts
-
-# %% ../nbs/09_model.ipynb #b3f3dde5
-def _unsupported(model):
-    return ValueError(f"{type(model).__name__} (model_type={getattr(getattr(model, 'config', None), 'model_type', None)!r}) "
-                      f"is not supported. Supported families (config.model_type): {sorted(SUPPORTED)}, as bare encoders "
-                      f"(AutoModel, e.g. WavLMModel, WhisperModel) or with their classification head (*ForSequenceClassification, "
-                      f"WhisperForAudioClassification). Another architecture can be added with an `Arch` entry (see `ARCHS`).")
-
-def _base_model(model):
-    "The bare encoder inside `model` and whether `model` carries a classification head."
-    mt = getattr(getattr(model, 'config', None), 'model_type', None)
-    if mt not in SUPPORTED: raise _unsupported(model)
-    name = type(model).__name__
-    if mt == 'whisper':
-        if hasattr(model, 'conv1') and hasattr(model, 'layers'): return model, False          # WhisperEncoder itself
-        if name == 'WhisperForAudioClassification': return model.encoder, True
-        enc = getattr(getattr(model, 'model', model), 'encoder', None)                     # WhisperModel, ...ForConditionalGeneration
-        if enc is not None and hasattr(enc, 'conv1'): return enc, False
-        raise _unsupported(model)
-    attr = SUPPORTED[mt]
-    if hasattr(model, attr):
-        if name.endswith('ForSequenceClassification'): return getattr(model, attr), True
-        raise ValueError(f"{name} has a head other than sequence classification: wrap its encoder instead, "
-                         f"`SpeechTransformer(model.{attr})` (and fit a probe as the head if you need classes)")
-    if hasattr(model, 'feature_extractor') and hasattr(model, 'encoder'): return model, False
-    raise _unsupported(model)
+__all__ = ['HookPoint', 'masked_mean', 'ClassifierHead', 'Cache', 'tile', 'SpeechTransformer', 'as_transformer', 'hook_count',
+           'is_stream', 'TensorBatches', 'as_batches', 'first_batch', 'iter_batches']
 
 # %% ../nbs/09_model.ipynb #75281721
 @dataclass
@@ -112,9 +42,10 @@ def masked_mean(x:Tensor, # [B, T, D]
 
 class ClassifierHead(nn.Module):
     "The head of an HF `*ForSequenceClassification` model as a function of cached hidden states."
-    def __init__(self, model, # an HF `*ForSequenceClassification` (or `WhisperForAudioClassification`) model
-                 last_pre_ln:bool=False, # the model's own weighted sum takes the last block's output before the final layer norm
-                 pool_all:bool=False): # the model averages over every frame, padding included (Whisper's head does)
+    def __init__(self, model, # HF `*ForSequenceClassification` or `WhisperForAudioClassification`
+                 # the model's weighted layer sum reads the last block's output before the final LN
+                 last_pre_ln:bool=False,
+                 pool_all:bool=False): # average all frames, padding too (Whisper's head does)
         super().__init__()
         self.projector, self.classifier, self.pool_all = model.projector, model.classifier, pool_all
         self.weighted = bool(model.config.use_weighted_layer_sum)
@@ -123,7 +54,8 @@ class ClassifierHead(nn.Module):
         self.layers = (list(range(n)) + ['pre_ln' if last_pre_ln else n]) if self.weighted else [n]
         id2label = getattr(model.config, 'id2label', None) or {}
         self.class_names = [str(id2label.get(i, i)) for i in range(model.config.num_labels)]
-        regression = model.config.problem_type == 'regression' or (model.config.num_labels == 1 and model.config.problem_type is None)
+        pt = model.config.problem_type
+        regression = pt == 'regression' or (model.config.num_labels == 1 and pt is None)
         self.task = 'regression' if regression else 'classification'   # HF's own rule for its loss
 
     def forward(self, states:dict, # layer -> hidden state [B, T, D]
@@ -132,12 +64,13 @@ class ClassifierHead(nn.Module):
             h = torch.stack([states[l] for l in self.layers], dim=1)
             h = (h * F.softmax(self.layer_weights, dim=-1).view(-1, 1, 1)).sum(dim=1)
         else: h = states[self.layers[0]]
-        return self.classifier(masked_mean(self.projector(h), None if self.pool_all else frame_mask))
+        fm = None if self.pool_all else frame_mask
+        return self.classifier(masked_mean(self.projector(h), fm))
 
 # %% ../nbs/09_model.ipynb #aeb72996
 @dataclass
 class Cache:
-    "Everything one forward pass leaves behind that tail execution needs. Produced by `SpeechTransformer.capture`."
+    "What one forward pass leaves that tail execution needs (made by `SpeechTransformer.capture`)."
     hidden: dict # layer 0..N -> hidden state [B, T, D]
     ffn: dict # block -> FFN activation [B, T, d_ff] (only when captured)
     resid_mid: dict # block -> residual the FFN output is added to [B, T, D] (only with ffn)
@@ -145,18 +78,19 @@ class Cache:
     frame_mask: Tensor|None # [B, T] bool, True = real frame (None = no padding)
     logits: Tensor|None # [B, C] from the head (None without a head)
     batch_size: int
-    final_pre_ln: Tensor|None = None # [B, T, D] pre-LN layout: the last block's output before the final layer norm
+    final_pre_ln: Tensor|None = None # [B, T, D] pre-LN: the last block's output before the final LN
 
     def acts(self, site:str): # 'hidden' or 'ffn'
         "Activations of `site` as {layer: [B, T, D]}."
         return self.hidden if site == 'hidden' else self.ffn
 
 # %% ../nbs/09_model.ipynb #9c20f815
-_SHARED = {'relative_position_embeddings'}   # block arguments that are not batch-major (the Conformer's position table)
+# block arguments that are not batch-major (the Conformer's position table)
+_SHARED = {'relative_position_embeddings'}
 
 def tile(v, # a batch-major tensor [B, ...], a dict of them, or anything else (returned as is)
          n:int): # copies
-    "Repeat a batch-major tensor (or a dict of them) `n` times along dim 0, matching `torch.cat([x]*n)` of the inputs."
+    "Repeat a batch-major tensor (or a dict of them) `n` times on dim 0, as `torch.cat([x]*n)`."
     if isinstance(v, dict): return {k: o if k in _SHARED else tile(o, n) for k, o in v.items()}
     if n == 1 or not isinstance(v, Tensor) or v.dim() == 0: return v
     return v.repeat(n, *[1]*(v.dim()-1))
@@ -164,42 +98,33 @@ def tile(v, # a batch-major tensor [B, ...], a dict of them, or anything else (r
 def _first(out): return out[0] if isinstance(out, tuple) else out
 
 def _last_state_pre_ln(st):
-    "Whether this transformers version's `hidden_states[N]` of an encoder with a final layer norm is that norm's input (5.x) rather than its output (4.x)."
+    "Is `hidden_states[N]` the final layer norm's input (transformers 5.x), not its output (4.x)?"
     got, p = {}, next(st.base.parameters())
-    h = st.base.get_submodule(st.arch.encoder + 'layer_norm').register_forward_hook(lambda mod, args, out: got.update(pre=args[0], post=out))
+    ln = st.base.get_submodule(st.arch.encoder + 'layer_norm')
+    h = ln.register_forward_hook(lambda mod, args, out: got.update(pre=args[0], post=out))
     x = torch.randn(1, 1600, generator=torch.Generator().manual_seed(0)).to(p)
     try:
-        with torch.no_grad(): last = st.base(**st._model_inputs(x, None), output_hidden_states=True).hidden_states[-1]
+        with torch.no_grad():
+            last = st.base(**st._model_inputs(x, None), output_hidden_states=True).hidden_states[-1]
     finally: h.remove()
     return bool(torch.equal(last, got['pre'])) and not torch.equal(last, got['post'])
 
-def whisper_features(model_or_config, # a Whisper model (its folder's `preprocessor_config.json` is used when there is one) or config
-                    ): # -> `WhisperFeatureExtractor`
-    "The log-mel front end of a Whisper encoder, padding every clip to the encoder's window (30 s for released checkpoints)."
-    from transformers import WhisperFeatureExtractor
-    cfg = getattr(model_or_config, 'config', model_or_config)
-    path = getattr(cfg, '_name_or_path', '') or ''
-    fe = (WhisperFeatureExtractor.from_pretrained(path) if os.path.isfile(os.path.join(path, 'preprocessor_config.json'))
-          else WhisperFeatureExtractor(feature_size=cfg.num_mel_bins))
-    if fe.feature_size != cfg.num_mel_bins:
-        raise ValueError(f"the feature extractor makes {fe.feature_size} mel bins but the model takes {cfg.num_mel_bins}")
-    fe.nb_max_frames = 2 * cfg.max_source_positions               # conv2 has stride 2: 2 mel frames per encoder frame
-    fe.n_samples = fe.nb_max_frames * fe.hop_length; fe.chunk_length = fe.n_samples / fe.sampling_rate
-    return fe
-
 # %% ../nbs/09_model.ipynb #97348ab1
 class SpeechTransformer:
-    "A speech transformer (wav2vec2 family, Conformer or Whisper encoder; bare or with its classification head) with capture, ablation hooks and tail execution."
-    def __init__(self, model:nn.Module, # HF WavLM/Wav2Vec2/HuBERT/.../Whisper model, *ForSequenceClassification or WhisperForAudioClassification
-                 head:nn.Module|None=None, # head to use (e.g. a `LinearProbe`); default: the model's own classifier
-                 feature_extractor=None): # Whisper only: its `WhisperFeatureExtractor` (default: `whisper_features(model)`)
+    "An HF speech encoder, bare or with its head, with capture, ablation hooks and tail execution."
+    def __init__(self,
+                 model:nn.Module, # HF WavLM/Wav2Vec2/HuBERT/.../Whisper model, bare or with a head
+                 head:nn.Module|None=None, # e.g. a `LinearProbe` (default: the model's own)
+                 feature_extractor=None): # Whisper's (default: `whisper_features(model)`)
         self.model = model
-        self.base, has_head = _base_model(model)
+        self.base, has_head = base_model(model)
         cfg = model.config
         if getattr(cfg, 'add_adapter', False) or getattr(cfg, 'adapter_attn_dim', None):
-            raise ValueError("models with adapters (config.add_adapter / adapter_attn_dim) are not supported: tail execution would skip them")
+            raise ValueError("models with adapters (config.add_adapter / adapter_attn_dim) are not "
+                             "supported: tail execution would skip them")
         self.config, self.arch = cfg, arch_of(cfg)
-        self.stable = self.arch.layout in ('pre-LN', 'whisper')   # pre-LN blocks (data2vec-audio has only the post-LN layout)
+        # pre-LN blocks (data2vec-audio has only the post-LN layout)
+        self.stable = self.arch.layout in ('pre-LN', 'whisper')
         self.whisper = self.arch.layout == 'whisper'
         self.features = (feature_extractor or whisper_features(model)) if self.whisper else None
         self.blocks = self.base.get_submodule(self.arch.encoder + 'layers')
@@ -212,27 +137,32 @@ class SpeechTransformer:
         self.points = hook_points(self.n_layers, self.arch)
         for l in getattr(head, 'layers', []):
             if isinstance(l, (int, np.integer)) and not 0 <= l <= self.n_layers:
-                raise ValueError(f"the head reads layer {l}, which is out of range: valid hidden layers are 0..{self.n_layers}")
+                raise ValueError(f"the head reads layer {l}, which is out of range: valid hidden "
+                                 f"layers are 0..{self.n_layers}")
         self._ctx = {}  # per-forward context shared with hooks (the frame mask), set by `capture`
         self._trusted = {}  # tensors validated for the request under way (`trusting`)
-        self.head = head if head is not None else (ClassifierHead(model, self.arch.final_ln and _last_state_pre_ln(self), self.whisper)
-                                                   if has_head else None)
+        if head is None and has_head:
+            pre_ln = self.arch.final_ln and _last_state_pre_ln(self)
+            head = ClassifierHead(model, pre_ln, self.whisper)
+        self.head = head
 
     def width(self, site:str='hidden')->int: # 'hidden' or 'ffn'
         "Neurons per layer at `site` (`d_model` for 'hidden', `d_ff` for 'ffn'), via `arch.dims`."
         return int(getattr(self.config, self.arch.dims[check_site(site)]))
 
     def __repr__(self):
-        return (f"SpeechTransformer({type(self.model).__name__}, N={self.n_layers} blocks, D={self.d_model}, "
-                f"d_ff={self.d_ffn}, {self.arch.layout}, head={type(self.head).__name__ if self.head is not None else None})")
+        return (f"SpeechTransformer({type(self.model).__name__}, N={self.n_layers} blocks, "
+                f"D={self.d_model}, d_ff={self.d_ffn}, {self.arch.layout}, "
+                f"head={type(self.head).__name__ if self.head is not None else None})")
 
 # %% ../nbs/09_model.ipynb #32be4b82
-def as_transformer(obj): # a `SpeechTransformer`, an object with `.st` (a `NeuronAblator`), or an HF speech model
+def as_transformer(obj): # a `SpeechTransformer`, anything with `.st` (`NeuronAblator`), an HF model
     "`obj` as a `SpeechTransformer`, or one clear exception."
     if isinstance(obj, SpeechTransformer): return obj
     if isinstance(getattr(obj, 'st', None), SpeechTransformer): return obj.st
     if isinstance(obj, nn.Module): return SpeechTransformer(obj)
-    raise TypeError(f"expected a SpeechTransformer, a NeuronAblator or an HF speech model, got {type(obj).__name__}")
+    raise TypeError("expected a SpeechTransformer, a NeuronAblator or an HF speech model, got "
+                    f"{type(obj).__name__}")
 
 # %% ../nbs/09_model.ipynb #9a6cd7e0
 @patch
@@ -246,7 +176,8 @@ def check_layer(self:SpeechTransformer, layer:int, site:str='hidden'):
     "Raise unless `layer` is a valid layer index of `site`."
     valid = self.layers(site)
     if not isinstance(layer, (int, np.integer)) or int(layer) not in valid:
-        raise ValueError(f"layer {layer!r} is out of range for site {site!r}: valid layers are {valid[0]}..{valid[-1]}")
+        raise ValueError(f"layer {layer!r} is out of range for site {site!r}: valid layers are "
+                         f"{valid[0]}..{valid[-1]}")
     return int(layer)
 
 @patch
@@ -262,31 +193,24 @@ def _locate(self:SpeechTransformer, name:str):
     if name == 'hook_resid_final': return 'hidden', self.n_layers
     if name == 'hook_resid_final_pre_ln': return 'hidden_pre_ln', self.n_layers
     i = int(name.split('.')[1])
-    return ('ffn' if name.endswith('mlp.hook_post') else 'hidden' if name.endswith('resid_pre') else 'resid_mid'), i
+    if name.endswith('mlp.hook_post'): return 'ffn', i
+    return ('hidden' if name.endswith('resid_pre') else 'resid_mid'), i
 
 @patch
 def check_eval(self:SpeechTransformer):
     "Raise unless the model and its head are in eval mode (dropout would make results random)."
-    head = [m for m in self.head.modules() if isinstance(m, (nn.Dropout, nn.modules.batchnorm._BatchNorm))] if self.head is not None else []
+    noisy = (nn.Dropout, nn.modules.batchnorm._BatchNorm)
+    head = [m for m in self.head.modules() if isinstance(m, noisy)] if self.head is not None else []
     if self.model.training or any(m.training for m in head):
-        raise RuntimeError("the model (or its head) is in training mode: dropout, LayerDrop and SpecAugment would make every "
-                           "result random. Call model.eval() first.")
-
-# %% ../nbs/09_model.ipynb #fa363230
-WHISPER_GEOMETRY = (1040, 320)   # Whisper: 400-sample STFT window, hop 160, then conv k=3 s=1 and k=3 s=2
-
-def conv_geometry(config): # HF config with `conv_kernel`, `conv_stride` (or a Whisper config)
-    "(receptive field, hop) in samples of the front end (the conv feature encoder; for Whisper, STFT + convs)."
-    if getattr(config, 'model_type', None) == 'whisper': return WHISPER_GEOMETRY
-    rf, jump = 1, 1
-    for k, s in zip(config.conv_kernel, config.conv_stride): rf, jump = rf + (k-1)*jump, jump*s
-    return rf, jump
+        raise RuntimeError("the model (or its head) is in training mode: dropout, LayerDrop and "
+                           "SpecAugment would make every result random. Call model.eval() first.")
 
 # %% ../nbs/09_model.ipynb #e38c2651
 def _call(fn, act, hook):
     new = fn(act, hook)
     if new is not None and not isinstance(new, Tensor):
-        raise TypeError(f"hook function at {hook.name!r} returned {type(new).__name__}: return a Tensor or None")
+        raise TypeError(f"hook function at {hook.name!r} returned {type(new).__name__}: return a "
+                        "Tensor or None")
     return new
 
 def _pre_hook(module, args, kwargs, fn, hook):
@@ -307,14 +231,16 @@ def hooks(self, fwd_hooks:Sequence=()): # [(hook name, fn(act, hook) -> Tensor|N
     "Attach hook functions at named hook points for the duration of a `with` block."
     for name, _ in fwd_hooks:
         if name not in self.points:
-            raise ValueError(f"unknown hook point {name!r}; valid names look like {list(self.points)[:4]} (see `hook_points`)")
+            raise ValueError(f"unknown hook point {name!r}; valid names look like "
+                             f"{list(self.points)[:4]} (see `hook_points`)")
     handles = []
     try:
         for name, fn in fwd_hooks:
             path, kind = self.points[name]
             mod, hp = self.base.get_submodule(path), HookPoint(name, *self._locate(name), self._ctx)
-            handles.append(mod.register_forward_pre_hook(partial(_pre_hook, fn=fn, hook=hp), with_kwargs=True) if kind == 'pre'
-                           else mod.register_forward_hook(partial(_fwd_hook, fn=fn, hook=hp)))
+            reg = (partial(mod.register_forward_pre_hook, with_kwargs=True) if kind == 'pre'
+                   else mod.register_forward_hook)
+            handles.append(reg(partial(_pre_hook if kind == 'pre' else _fwd_hook, fn=fn, hook=hp)))
         yield self
     finally:
         for h in handles: h.remove()
@@ -323,82 +249,97 @@ def hooks(self, fwd_hooks:Sequence=()): # [(hook name, fn(act, hook) -> Tensor|N
 def _ours(h): return isinstance(h, partial) and h.func in (_pre_hook, _fwd_hook)
 
 def hook_count(model:nn.Module, # any torch module
-               ours:bool=True): # count only the hooks this package attached (transformers 5 keeps its own output hooks)
-    "Number of forward/backward hooks attached anywhere in `model` by us (or by anyone, `ours=False`); 0 when we cleaned up."
+               ours:bool=True): # only the hooks we attached (transformers 5 keeps its own)
+    "Forward/backward hooks in `model` attached by us (by anyone: `ours=False`); 0 = cleaned up."
     attrs = ('_forward_hooks', '_forward_pre_hooks', '_backward_hooks', '_backward_pre_hooks')
-    return sum(1 for m in model.modules() for a in attrs for h in (getattr(m, a, {}) or {}).values() if not ours or _ours(h))
+    hooks = [h for m in model.modules() for a in attrs for h in (getattr(m, a, {}) or {}).values()]
+    return sum(1 for h in hooks if not ours or _ours(h))
 
 # %% ../nbs/09_model.ipynb #ca591900
 @patch
 def n_frames(self:SpeechTransformer, n_samples:int): # clip length in samples
-    "Number of model frames for a clip of `n_samples` samples (Whisper: the frames whose centre lies inside the clip)."
-    if self.whisper: return min(math.ceil(int(n_samples) / WHISPER_GEOMETRY[1]), self.config.max_source_positions)
+    "Model frames of a clip of `n_samples` samples (Whisper: the frames centred in the clip)."
+    if self.whisper: return min(math.ceil(int(n_samples) / WHISPER_GEOMETRY[1]),
+                                self.config.max_source_positions)
     return int(self.base._get_feat_extract_output_lengths(torch.tensor(n_samples)))
 
 @patch
 def frame_mask(self:SpeechTransformer, attention_mask:Tensor|None, n_samples:int):
-    "[B, T] bool mask of real frames (None without an attention mask; Whisper: always, since every clip is padded to the window)."
+    "[B, T] bool mask of real frames (None without attention mask; Whisper: always, a full window)."
     if self.whisper:
         T = self.config.max_source_positions
-        n = attention_mask.sum(1) if attention_mask is not None else torch.tensor([n_samples], device=next(self.model.parameters()).device)
+        dev = next(self.model.parameters()).device
+        n = (attention_mask.sum(1) if attention_mask is not None
+             else torch.tensor([n_samples], device=dev))
         real = torch.tensor([self.n_frames(int(k)) for k in n], device=n.device)
         return torch.arange(T, device=n.device)[None] < real[:, None]
     if attention_mask is None: return None
     return self.base._get_feature_vector_attention_mask(self.n_frames(n_samples), attention_mask)
 
 def is_stream(o) -> bool:
-    "Is `o` a corpus read batch by batch (a `ClipStream`: anything with `.batches(batch_size)` and `.digests()`), not a tensor?"
-    return not isinstance(o, (Tensor, np.ndarray)) and callable(getattr(o, 'batches', None)) and callable(getattr(o, 'digests', None))
+    "Is `o` a stream (a `ClipStream`: has `.batches(batch_size)` and `.digests()`), not tensors?"
+    return (not isinstance(o, (Tensor, np.ndarray)) and callable(getattr(o, 'batches', None))
+            and callable(getattr(o, 'digests', None)))
 
 @patch
 def validate(self:SpeechTransformer, inputs, attention_mask=None, sampling_rate:int|None=None):
-    "`validate_waveform` with this model's receptive field, device, dtype and sample rate (16 kHz); Whisper also takes log-mel features."
-    if self.trusts(inputs) and self.trusts(attention_mask): return inputs, attention_mask   # validated once already
+    "`validate_waveform` for this model (receptive field, device, dtype, 16 kHz); Whisper: or mels."
+    # validated once already
+    if self.trusts(inputs) and self.trusts(attention_mask): return inputs, attention_mask
     p = next(self.model.parameters())
-    if is_stream(inputs):   # a corpus read batch by batch: each batch is validated when it is decoded (`capture`)
-        if attention_mask is not None: raise ValueError("a stream makes its own attention masks: pass attention_mask=None with it")
+    if is_stream(inputs):   # a stream: each batch is validated when it is decoded (`capture`)
+        if attention_mask is not None: raise ValueError("a stream makes its own attention masks: "
+                                                        "pass attention_mask=None with it")
         return inputs.to(p.device, p.dtype), None
     if self.whisper:
-        if isinstance(inputs, Tensor) and inputs.dim() == 3: return self._validate_features(inputs, attention_mask, p)
+        if isinstance(inputs, Tensor) and inputs.dim() == 3:
+            return self._validate_features(inputs, attention_mask, p)
         x, m = validate_waveform(inputs, attention_mask, 400, p.device, p.dtype, sampling_rate)
         longest = int(m.sum(1).max()) if m is not None else x.shape[1]
         if longest > self.features.n_samples:
-            raise ValueError(f"clips have up to {longest} real samples, longer than Whisper's window of {self.features.n_samples} samples "
-                             f"({self.features.n_samples/16000:g} s): cut them into windows of at most that length")
+            raise ValueError(f"clips have up to {longest} real samples, longer than Whisper's "
+                             f"window of {self.features.n_samples} samples "
+                             f"({self.features.n_samples/16000:g} s): cut them into windows of at "
+                             "most that length")
         return x, m
-    return validate_waveform(inputs, attention_mask, conv_geometry(self.config)[0], p.device, p.dtype, sampling_rate)
+    rf = conv_geometry(self.config)[0]
+    return validate_waveform(inputs, attention_mask, rf, p.device, p.dtype, sampling_rate)
 
 @patch
 def _validate_features(self:SpeechTransformer, x:Tensor, mask, p):
-    "Precomputed Whisper log-mel features [B, n_mels, frames] (and a [B, frames] mel-frame mask) as the model needs them."
+    "Precomputed Whisper log-mel features [B, n_mels, frames] (and a [B, frames] mask), checked."
     want = (self.config.num_mel_bins, self.features.nb_max_frames)
     if tuple(x.shape[1:]) != want:
-        raise ValueError(f"Whisper features must be [batch, {want[0]}, {want[1]}] (log-mel, padded to the window), got {tuple(x.shape)}: "
-                         f"pass 16 kHz waveforms instead and the front end runs inside")
-    if x.dtype != p.dtype: raise TypeError(f"features have dtype {x.dtype} but the model computes in {p.dtype}")
+        raise ValueError(f"Whisper features must be [batch, {want[0]}, {want[1]}] (log-mel, padded "
+                         f"to the window), got {tuple(x.shape)}: pass 16 kHz waveforms instead and "
+                         "the front end runs inside")
+    if x.dtype != p.dtype: raise TypeError(f"features have dtype {x.dtype} but the model computes "
+                                           f"in {p.dtype}")
     if not torch.isfinite(x).all(): raise ValueError("features contain NaN or inf")
     if mask is not None:
         mask = torch.as_tensor(mask)
         if tuple(mask.shape) != (x.shape[0], want[1]):
-            raise ValueError(f"with features, attention_mask is per mel frame: [batch, {want[1]}], got {tuple(mask.shape)}")
+            raise ValueError(f"with features, attention_mask is per mel frame: [batch, {want[1]}], "
+                             f"got {tuple(mask.shape)}")
     return x.to(p.device), mask
 
 @patch
 def _model_inputs(self:SpeechTransformer, x:Tensor, mask:Tensor|None):
-    "Keyword arguments of the base model for validated inputs (Whisper: the log-mel front end runs here)."
+    "The base model's keyword arguments for validated inputs (Whisper: the log-mel front end runs)."
     if not self.whisper: return dict(input_values=x, attention_mask=mask)
     if x.dim() == 3: return dict(input_features=x)
     n = mask.sum(1).tolist() if mask is not None else [x.shape[1]] * len(x)
     clips = [c[:int(k)].detach().cpu().double().numpy() for c, k in zip(x, n)]
-    f = self.features(clips, sampling_rate=16000, return_tensors='pt', padding='max_length').input_features
-    return dict(input_features=f.to(x.device, x.dtype))
+    f = self.features(clips, sampling_rate=16000, return_tensors='pt', padding='max_length')
+    return dict(input_features=f.input_features.to(x.device, x.dtype))
 
 @patch
 def _frames_of(self:SpeechTransformer, x:Tensor, mask:Tensor|None):
     "The frame mask of validated inputs."
     if self.whisper and x.dim() == 3:
-        real = (mask.sum(1) + 1) // 2 if mask is not None else torch.full((len(x),), self.config.max_source_positions)
-        return torch.arange(self.config.max_source_positions, device=x.device)[None] < real.to(x.device)[:, None]
+        T = self.config.max_source_positions
+        real = (mask.sum(1) + 1) // 2 if mask is not None else torch.full((len(x),), T)
+        return torch.arange(T, device=x.device)[None] < real.to(x.device)[:, None]
     if self.whisper and mask is None: mask = torch.ones(x.shape, dtype=torch.long, device=x.device)
     return self.frame_mask(mask, x.shape[1])
 
@@ -406,14 +347,17 @@ def _frames_of(self:SpeechTransformer, x:Tensor, mask:Tensor|None):
 def _class_names(self): return list(self.head.class_names) if self.head is not None else None
 SpeechTransformer.class_names = _class_names
 SpeechTransformer.task = property(lambda self: getattr(self.head, 'task', 'classification'),
-                                  doc="'regression' when the head's outputs are values (HF `problem_type='regression'`, or one label), else 'classification'")
+                                  doc="'regression' when the head's outputs are values (HF "
+                                      "`problem_type='regression'`, or one label), else "
+                                      "'classification'")
 
 # %% ../nbs/09_model.ipynb #573c4e72
 def _root(t:Tensor): return t if t._base is None else t._base
 
 @patch
 @contextmanager
-def trusting(self:SpeechTransformer, *tensors): # validated tensors of one request (None and non-tensors are ignored)
+def trusting(self:SpeechTransformer,
+             *tensors): # one request's validated tensors (None, non-tensors: ignored)
     "While active, `validate` passes `tensors` (and views of them) without checking them again."
     before = self._trusted
     roots = [_root(t) for t in tensors if isinstance(t, Tensor)]
@@ -432,7 +376,7 @@ def trusts(self:SpeechTransformer, t): # a tensor, None, or anything else
 @patch
 def adopt(self:SpeechTransformer, t, # a tensor made from `src` (e.g. some of its clips), or None
           src): # the tensor it was made from
-    "`t`, trusted for the request under way if `src` is (some clips of validated clips are validated); -> `t`."
+    "`t`, trusted for the request under way if `src` is (clips of valid clips are valid); -> `t`."
     if isinstance(t, Tensor) and isinstance(src, Tensor) and self.trusts(src):
         self._trusted[id(_root(t))] = (_root(t), _root(t)._version)
     return t
@@ -444,23 +388,29 @@ def capture(self:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms at
             site:str='hidden', # also cache the FFN activations when 'ffn'
             grad:bool=False, # keep the autograd graph
             validated:bool=False): # inputs passed `validate` already (e.g. an IG path's points)
-    "One forward pass; return a `Cache` with every layer's activations (hidden, and ffn if asked) and the logits."
+    "One forward pass -> a `Cache` of every layer's activations (hidden, ffn if asked) and logits."
     check_site(site); self.check_eval()
     if not validated: inputs, attention_mask = self.validate(inputs, attention_mask)
     return self._capture(inputs, attention_mask, site, grad)
 
 @patch
-def _capture(self:SpeechTransformer, inputs:Tensor, attention_mask:Tensor|None, site:str, grad:bool):
-    "`capture` of inputs that were validated already, or of points on an integration path (a silent baseline is one)."
+def _capture(self:SpeechTransformer, inputs:Tensor, attention_mask:Tensor|None, site:str,
+             grad:bool):
+    "`capture` of validated inputs, or of points on an integration path (a silent baseline is one)."
     N, hidden, ffn, mid, kwargs = self.n_layers, {}, {}, {}, [None]*self.n_layers
-    def _pre(a, hook): kwargs[hook.layer] = self._named(hook.args, hook.kwargs); hidden[hook.layer] = a
+    def _pre(a, hook):
+        kwargs[hook.layer] = self._named(hook.args, hook.kwargs)
+        hidden[hook.layer] = a
     fns = [(f'blocks.{i}.hook_resid_pre', _pre) for i in range(N)]
     fns.append(('hook_resid_final', lambda a, hook: hidden.__setitem__(N, a)))
     pre = {}
-    if self.arch.final_ln: fns.append(('hook_resid_final_pre_ln', lambda a, hook: pre.__setitem__('pre_ln', a)))
+    if self.arch.final_ln:
+        fns.append(('hook_resid_final_pre_ln', lambda a, hook: pre.__setitem__('pre_ln', a)))
     if site == 'ffn':
-        fns += [(f'blocks.{i}.mlp.hook_post', lambda a, hook: ffn.__setitem__(hook.layer, a)) for i in range(N)]
-        fns += [(f'blocks.{i}.hook_resid_mid', lambda a, hook: mid.__setitem__(hook.layer, a)) for i in range(N)]
+        fns += [(f'blocks.{i}.mlp.hook_post', lambda a, hook: ffn.__setitem__(hook.layer, a))
+                for i in range(N)]
+        fns += [(f'blocks.{i}.hook_resid_mid', lambda a, hook: mid.__setitem__(hook.layer, a))
+                for i in range(N)]
     fm = self._frames_of(inputs, attention_mask)
     self._ctx['frame_mask'] = fm
     try:
@@ -485,10 +435,11 @@ def logits(self:SpeechTransformer, inputs:Tensor, attention_mask:Tensor|None=Non
 
 @patch
 def require_head(self:SpeechTransformer):
-    "Raise, saying how to get one, unless the model has a classification head (its own, a probe or `head=`)."
+    "Raise, saying how to get one, unless the model has a classification head (own, probe, head=)."
     if self.head is None:
-        raise ValueError("the model has no classification head: fit one with `ablator.fit_probe(inputs, labels)` "
-                         "(or `heads.fit_probe`), or pass `head=`")
+        raise ValueError("the model has no classification head: fit one with "
+                         "`ablator.fit_probe(inputs, labels)` (or `heads.fit_probe`), or pass "
+                         "`head=`")
 
 # %% ../nbs/09_model.ipynb #071c662b
 @patch
@@ -501,7 +452,7 @@ def _finish_block(self:SpeechTransformer, b:int, act:Tensor, mid:Tensor):
 
 @patch
 def _block(self:SpeechTransformer, i:int, x:Tensor, kwargs:dict, keep:dict|None=None):
-    "Block `i` on `x` (plus the encoder's final layer norm after the last block in the pre-LN layout, whose input goes to `keep`)."
+    "Block `i` on `x` (pre-LN layout, last block: then the final layer norm, its input to `keep`)."
     x = _first(self.blocks[i](x, **kwargs))
     if not (self.arch.final_ln and i == self.n_layers - 1): return x
     if keep is not None: keep['pre_ln'] = x
@@ -511,15 +462,19 @@ def _edit_copies(edits:list, layer:int, act:Tensor, frame_mask:Tensor|None):
     "Apply `edits[j]` (an `Edit` or None) to the j-th stacked copy of `act` [n*B, T, D] at `layer`."
     if all(e is None or layer not in e.layers for e in edits): return act
     chunks = act.split(act.shape[0] // len(edits))
-    return torch.cat([a if e is None or layer not in e.layers else e.apply(a, layer, frame_mask) for e, a in zip(edits, chunks)])
+    return torch.cat([a if e is None or layer not in e.layers else e.apply(a, layer, frame_mask)
+                      for e, a in zip(edits, chunks)])
 
 def _as_edits(edits, n:int, site:str):
     "`edits` as a list of `n` (one per stacked copy), each an `Edit` at `site` or None."
     if edits is None: return []
     edits = list(edits) if isinstance(edits, (list, tuple)) else [edits] * n
-    if len(edits) != n: raise ValueError(f"edits has {len(edits)} entries but h holds {n} stacked copies: give one edit (or None) per copy, or a single edit")
+    if len(edits) != n: raise ValueError(f"edits has {len(edits)} entries but h holds {n} stacked "
+                                         "copies: give one edit (or None) per copy, or a single "
+                                         "edit")
     bad = [e.site for e in edits if e is not None and e.site != site]
-    if bad: raise ValueError(f"an edit at site {bad[0]!r} was passed to run_from at site {site!r}: edits act at their own site only")
+    if bad: raise ValueError(f"an edit at site {bad[0]!r} was passed to run_from at site {site!r}: "
+                             "edits act at their own site only")
     return edits
 
 @patch
@@ -528,27 +483,33 @@ def run_from(self:SpeechTransformer, layer:int, # layer index at `site`
              cache:Cache, # from `capture` on the same batch
              site:str='hidden', # 'hidden' or 'ffn'
              return_states:bool=False, # also return every downstream hidden state {l': [n*B, T, D]}
-             edits=None): # an `Edit` for every copy, or a list with one `Edit` (or None) per copy; applied at its layers >= `layer`
-    "Resume the forward pass from `h` at (`site`, `layer`) through the remaining blocks and the head -> logits [n*B, C]."
+             edits=None): # an `Edit` for all copies or one (or None) per copy; at layers >= `layer`
+    "Resume from `h` at (`site`, `layer`) through the later blocks and the head -> logits [n*B, C]."
     check_site(site); layer = self.check_layer(layer, site); self.check_eval()
     ref = cache.acts(site).get(layer)
-    if ref is None: raise ValueError(f"the cache holds no {site!r} activations: capture with site={site!r}")
+    if ref is None: raise ValueError(f"the cache holds no {site!r} activations: capture with "
+                                     f"site={site!r}")
     B = cache.batch_size
     if h.dim() != 3 or h.shape[0] % B or h.shape[1:] != ref.shape[1:]:
-        raise ValueError(f"h must be [n*{B}, {ref.shape[1]}, {ref.shape[2]}] (n stacked copies of the cached batch), got {tuple(h.shape)}")
+        raise ValueError(f"h must be [n*{B}, {ref.shape[1]}, {ref.shape[2]}] (n stacked copies of "
+                         f"the cached batch), got {tuple(h.shape)}")
     n, N = h.shape[0] // B, self.n_layers
     edits = _as_edits(edits, n, site)
     for e in edits:
         if e is not None: e.check(self)
     h = _edit_copies(edits, layer, h, cache.frame_mask) if edits else h
     later = sorted({l for e in edits if e is not None for l in e.layers if l > layer})
-    with self.hooks([(self.hook_name(site, l), partial(_copies_hook, edits=edits, frame_mask=cache.frame_mask)) for l in later]):
+    fn = partial(_copies_hook, edits=edits, frame_mask=cache.frame_mask)
+    with self.hooks([(self.hook_name(site, l), fn) for l in later]):
         pre = {}
         if site == 'ffn':
             x, start = self._finish_block(layer, h, tile(cache.resid_mid[layer], n)), layer + 1
-            if self.arch.final_ln and start == N: pre['pre_ln'] = x; x = self.base.get_submodule(self.arch.encoder + 'layer_norm')(x)
+            if self.arch.final_ln and start == N:
+                pre['pre_ln'] = x
+                x = self.base.get_submodule(self.arch.encoder + 'layer_norm')(x)
         else: x, start = h, layer
-        depth = N if self.head is None else max(l if isinstance(l, int) else N for l in self.head.layers)
+        depth = (N if self.head is None
+                 else max(l if isinstance(l, int) else N for l in self.head.layers))
         need = N if return_states or later else depth
         states = {start: x}
         for i in range(start, need):
@@ -557,71 +518,51 @@ def run_from(self:SpeechTransformer, layer:int, # layer index at `site`
         if return_states: return None, states
         self.require_head()
     have = {**states, **pre}
-    inp = {l: have[l] if l in have else tile(cache.final_pre_ln if l == 'pre_ln' else cache.hidden[l], n) for l in self.head.layers}
+    def cached(l): return cache.final_pre_ln if l == 'pre_ln' else cache.hidden[l]
+    inp = {l: have[l] if l in have else tile(cached(l), n) for l in self.head.layers}
     logits = self.head(inp, tile(cache.frame_mask, n))
     return (logits, states) if return_states else logits
 
-def _copies_hook(act, hook, edits, frame_mask): return _edit_copies(edits, hook.layer, act, frame_mask)
+def _copies_hook(act, hook, edits, frame_mask):
+    return _edit_copies(edits, hook.layer, act, frame_mask)
 
 # %% ../nbs/09_model.ipynb #d28a5872
 class TensorBatches:
-    "The batches of tensors as a sequence: `len`, `[i]` -> (x, mask, y) of batch i (views, nothing copied)."
+    "Tensors' batches as a sequence: `len`, `[i]` -> (x, mask, y) of batch i (views, no copies)."
     def __init__(self, inputs, attention_mask=None, labels=None, batch_size:int=16):
         self.x, self.m, self.y, self.bs = inputs, attention_mask, labels, int(batch_size)
     def __len__(self): return -(-len(self.x) // self.bs)
     def __getitem__(self, i:int):
         if not -len(self) <= i < len(self): raise IndexError(f"batch {i} of {len(self)}")
         sl = slice(i % len(self) * self.bs, (i % len(self) + 1) * self.bs)
-        return self.x[sl], None if self.m is None else self.m[sl], None if self.y is None else self.y[sl]
+        return (self.x[sl], None if self.m is None else self.m[sl],
+                None if self.y is None else self.y[sl])
     def __iter__(self): return (self[i] for i in range(len(self)))
-    def iterate(self, indices): return ((i, self[i]) for i in indices)   # (index, batch) of the batches `indices`
+    def iterate(self, indices): return ((i, self[i]) for i in indices)  # (index, batch) each
 
 def as_batches(inputs, # [B, S] tensor, or a stream (`is_stream`)
-            attention_mask=None, labels=None, # [B, S] and [B] when `inputs` is a tensor (a stream has its own)
+            attention_mask=None, labels=None, # [B, S], [B] (tensor `inputs`; a stream has its own)
             batch_size:int=16): # clips per batch
-    "The batches of one step as a sequence (`len`, `[i]`, `iterate(indices)`): tensors are sliced, a stream decodes batch i when it is asked for."
-    return inputs.batches(batch_size) if is_stream(inputs) else TensorBatches(inputs, attention_mask, labels, batch_size)
+    "Batches as a sequence (`len`, `[i]`, `iterate`): tensor slices, or a stream's decoded lazily."
+    if is_stream(inputs): return inputs.batches(batch_size)
+    return TensorBatches(inputs, attention_mask, labels, batch_size)
 
 def first_batch(inputs, attention_mask=None, n:int=1): # a tensor [B, S] or a stream
     "(x, mask) of the first `n` clips as tensors."
     x, m, _ = as_batches(inputs, attention_mask, None, n)[0]
     return x, m
 
-def iter_batches(inputs, # [B, S] tensor, a stream, or an iterable of (x, mask, labels) batches (or of bare x)
+def iter_batches(inputs, # [B, S] tensor, a stream, or an iterable of (x, mask, labels) or bare x
                  attention_mask=None, labels=None, # [B, S] and [B] when `inputs` is a tensor
                  batch_size:int=16): # clips per batch
-    "Yield (x, mask, y) batches from tensors or a stream, or pass through an iterable of such tuples (or of bare inputs)."
+    "Yield (x, mask, y) batches of tensors or a stream; pass an iterable of them (or of x) through."
     if is_stream(inputs): yield from inputs.batches(batch_size); return
     if isinstance(inputs, (Tensor, np.ndarray)):
         for i in range(0, len(inputs), batch_size):
             sl = slice(i, i + batch_size)
-            yield inputs[sl], None if attention_mask is None else attention_mask[sl], None if labels is None else labels[sl]
+            yield (inputs[sl], None if attention_mask is None else attention_mask[sl],
+                   None if labels is None else labels[sl])
     else:
         for b in inputs:
             b = tuple(b) if isinstance(b, (tuple, list)) else (b,)
             yield (b + (None, None))[:3]
-
-# %% ../nbs/09_model.ipynb #4c63c825
-def load_model(name_or_path:str, # hub id (e.g. 'microsoft/wavlm-base-plus') or local folder written by `save_pretrained`
-               **kw): # passed to `from_pretrained` (never `trust_remote_code`)
-    "Load a supported HF speech model (with its classification head when the checkpoint has one) from safetensors, in eval mode."
-    from transformers import AutoConfig, AutoModel, AutoModelForAudioClassification
-    if kw.pop('trust_remote_code', False):
-        raise ValueError("load_model never runs a checkpoint's own code (trust_remote_code=True): the supported families are built "
-                         "into transformers; load a custom model yourself and pass it to SpeechTransformer/NeuronAblator")
-    if os.path.isdir(name_or_path):
-        files = os.listdir(name_or_path)
-        if not any(f.endswith('.safetensors') for f in files) and any(f.endswith(('.bin', '.pt', '.pth', '.ckpt')) for f in files):
-            raise ValueError(f"{name_or_path!r} holds only pickled weights (.bin/.pt), which can run arbitrary code when loaded: "
-                             f"convert them once on a machine you trust, `model.save_pretrained(path, safe_serialization=True)`, and load that")
-    try:
-        cfg = AutoConfig.from_pretrained(name_or_path)
-        if cfg.model_type not in SUPPORTED: raise _unsupported(type('Model', (), {'config': cfg})())
-        heads = ('ForSequenceClassification', 'ForAudioClassification')
-        cls = AutoModelForAudioClassification if any(a.endswith(heads) for a in (cfg.architectures or [])) else AutoModel
-        model = cls.from_pretrained(name_or_path, use_safetensors=True, **kw)
-    except OSError as e:
-        raise ValueError(f"could not load {name_or_path!r}: {e}. Pass a local folder with config.json and model.safetensors, "
-                         f"or a hub id on a machine with network access (or a warm HF cache).") from None
-    _base_model(model)
-    return model.eval()
