@@ -17,7 +17,8 @@ from .corpora import DATASETS
 from .acoustics import FEATURES, check_feature_names
 from .core import NeuronAblator, AblationConfig
 from .visualization import FORMATS, check_formats, figure_bytes
-from .steering import steering_sweep, compare_selectors, plot_steering, plot_selector_comparison, check_gains
+from .steering import (steering_sweep, compare_selectors, plot_steering,
+                                      plot_selector_comparison, check_gains)
 from .distributed import launched, is_main, is_distributed, describe, DEVICES, DTYPES
 
 # %% auto #0
@@ -165,25 +166,41 @@ def build_parser():
                 "With no model/data flags: the shipped demo model on held-out speakers of the "
                 "prosody corpus, with the demo preset.")
     a = p.add_argument_group('the job').add_argument
-    a('--model_name', default=None, help="HF hub id or local folder (config.json + weights); default: the shipped demo model")
+    a('--model_name', default=None,
+      help="HF hub id or local folder (config.json + weights); default: the shipped demo model")
     a('--data_path', default=None, help="corpus root folder; default: the synthetic prosody corpus")
-    a('--dataset', default=None, choices=DATASETS, help="corpus layout of --data_path (default: prosody without --data_path, else folder)")
-    a('--site', default='hidden', choices=SITES, help="'hidden' = residual stream, 'ffn' = feed-forward activations")
+    a('--dataset', default=None, choices=DATASETS,
+      help="corpus layout of --data_path (default: prosody without --data_path, else folder)")
+    a('--site', default='hidden', choices=SITES,
+      help="'hidden' = residual stream, 'ffn' = feed-forward activations")
     a('--save_dir', default='./ablation_results', help="where tables and figures go")
-    a('--max_samples', type=int, default=None, help="measure effects on at most this many held-out clips (stratified by class)")
-    a('--n_score', type=int, default=64, help="score neurons on this many clips of the training split (stratified by class)")
-    a('--in_sample', action='store_true', help="score and measure on the same (held-out) clips instead of separate splits")
+    a('--max_samples', type=int, default=None,
+      help="measure effects on at most this many held-out clips (stratified by class)")
+    a('--n_score', type=int, default=64,
+      help="score neurons on this many clips of the training split (stratified by class)")
+    a('--in_sample', action='store_true',
+      help="score and measure on the same (held-out) clips instead of separate splits")
     a('--max_seconds', type=float, default=3.0, help="crop/pad every clip to this length")
     a('--batch_size', type=int, default=16, help="clips per forward pass")
-    a('--skip_bad_files', action='store_true', help="leave out audio files that cannot be read (listed in config.json) instead of stopping with their list")
-    a('--stream', action='store_true', help="read --data_path batch by batch from disk (never the whole corpus in memory) instead of loading it first")
-    a('--workers', type=int, default=2, help="with --stream: processes that decode audio ahead of the model")
-    a('--probe', action='store_true', help="fit a linear probe head even if the model has a classification head")
+    a('--skip_bad_files', action='store_true',
+      help="leave out audio files that cannot be read (listed in config.json) instead of stopping "
+      "with their list")
+    a('--stream', action='store_true',
+      help="read --data_path batch by batch from disk (never the whole corpus in memory) instead "
+      "of loading it first")
+    a('--workers', type=int, default=2,
+      help="with --stream: processes that decode audio ahead of the model")
+    a('--probe', action='store_true',
+      help="fit a linear probe head even if the model has a classification head")
     a('--seed', type=int, default=0, help="seeds random-k draws, noise and the speaker split")
-    a('--device', default='cpu', choices=DEVICES, help="where to compute ('auto': a GPU if there is one; under torchrun 'cuda' is each rank's own GPU)")
-    a('--dtype', default='float32', choices=list(DTYPES), help="precision of the model (bfloat16 / float16 on a GPU); sums over clips stay float64")
+    a('--device', default='cpu', choices=DEVICES,
+      help="where to compute ('auto': a GPU if there is one; under torchrun 'cuda' is each rank's "
+      "own GPU)")
+    a('--dtype', default='float32', choices=list(DTYPES),
+      help="precision of the model (bfloat16 / float16 on a GPU); sums over clips stay float64")
     a('--compare_selectors', type=_methods, default=None, metavar='METHOD,METHOD,...',
-      help=f"compare these scoring methods (comma-separated, from: {', '.join(sorted(METHODS))}; 'all' for every one) instead of one ablation run")
+      help=f"compare these scoring methods (comma-separated, from: {', '.join(sorted(METHODS))}; "
+      "'all' for every one) instead of one ablation run")
     run = p.add_argument_group('the run', "The fields of AblationConfig, with its defaults and "
                                "docments. A preset sets some of them; explicit flags override it.")
     run.add_argument('--preset', choices=PRESETS, default=None, help=_preset_help())
@@ -199,18 +216,26 @@ def _frames(s:str):
 def load_job(args):
     "Model, corpus (clips to analyse) and, for bare encoders, a training corpus for the probe."
     from neuron_ablation import data, corpora
-    if args.stream and args.data_path is None: raise ValueError("--stream reads a corpus from disk: pass --data_path (the demo corpus is made in memory)")
+    if args.stream and args.data_path is None:
+        raise ValueError("--stream reads a corpus from disk: pass --data_path "
+                         "(the demo corpus is made in memory)")
     if args.model_name is None:
         from neuron_ablation.demo import load_demo_model, demo_data
         model, _, _ = load_demo_model()
-        if args.data_path is None: return model, demo_data('test', progress=True), demo_data('train', progress=True)
+        if args.data_path is None:
+            return model, demo_data('test', progress=True), demo_data('train', progress=True)
     else: model = load_model(args.model_name)
     if args.data_path is None: corpus = data.make_prosody_corpus(progress=True)
     else:
-        if not Path(args.data_path).exists(): raise FileNotFoundError(f"--data_path {args.data_path!r} does not exist")
-        if args.stream and (args.dataset or 'folder') == 'prosody': raise ValueError("--stream reads audio files: pass a corpus on disk (--dataset ravdess|cremad|tess|folder)")
-        stream = dict(stream=dict(max_seconds=args.max_seconds, workers=args.workers)) if args.stream else {}
-        corpus = corpora.load_corpus(args.dataset or 'folder', args.data_path, seed=args.seed, on_error='skip' if args.skip_bad_files else 'raise', **stream)
+        if not Path(args.data_path).exists():
+            raise FileNotFoundError(f"--data_path {args.data_path!r} does not exist")
+        if args.stream and (args.dataset or 'folder') == 'prosody':
+            raise ValueError("--stream reads audio files: pass a corpus on disk "
+                             "(--dataset ravdess|cremad|tess|folder)")
+        stream = (dict(stream=dict(max_seconds=args.max_seconds, workers=args.workers))
+                  if args.stream else {})
+        corpus = corpora.load_corpus(args.dataset or 'folder', args.data_path, seed=args.seed,
+                                     on_error='skip' if args.skip_bad_files else 'raise', **stream)
     train, test = corpus.split_by_speaker(seed=args.seed)
     return model, test, train
 
@@ -219,19 +244,22 @@ def align_labels(head_names, corpus_names, labels):
     "Re-index corpus `labels` to the head's class order, or raise if the class sets differ."
     h, c = [n.lower() for n in head_names], [n.lower() for n in corpus_names]
     if sorted(h) != sorted(c):
-        raise ValueError(f"the model's head classes {list(head_names)} differ from the corpus classes {list(corpus_names)}: "
+        raise ValueError(f"the model's head classes {list(head_names)} differ from the corpus "
+                         f"classes {list(corpus_names)}: "
                          f"pass --probe to fit a linear probe on the corpus classes")
     return torch.tensor([h.index(c[int(i)]) for i in labels], dtype=torch.long)
 
 def _clips(c, args):
-    "(inputs, attention mask, labels) of a corpus: its clips cropped to --max_seconds, or the stream itself (batches are decoded as the run reads them)."
-    return (c, None, torch.as_tensor(c.labels)) if is_stream(c) else c.batch(max_seconds=args.max_seconds, mode='crop')
+    "(inputs, mask, labels) of a corpus: its clips cropped to --max_seconds, or the lazy stream."
+    return ((c, None, torch.as_tensor(c.labels)) if is_stream(c)
+            else c.batch(max_seconds=args.max_seconds, mode='crop'))
 
 def prepare_head(ablator, args, train, corpus_names):
-    "Fit a probe when needed; return a function that maps the corpus's labels to the head's class ids."
+    "Fit a probe when needed; return a function mapping corpus labels to the head's class ids."
     if args.probe or ablator.st.head is None:
         xt, mt, yt = _clips(train, args)
-        ablator.fit_probe(xt, yt, attention_mask=mt, class_names=list(train.class_names), batch_size=args.batch_size)
+        ablator.fit_probe(xt, yt, attention_mask=mt, class_names=list(train.class_names),
+                          batch_size=args.batch_size)
         return lambda labels: torch.as_tensor(labels, dtype=torch.long)
     return lambda labels: align_labels(ablator.class_names, corpus_names, labels)
 
@@ -254,11 +282,14 @@ def job_config(args, target) -> AblationConfig:
 def _split_note(score, test, in_sample:bool):
     "One line on which clips were used for what."
     spk = lambda c: ', '.join(sorted(set(c.speakers)))
-    if in_sample: return f"scored and measured on the same {len(test)} clips (speakers {spk(test)}): in-sample, not held out"
-    return f"neurons scored on {len(score)} training clips (speakers {spk(score)}); effects measured on {len(test)} held-out clips (speakers {spk(test)})"
+    if in_sample:
+        return (f"scored and measured on the same {len(test)} clips (speakers {spk(test)}): "
+                "in-sample, not held out")
+    return (f"neurons scored on {len(score)} training clips (speakers {spk(score)}); "
+            f"effects measured on {len(test)} held-out clips (speakers {spk(test)})")
 
 def run_job(args):
-    "Run the whole job for parsed `args`: one call of the front door, which writes the results folder; return what it made."
+    "Run the job for `args`: one front-door call that writes the results folder; return its output."
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
     model, test, train = load_job(args)
@@ -273,97 +304,133 @@ def run_job(args):
     ye, ys = to_head(ye), to_head(ys)
     target = resolve_target(args.target_class, ablator.class_names, args.model_name is None)
     note = _split_note(score, test, args.in_sample)
-    if is_main(): print(f"model: {ablator.st!r}\nclips: {len(ye)} ({', '.join(f'{n}: {int((ye == i).sum())}' for i, n in enumerate(ablator.class_names))})\n{note}"
-                        + (f"\ndata parallel: {describe()}; clips split by batch over the ranks, reduced exactly; rank 0 writes" if is_distributed() else ''))
-    if args.compare_selectors or args.ablate_mode == 'gain': return _beyond_job(args, ablator, (xs, ms, ys), (xe, me, ye), target, t0)
+    if is_main():
+        counts = ', '.join(f'{n}: {int((ye == i).sum())}'
+                           for i, n in enumerate(ablator.class_names))
+        print(f"model: {ablator.st!r}\nclips: {len(ye)} ({counts})\n{note}"
+              + (f"\ndata parallel: {describe()}; clips split by batch over the ranks, "
+                 "reduced exactly; rank 0 writes" if is_distributed() else ''))
+    if args.compare_selectors or args.ablate_mode == 'gain':
+        return _beyond_job(args, ablator, (xs, ms, ys), (xe, me, ye), target, t0)
     cfg = job_config(args, target)
     record = dict(clips_note=note, skipped_files=[dict(path=p, reason=r) for p, r in test.skipped],
                   preset=args.preset)
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
-                      **({} if args.in_sample else dict(eval_inputs=xe, eval_labels=ye, eval_attention_mask=me)))
-    return dict(results=res, summary=res.summary('group'), correlations=res.correlations, save_dir=ablator.save_dir,
-                figures=sorted(p.stem for p in Path(ablator.save_dir).glob('*.png')), seconds=time.perf_counter() - t0)
+                      **({} if args.in_sample
+                         else dict(eval_inputs=xe, eval_labels=ye, eval_attention_mask=me)))
+    return dict(results=res, summary=res.summary('group'), correlations=res.correlations,
+                save_dir=ablator.save_dir,
+                figures=sorted(p.stem for p in Path(ablator.save_dir).glob('*.png')),
+                seconds=time.perf_counter() - t0)
 
 def _beyond_job(args, ablator, score, test, target, t0):
-    "The steering sweep (`--ablate_mode gain`) or the selector comparison (`--compare_selectors`), written into --save_dir."
-    held = {} if args.in_sample else dict(eval_inputs=test[0], eval_attention_mask=test[1], eval_labels=test[2])
+    "Steering sweep (--ablate_mode gain) / selector comparison (--compare_selectors) in --save_dir."
+    held = ({} if args.in_sample
+            else dict(eval_inputs=test[0], eval_attention_mask=test[1], eval_labels=test[2]))
     kw = dict(topk=args.topk, frames=_frames(args.frames), attention_mask=score[1], **held)
     if args.compare_selectors:
         steps = [] if args.n_steps is None else filter(has_steps, args.compare_selectors)   # >= 1
         mkw = {m: dict(n_steps=args.n_steps) for m in steps}
-        res = compare_selectors(ablator, score[0], score[2], target, args.compare_selectors, method_kw=mkw, ablate_mode=args.ablate_mode, **kw)
+        res = compare_selectors(ablator, score[0], score[2], target, args.compare_selectors,
+                                method_kw=mkw, ablate_mode=args.ablate_mode, **kw)
         figs = {'selectors': plot_selector_comparison(res)}
     else:
-        res = steering_sweep(ablator, score[0], score[2], target, args.gains, method=args.attribution_method, method_kw=_method_kw(args), **kw)
+        res = steering_sweep(ablator, score[0], score[2], target, args.gains,
+                             method=args.attribution_method, method_kw=_method_kw(args), **kw)
         figs = {'steering': plot_steering(res)}
     res.config['preset'] = args.preset
     pngs = {f'{k}.png': figure_bytes(f, 'png') for k, f in figs.items()}
     if is_main(): res.save(ablator.save_dir, extra=pngs)   # under torchrun rank 0 alone writes
-    return dict(results=res, save_dir=ablator.save_dir, figures=sorted(figs), seconds=time.perf_counter() - t0)
+    return dict(results=res, save_dir=ablator.save_dir, figures=sorted(figs),
+                seconds=time.perf_counter() - t0)
 
 def _report_beyond(out, args):
     res, cfg = out['results'], out['results'].config
     fmt = lambda v: f'{v:.4f}'
     if args.compare_selectors:
-        print(f"\ntarget class {cfg['target']!r}: top-{cfg['topk']} of each selector ablated ({cfg['ablate_mode']}) vs {cfg['n_random']} random-{cfg['topk']} draws")
+        print(f"\ntarget class {cfg['target']!r}: top-{cfg['topk']} of each selector ablated "
+              f"({cfg['ablate_mode']}) vs {cfg['n_random']} random-{cfg['topk']} draws")
         print('drop of P(target | target clips) per layer; 95 % bootstrap interval; empirical p\n')
-        print(res.effects.query("metric == 'prob_on_class'").pivot(index='method', columns='layer', values=['effect', 'p']).to_string(float_format=fmt))
+        print(res.effects.query("metric == 'prob_on_class'")
+              .pivot(index='method', columns='layer', values=['effect', 'p'])
+              .to_string(float_format=fmt))
         print('\nwinner per layer:\n' + res.winners().to_string(index=False, float_format=fmt))
         print('\nmean over layers of the top-k Jaccard overlap and rank correlation:\n'
-              + res.agreement.groupby(['method_a', 'method_b'])[['jaccard', 'spearman']].mean().to_string(float_format=fmt))
+              + res.agreement.groupby(['method_a', 'method_b'])[['jaccard', 'spearman']].mean()
+              .to_string(float_format=fmt))
     else:
-        print(f"\ntarget class {cfg['target']!r}: top-{cfg['topk']} ({cfg['method']}) vs {cfg['n_random']} random-{cfg['topk']} draws multiplied by each gain")
-        cols = ['layer', 'gain', 'prob_topk', 'prob_random', 'prob_p', 'flip_to_topk', 'flip_to_random', 'flip_to_p', 'flip_from_topk', 'kl_topk', 'kl_random']
+        print(f"\ntarget class {cfg['target']!r}: top-{cfg['topk']} ({cfg['method']}) vs "
+              f"{cfg['n_random']} random-{cfg['topk']} draws multiplied by each gain")
+        cols = ['layer', 'gain', 'prob_topk', 'prob_random', 'prob_p', 'flip_to_topk',
+                'flip_to_random', 'flip_to_p', 'flip_from_topk', 'kl_topk', 'kl_random']
         print(res.curve()[cols].to_string(index=False, float_format=fmt))
-    print(f"\nfigures {out['figures']}, tables and config in {Path(out['save_dir']).resolve()} ({out['seconds']:.0f} s)")
+    print(f"\nfigures {out['figures']}, tables and config in {Path(out['save_dir']).resolve()} "
+          f"({out['seconds']:.0f} s)")
 
 def _report(out, args):
     if 'summary' not in out: return _report_beyond(out, args)
     res, s = out['results'], out['summary']
-    cols = [c for c in ('target_drop_topk', 'ci_low', 'ci_high', 'target_drop_random', 'p', 'p_holm', 'selectivity', 'jaccard',
-                        'speaker_similarity_topk', 'speaker_similarity_random') if c in s]
-    print(f"\ntarget class: {res.config['class_names'][res.config['target_class']]!r}, top-{args.topk} vs {res.config['n_random']} "
-          f"random-{args.topk} draws, mode {args.ablate_mode!r}, site {args.site!r}, method {args.attribution_method!r}")
+    cols = [c for c in ('target_drop_topk', 'ci_low', 'ci_high', 'target_drop_random', 'p',
+                        'p_holm', 'selectivity', 'jaccard', 'speaker_similarity_topk',
+                        'speaker_similarity_random') if c in s]
+    print(f"\ntarget class: {res.config['class_names'][res.config['target_class']]!r}, "
+          f"top-{args.topk} vs {res.config['n_random']} random-{args.topk} draws, "
+          f"mode {args.ablate_mode!r}, site {args.site!r}, method {args.attribution_method!r}")
     print(res.config['clips_note'])
-    if res.config['skipped_files']: print(f"left out {len(res.config['skipped_files'])} audio files that cannot be used (listed in config.json)")
+    if res.config['skipped_files']:
+        print(f"left out {len(res.config['skipped_files'])} audio files that cannot be used "
+              "(listed in config.json)")
     meta = res.config['scores_meta']
     if 'steps_per_layer' in meta:
         errs = dict(zip(res.scores.layer.unique().tolist(), meta['convergence_delta']['max_rel']))
         bad = [l for l, ok in zip(errs, meta['converged']) if not ok]
-        print(f"integrated gradients ({meta['baselines']} baseline): steps per layer {dict(zip(errs, meta['steps_per_layer']))}, "
+        print(f"integrated gradients ({meta['baselines']} baseline): "
+              f"steps per layer {dict(zip(errs, meta['steps_per_layer']))}, "
               f"completeness error {{{', '.join(f'{l}: {e:.1e}' for l, e in errs.items())}}}"
-              + (f"; NOT CONVERGED at layers {bad} (tolerance {meta['tolerance']})" if bad else f", all within {meta['tolerance']:.0%}"))
-    print('drop of P(target | target clips) under top-k vs random-k; 95 % bootstrap interval; empirical p, Holm-adjusted across groups\n')
+              + (f"; NOT CONVERGED at layers {bad} (tolerance {meta['tolerance']})" if bad
+                 else f", all within {meta['tolerance']:.0%}"))
+    print('drop of P(target | target clips) under top-k vs random-k; 95 % bootstrap interval; '
+          'empirical p, Holm-adjusted across groups\n')
     print(s[cols].to_string(float_format=lambda v: f'{v:.4f}'))
     n, m = res.config['n_random'], len(s)
     if m * 1 / (1 + n) > 0.05:
-        print(f"note: with {n} random draws the smallest possible p is 1/{n + 1} = {1 / (n + 1):.3f}, and Holm across {m} {s.index.name}s "
-              f"multiplies it by up to {m}: use --n_random {20 * m - 1} or more for adjusted p-values below 0.05")
-    print(f"\n{len(out['figures'])} figures, tables and config in {Path(out['save_dir']).resolve()} ({out['seconds']:.0f} s)")
+        print(f"note: with {n} random draws the smallest possible p is 1/{n + 1} = "
+              f"{1 / (n + 1):.3f}, and Holm across {m} {s.index.name}s multiplies it by up to {m}: "
+              f"use --n_random {20 * m - 1} or more for adjusted p-values below 0.05")
+    print(f"\n{len(out['figures'])} figures, tables and config in "
+          f"{Path(out['save_dir']).resolve()} ({out['seconds']:.0f} s)")
     if args.plots: print(f"report: {(Path(out['save_dir'])/'report.html').resolve()}")
 
 def _keep_heap():
-    "glibc: keep freed memory for reuse instead of handing each large tensor back to the OS (no-op elsewhere)."
-    # Integrated gradients allocate and free tens of MB per tail pass; by default glibc maps each such block anew and unmaps it
-    # when freed, so the kernel zeroes fresh pages every time: 10-20 s of system time per rank in the main job, and on a VM
-    # two ranks faulting at once slow each other (125 -> 109 s on 2 ranks). Streams still trim after each batch (`ClipStream`).
+    "glibc: keep freed memory for reuse, not handing big tensors back to the OS (no-op elsewhere)."
+    # Integrated gradients allocate and free tens of MB per tail pass; by default glibc maps each
+    # such block anew and unmaps it when freed, so the kernel zeroes fresh pages every time: 10-20 s
+    # of system time per rank in the main job, and on a VM two ranks faulting at once slow each
+    # other (125 -> 109 s on 2 ranks). Streams still trim after each batch (`ClipStream`).
     import ctypes
     try: libc = ctypes.CDLL('libc.so.6')
     except OSError: return
     mallopt = getattr(libc, 'mallopt', None)
-    if mallopt: mallopt(-1, 2**31 - 1); mallopt(-3, 2**31 - 1)   # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+    if mallopt:
+        mallopt(-1, 2**31 - 1)   # M_TRIM_THRESHOLD
+        mallopt(-3, 2**31 - 1)   # M_MMAP_THRESHOLD
 
 def main(argv=None): # command-line arguments (default: sys.argv[1:])
     "Entry point of `neuron-ablation` and `python -m neuron_ablation.example`."
     import warnings
     args = build_parser().parse_args(argv)
     _keep_heap()   # a process of our own: tune its allocator for the run
-    warnings.filterwarnings('ignore', message='Support for mismatched key_padding_mask')  # torch-internal notice from WavLM attention
-    with launched(args.device):   # under torchrun: join its process group (gloo on CPU, nccl on CUDA) for the run
+    # a torch-internal notice from WavLM attention
+    warnings.filterwarnings('ignore', message='Support for mismatched key_padding_mask')
+    # under torchrun: join its process group (gloo on CPU, nccl on CUDA) for the run
+    with launched(args.device):
         try: out = run_job(args)
-        except (ValueError, FileNotFoundError, TypeError, NotADirectoryError, FileExistsError, TimeoutError) as e:
-            print(f"neuron-ablation: error: {e}", file=sys.stderr); raise SystemExit(2)
-        except KeyboardInterrupt: raise SystemExit(130)   # the front door has said what was done and that nothing is half-written
+        except (ValueError, FileNotFoundError, TypeError, NotADirectoryError, FileExistsError,
+                TimeoutError) as e:
+            print(f"neuron-ablation: error: {e}", file=sys.stderr)
+            raise SystemExit(2)
+        # the front door has said what was done and that nothing is half-written
+        except KeyboardInterrupt: raise SystemExit(130)
         if is_main(): _report(out, args)
     return out
 

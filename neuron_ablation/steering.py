@@ -36,7 +36,7 @@ __all__ = ['STEER_METRICS', 'flip_values', 'steering_values', 'check_gains', 'St
 def flip_values(logits:Tensor, # [B, C] logits of one condition
                 base_logits:Tensor, # [B, C] logits of the unedited model
                 target:int): # the target class id
-    "Per clip {'flip_to': [B], 'flip_from': [B]} float64: prediction moved to / away from `target` (NaN where not measured)."
+    "Per clip [B] float64 `flip_to`/`flip_from`: prediction moved to/away from `target` (NaN: n/a)."
     pred, base = logits.argmax(-1), base_logits.argmax(-1)
     nan = torch.full(pred.shape, float('nan'), dtype=torch.float64, device=pred.device)
     return {'flip_to': torch.where(base != target, (pred == target).double(), nan).cpu().numpy(),
@@ -47,19 +47,25 @@ def steering_values(logits:Tensor, # [B, C] logits of one condition
                     y:Tensor, # [B] labels
                     names:list, # class names
                     target:int): # the target class id
-    "Per-clip measures of one steering condition: target `prob` (every clip), `kl` from the unedited output, `flip_to`, `flip_from`."
+    "Per clip: target `prob` (every clip), `kl` from the unedited output, `flip_to`, `flip_from`."
     cv = clip_values(logits, F.log_softmax(base_logits.float(), -1), y, names)
-    return {'prob': cv[(names[target], 'prob')], 'kl': cv[('all', 'kl')], **flip_values(logits, base_logits, target)}
+    return {'prob': cv[(names[target], 'prob')], 'kl': cv[('all', 'kl')],
+            **flip_values(logits, base_logits, target)}
+
 
 # %% ../nbs/20_steering.ipynb #2a24eec0
-STEER_METRICS = ('prob', 'flip_to', 'flip_from', 'kl') # measures of a steering condition (see `steering_values`)
+# measures of a steering condition (see `steering_values`)
+STEER_METRICS = ('prob', 'flip_to', 'flip_from', 'kl')
 
 def check_gains(gains): # a sequence of finite factors (or one)
     "The gains as a tuple of floats: non-empty, finite, no repeats."
-    gains = [gains] if isinstance(gains, (int, float)) and not isinstance(gains, bool) else list(gains)
-    if not gains: raise ValueError("gains is empty: pass at least one factor, e.g. gains=(0, 0.5, 1, 2, 4)")
+    gains = ([gains] if isinstance(gains, (int, float)) and not isinstance(gains, bool)
+             else list(gains))
+    if not gains:
+        raise ValueError("gains is empty: pass at least one factor, e.g. gains=(0, 0.5, 1, 2, 4)")
     out = tuple(check_gain('gain', g) for g in gains)
-    if len(set(out)) < len(out): raise ValueError(f"gains {list(out)} has repeats: give each factor once")
+    if len(set(out)) < len(out):
+        raise ValueError(f"gains {list(out)} has repeats: give each factor once")
     return out
 
 def _sign(metric:str, gain:float):
@@ -71,26 +77,35 @@ def _sign(metric:str, gain:float):
 # %% ../nbs/20_steering.ipynb #97d5f77a
 @dataclass
 class SteeringResults:
-    "A steering sweep: config, neurons per layer, tidy per-condition table and per-(layer, gain, measure) statistics."
+    "A steering sweep: config, neurons per layer, condition table, stats per (layer, gain, measure)"
     config: dict # settings, class names, target, gains, layers
     neurons: dict # {layer: dict(group, topk, topk_scores, random)}
-    table: pd.DataFrame # layer, gain, condition ('baseline', 'topk', 'random_i'), metric, value (clip mean)
-    stats: pd.DataFrame # layer, gain, metric, direction, value_*, effect, ci_low, ci_high, random_mean, random_sd, p, p_adj, no_edit
+    # layer, gain, condition ('baseline', 'topk', 'random_i'), metric, value (clip mean)
+    table: pd.DataFrame
+    # layer, gain, metric, direction, value_*, effect, ci_low, ci_high, random_mean, random_sd,
+    # p, p_adj, no_edit
+    stats: pd.DataFrame
 
     def curve(self):
-        "The steering curve: per layer and gain, every measure under top-k and random-k (mean of the draws), and the p-values."
+        "Steering curve: per layer and gain, each measure under top-k, random-k (draw mean), and p."
         s = self.stats
-        wide = s.pivot_table(index=['layer', 'gain'], columns='metric', values=['value_topk', 'value_random', 'p'], dropna=False)
-        wide.columns = [f"{m}_{'topk' if v == 'value_topk' else 'random' if v == 'value_random' else 'p'}" for v, m in wide.columns]
+        wide = s.pivot_table(index=['layer', 'gain'], columns='metric',
+                             values=['value_topk', 'value_random', 'p'], dropna=False)
+        wide.columns = [
+            f"{m}_{'topk' if v == 'value_topk' else 'random' if v == 'value_random' else 'p'}"
+            for v, m in wide.columns]
         cols = [f'{m}_{k}' for m in STEER_METRICS for k in ('topk', 'random', 'p')]
         return wide[[c for c in cols if c in wide]].reset_index()
 
     def save(self, path, # the results folder to (re)place
-             extra:dict|None=None): # more {file name: bytes} for the same folder (e.g. `figure_bytes` of a figure)
-        "Write table.csv, stats.csv, curve.csv, config.json, neurons.json (and `extra`) as one folder, atomically."
-        files = {'table.csv': self.table.to_csv(index=False), 'stats.csv': self.stats.to_csv(index=False),
-                 'curve.csv': self.curve().to_csv(index=False), 'config.json': json.dumps(to_jsonable(self.config), indent=1),
-                 'neurons.json': json.dumps(to_jsonable({str(l): v for l, v in self.neurons.items()}), indent=1)}
+             extra:dict|None=None): # more {file name: bytes} for the folder (e.g. `figure_bytes`)
+        "Write table/stats/curve.csv, config/neurons.json (and `extra`) as one folder, atomically."
+        files = {'table.csv': self.table.to_csv(index=False),
+                 'stats.csv': self.stats.to_csv(index=False),
+                 'curve.csv': self.curve().to_csv(index=False),
+                 'config.json': json.dumps(to_jsonable(self.config), indent=1),
+                 'neurons.json': json.dumps(
+                     to_jsonable({str(l): v for l, v in self.neurons.items()}), indent=1)}
         write_folder(path, {**files, **(extra or {})})
         return Path(path)
 
@@ -103,73 +118,93 @@ class SteeringResults:
 
 def _read(path, what:str):
     "(folder, json reader) of a results folder, verified against its manifest."
-    path = Path(path); verify_folder(path)
-    if not (path/'config.json').exists(): raise ValueError(f"{str(path)!r} holds no config.json: it is not a saved {what}")
+    path = Path(path)
+    verify_folder(path)
+    if not (path/'config.json').exists():
+        raise ValueError(f"{str(path)!r} holds no config.json: it is not a saved {what}")
     return path, lambda f: json.loads((path/f).read_text())
 
 # %% ../nbs/20_steering.ipynb #e2d3b576
-def _validated(ablator:NeuronAblator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels,
-               eval_attention_mask, topk:int):
-    "(scoring `Clips`, evaluation `Clips`) checked once against the ablator's model; one clear exception otherwise."
+def _validated(ablator:NeuronAblator, inputs, labels, target_class, attention_mask,
+               eval_inputs, eval_labels, eval_attention_mask, topk:int):
+    "(scoring `Clips`, evaluation `Clips`) checked once against the ablator's model, or one error."
     st = ablator.st
     st.require_head()
     if st.task == 'regression':
-        raise ValueError("steering and the selector comparison read class probabilities: the model has a regression head")
+        raise ValueError("steering and the selector comparison read class probabilities: "
+                         "the model has a regression head")
     check_topk(topk, st.width(ablator.site), ablator.site)
-    inputs, attention_mask, eval_inputs, eval_attention_mask = map(   # onto the ablator's device/dtype
+    # onto the ablator's device/dtype
+    inputs, attention_mask, eval_inputs, eval_attention_mask = map(
         ablator.follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))
     sc = request(st, inputs, labels, target_class, attention_mask)
     if eval_inputs is None and eval_labels is not None:
-        raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their labels), or neither")
-    return sc, sc if eval_inputs is None else sc.also(st, eval_inputs, eval_labels, eval_attention_mask)
+        raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their "
+                         "labels), or neither")
+    return sc, (sc if eval_inputs is None
+                else sc.also(st, eval_inputs, eval_labels, eval_attention_mask))
 
 def _scores(ablator, method, clips, progress, method_kw, scores=None):
-    "The method's `NeuronScores` over the ablator's layers (or the given ones, checked to cover them)."
+    "The method's `NeuronScores` on the ablator's layers (or the given ones, checked to cover them)"
     if scores is not None:
         if scores.site != ablator.site or not set(ablator.layers) <= set(scores.layers):
-            raise ValueError(f"scores cover site {scores.site!r}, layers {scores.layers}; this sweep needs site "
-                             f"{ablator.site!r}, layers {ablator.layers}")
+            raise ValueError(f"scores cover site {scores.site!r}, layers {scores.layers}; "
+                             f"this sweep needs site {ablator.site!r}, layers {ablator.layers}")
         return scores
-    return get_method(method)(ablator.st, clips, clips.labels, clips.target, ablator.layers, ablator.site,
-                              attention_mask=clips.mask, batch_size=ablator.batch_size, progress=progress,
+    return get_method(method)(ablator.st, clips, clips.labels, clips.target, ablator.layers,
+                              ablator.site, attention_mask=clips.mask,
+                              batch_size=ablator.batch_size, progress=progress,
                               **(method_kw or {}))
 
 # %% ../nbs/20_steering.ipynb #1105b2a1
-def steering_sweep(ablator:NeuronAblator, # model with a head, layers (its groups), site, seed, random-k draws, batch size
-                   inputs:Tensor, # [B, S] float32 waveforms at 16 kHz: the clips the neurons are scored on
+def steering_sweep(
+                   # model with a head, layers (groups), site, seed, random-k draws, batch size
+                   ablator:NeuronAblator,
+                   inputs:Tensor, # [B, S] float32 16 kHz waveforms the neurons are scored on
                    labels, # [B] class ids
                    target_class:int|str, # class whose neurons are amplified (id or name)
-                   gains=(0., 0.5, 1., 2., 4.), # factors the neurons are multiplied by (1 = no change, 0 = zero-ablation, < 0 flips)
+                   # factors the neurons are scaled by (1 = no change, 0 = zero-ablation, < 0 flips)
+                   gains=(0., 0.5, 1., 2., 4.),
                    topk:int=10, # neurons per layer
                    method:str='activation', # scoring method, a key of `METHODS`
                    method_kw:dict|None=None, # its settings (e.g. n_steps)
                    scores:NeuronScores|None=None, # precomputed scores (skips scoring)
                    frames='all', # frame policy of the edit (see `as_frames`)
                    attention_mask:Tensor|None=None, # [B, S] 1 = real sample
-                   eval_inputs:Tensor|None=None, eval_labels=None, eval_attention_mask:Tensor|None=None, # held-out clips the effects are measured on
+                   # held-out clips the effects are measured on
+                   eval_inputs:Tensor|None=None, eval_labels=None,
+                   eval_attention_mask:Tensor|None=None,
                    n_boot:int=1000, level:float=0.95, # bootstrap resamples and interval coverage
                    progress:bool=True): # tqdm bars
-    "Multiply the top-k (and random-k) neurons of every layer by each gain; target probability, flip rates and KL with statistics -> `SteeringResults`."
+    "Scale each layer's top-k and random-k neurons by each gain: P, flips, KL -> `SteeringResults`."
     gains, frames = check_gains(gains), as_frames(frames)
-    sc_, ev_ = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels,
-                          eval_attention_mask, topk)
+    sc_, ev_ = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs,
+                          eval_labels, eval_attention_mask, topk)
     tc, (xe, me, ye) = sc_.target, (ev_.x, ev_.mask, ev_.labels)
-    with ablator.st.trusting(*sc_.tensors(), *ev_.tensors()):   # validated once: not checked again below
-        AblationConfig(topk, 'gain', tc, method, frames, n_boot=n_boot, level=level, gain=gains[0], method_kw=dict(method_kw or {}))   # validates the rest
+    with ablator.st.trusting(*sc_.tensors(), *ev_.tensors()):   # validated once: not checked again
+        AblationConfig(topk, 'gain', tc, method, frames, n_boot=n_boot, level=level, gain=gains[0],
+                       method_kw=dict(method_kw or {}))   # validates the rest
         sc = _scores(ablator, method, sc_, progress, method_kw, scores)
         conds = ablator.conditions(sc, topk)
-        per_gain = {g: Edit({}, site=ablator.site, mode='gain', frames=frames, seed=ablator.seed, gain=g) for g in gains}
-        passes = {l: [[((l, g, j), per_gain[g].at(l, ids)) for j, ids in enumerate([c['topk']] + c['random'])] for g in gains] for l, c in conds.items()}
-        r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size, progress=progress and is_main(),
-                           desc='steering sweep')
+        per_gain = {g: Edit({}, site=ablator.site, mode='gain', frames=frames, seed=ablator.seed,
+                            gain=g) for g in gains}
+        passes = {l: [[((l, g, j), per_gain[g].at(l, ids))
+                       for j, ids in enumerate([c['topk']] + c['random'])]
+                      for g in gains]
+                  for l, c in conds.items()}
+        r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size,
+                           progress=progress and is_main(), desc='steering sweep')
         logits, changed = r.logits, r.changed
         names, R = ablator.class_names, ablator.n_random
         vals = {k: steering_values(v, logits['baseline'], ye, names, tc) for k, v in logits.items()}
         table = _steer_table(vals, conds, gains, R)
-        stats = _steer_stats(vals, conds, gains, R, ye.numpy(), changed, n_boot, ablator.seed, level)
-        cfg = dict(target_class=tc, target=names[tc], class_names=names, gains=list(gains), topk=topk, method=method, method_kw=method_kw or {},
-                   scores_meta=sc.meta, frames=str(frames), site=ablator.site, layers=list(conds), n_random=R, seed=ablator.seed,
-                   n_boot=n_boot, level=level, n_clips=len(ye), held_out=eval_inputs is not None)
+        stats = _steer_stats(vals, conds, gains, R, ye.numpy(), changed,
+                             n_boot, ablator.seed, level)
+        cfg = dict(target_class=tc, target=names[tc], class_names=names, gains=list(gains),
+                   topk=topk, method=method, method_kw=method_kw or {}, scores_meta=sc.meta,
+                   frames=str(frames), site=ablator.site, layers=list(conds), n_random=R,
+                   seed=ablator.seed, n_boot=n_boot, level=level, n_clips=len(ye),
+                   held_out=eval_inputs is not None)
         return SteeringResults(cfg, conds, table, stats)
 
 def _steer_table(vals, conds, gains, R):
@@ -177,14 +212,16 @@ def _steer_table(vals, conds, gains, R):
     rows = []
     for l in conds:
         for g in gains:
-            for cname, key in [('baseline', 'baseline'), ('topk', (l, g, 0))] + [(f'random_{i}', (l, g, i + 1)) for i in range(R)]:
+            for cname, key in ([('baseline', 'baseline'), ('topk', (l, g, 0))]
+                               + [(f'random_{i}', (l, g, i + 1)) for i in range(R)]):
                 rows += [(l, g, cname, met, _mean(v)) for met, v in vals[key].items()]
     return pd.DataFrame(rows, columns=['layer', 'gain', 'condition', 'metric', 'value'])
 
-def _mean(v): return float(np.nanmean(v)) if np.isfinite(v).any() else np.nan   # mean over measured clips (NaN if none)
+# mean over measured clips (NaN if none)
+def _mean(v): return float(np.nanmean(v)) if np.isfinite(v).any() else np.nan
 
 def _steer_stats(vals, conds, gains, R, y, changed, n_boot, seed, level):
-    "One row per layer, gain and measure: raw values, signed effect, interval, random-k distribution, p and Holm's p across layers."
+    "Rows per (layer, gain, measure): values, signed effect, CI, random-k, p, Holm's p over layers."
     boot, rows = stratified_bootstrap(y, n_boot, seed), []
     for l in conds:
         for g in gains:
@@ -195,29 +232,37 @@ def _steer_stats(vals, conds, gains, R, y, changed, n_boot, seed, level):
                 row = summarise(*unit_effects(base, top[None], rnd[:, None], sign, boot), level)
                 no_edit = changed[(l, g, 0)] == 0
                 if no_edit: row.update(effect=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan)
-                rows.append(dict(layer=l, gain=g, metric=met, direction='rise' if sign > 0 else 'drop', value_baseline=_mean(base),
-                                 value_topk=_mean(top), value_random=_mean(np.array([_mean(r) for r in rnd])), **row, n_random=R,
-                                 n_changed_topk=changed[(l, g, 0)], no_edit=no_edit))
+                rows.append(dict(layer=l, gain=g, metric=met,
+                                 direction='rise' if sign > 0 else 'drop',
+                                 value_baseline=_mean(base), value_topk=_mean(top),
+                                 value_random=_mean(np.array([_mean(r) for r in rnd])), **row,
+                                 n_random=R, n_changed_topk=changed[(l, g, 0)], no_edit=no_edit))
     df = pd.DataFrame(rows)
     df['p_adj'] = df.groupby(['gain', 'metric'], sort=False).p.transform(lambda p: holm(p.values))
     return df
 
 # %% ../nbs/20_steering.ipynb #d527c78c
-_METRIC_LABELS = {'prob': 'P(target class), mean over clips', 'flip_to': 'share of clips flipped to the target', 'flip_from': 'share of target clips that leave it',
+_METRIC_LABELS = {'prob': 'P(target class), mean over clips',
+                  'flip_to': 'share of clips flipped to the target',
+                  'flip_from': 'share of target clips that leave it',
                   'kl': 'KL divergence from the unedited output'}
 
 def plot_steering(results:SteeringResults, # from `steering_sweep`
-                  metrics:Sequence[str]=('prob', 'flip_to'), # measures to draw, one panel each (of `STEER_METRICS`)
+                  # measures to draw, one panel each (of `STEER_METRICS`)
+                  metrics:Sequence[str]=('prob', 'flip_to'),
                   layers:Sequence[int]|None=None, # layers to draw (default: all)
                   axes=None): # matplotlib Axes, one per metric (default: a new figure)
-    "Steering curves: each measure against the gain, top-k (solid) vs random-k (dashed, ± SD) per layer."
+    "Steering curves: each measure vs gain, top-k (solid) vs random-k (dashed, ± SD) per layer."
     bad = [m for m in metrics if m not in STEER_METRICS]
     if bad: raise ValueError(f"unknown steering measure(s) {bad}; use some of {STEER_METRICS}")
     ls = list(results.neurons) if layers is None else list(layers)
     miss = [l for l in ls if l not in results.neurons]
-    if miss: raise ValueError(f"layers {miss} were not in the sweep; it covers {list(results.neurons)}")
-    fig = axes[0].figure if axes is not None else Figure(figsize=(4.2 * len(metrics), 3.3), layout='constrained')
-    axes = list(axes) if axes is not None else list(np.atleast_1d(fig.subplots(1, len(metrics))))
+    if miss:
+        raise ValueError(f"layers {miss} were not in the sweep; it covers {list(results.neurons)}")
+    fig = (axes[0].figure if axes is not None
+           else Figure(figsize=(4.2 * len(metrics), 3.3), layout='constrained'))
+    axes = (list(axes) if axes is not None
+            else list(np.atleast_1d(fig.subplots(1, len(metrics)))))
     t, cfg = results.table, results.config
     for ax, met in zip(axes, metrics):
         for i, l in enumerate(ls):
@@ -226,59 +271,79 @@ def plot_steering(results:SteeringResults, # from `steering_sweep`
             rnd = d[d.condition.str.startswith('random_')].groupby('gain').value
             mu, sd = rnd.mean().sort_index(), rnd.std(ddof=1).sort_index().fillna(0)
             col = _color(i)
-            ax.plot(top.index, top.values, '-o', color=col, ms=3.5, label=f'layer {l}: top-{cfg["topk"]}')
-            ax.plot(mu.index, mu.values, '--', color=col, lw=1, label=f'layer {l}: random-{cfg["topk"]}')
+            ax.plot(top.index, top.values, '-o', color=col, ms=3.5,
+                    label=f'layer {l}: top-{cfg["topk"]}')
+            ax.plot(mu.index, mu.values, '--', color=col, lw=1,
+                    label=f'layer {l}: random-{cfg["topk"]}')
             ax.fill_between(mu.index, mu - sd, mu + sd, color=col, alpha=0.12, lw=0)
         ax.axvline(1, color=COLORS['baseline'], lw=0.8, ls=':')
-        ax.set(xlabel='gain g (activations multiplied by g)', ylabel=_METRIC_LABELS[met], title=_METRIC_LABELS[met])
+        ax.set(xlabel='gain g (activations multiplied by g)', ylabel=_METRIC_LABELS[met],
+               title=_METRIC_LABELS[met])
     axes[0].legend(fontsize='x-small', ncol=1 if len(ls) < 4 else 2)
-    fig.suptitle(f"Steering {cfg['site']} neurons towards {cfg['target']!r} ({cfg['method']} top-{cfg['topk']} vs {cfg['n_random']} random-{cfg['topk']})",
+    fig.suptitle(f"Steering {cfg['site']} neurons towards {cfg['target']!r} "
+                 f"({cfg['method']} top-{cfg['topk']} vs {cfg['n_random']} random-{cfg['topk']})",
                  fontsize='medium')
     return fig
 
-def _color(i:int): return OKABE_ITO[i % len(OKABE_ITO)]   # the Okabe-Ito palette: distinct for colour-blind readers
+# the Okabe-Ito palette: distinct for colour-blind readers
+def _color(i:int): return OKABE_ITO[i % len(OKABE_ITO)]
 
 # %% ../nbs/20_steering.ipynb #7011b251
 def rank_correlation(a, b): # two score vectors of the same neurons [D]
     "Spearman's rank correlation (average ranks for ties); NaN when either vector is constant."
-    ra, rb = pd.Series(np.asarray(a, dtype=np.float64)).rank().values, pd.Series(np.asarray(b, dtype=np.float64)).rank().values
+    ra, rb = (pd.Series(np.asarray(a, dtype=np.float64)).rank().values,
+              pd.Series(np.asarray(b, dtype=np.float64)).rank().values)
     if ra.std() == 0 or rb.std() == 0: return float('nan')
     return float(np.corrcoef(ra, rb)[0, 1])
 
 # %% ../nbs/20_steering.ipynb #7ae83674
 @dataclass
 class SelectorComparison:
-    "Selectors compared on one model: agreement of their scores and held-out causal effects of their top-k sets."
+    "Selectors compared on one model: agreement of scores, held-out causal effects of top-k sets."
     config: dict # settings, target, methods, layers
     neurons: dict # {method: {layer: top-k neuron ids}}
     agreement: pd.DataFrame # layer, method_a, method_b, jaccard, spearman
-    effects: pd.DataFrame # layer, method, metric, effect, ci_low, ci_high, random_mean, random_sd, p, p_adj
+    # layer, method, metric, effect, ci_low, ci_high, random_mean, random_sd, p, p_adj
+    effects: pd.DataFrame
 
     def winners(self, metric:str='prob_on_class'): # the effect that ranks the methods
         "Per layer: the method with the largest effect, its effect and p, and the runner-up."
-        d = self.effects[self.effects.metric == metric].sort_values(['layer', 'effect'], ascending=[True, False])
+        d = self.effects[self.effects.metric == metric].sort_values(['layer', 'effect'],
+                                                                    ascending=[True, False])
         rows = []
         for l, g in d.groupby('layer', sort=True):
-            w = g.iloc[0]; r = g.iloc[1] if len(g) > 1 else None
-            rows.append(dict(layer=l, winner=w.method, effect=w.effect, ci_low=w.ci_low, ci_high=w.ci_high, p=w.p,
-                             random_mean=w.random_mean, runner_up=None if r is None else r.method, runner_up_effect=np.nan if r is None else r.effect))
+            w = g.iloc[0]
+            r = g.iloc[1] if len(g) > 1 else None
+            rows.append(dict(layer=l, winner=w.method, effect=w.effect, ci_low=w.ci_low,
+                             ci_high=w.ci_high, p=w.p, random_mean=w.random_mean,
+                             runner_up=None if r is None else r.method,
+                             runner_up_effect=np.nan if r is None else r.effect))
         return pd.DataFrame(rows)
 
     def to_frame(self):
         "One tidy table: layer, method, other_method ('' for effects), metric, value."
-        a = self.agreement.melt(id_vars=['layer', 'method_a', 'method_b'], value_vars=['jaccard', 'spearman'], var_name='metric')
+        a = self.agreement.melt(id_vars=['layer', 'method_a', 'method_b'],
+                                value_vars=['jaccard', 'spearman'], var_name='metric')
         a = a.rename(columns={'method_a': 'method', 'method_b': 'other_method'})
-        e = self.effects.melt(id_vars=['layer', 'method', 'metric'], value_vars=['effect', 'ci_low', 'ci_high', 'random_mean', 'random_sd', 'p', 'p_adj'], var_name='stat')
+        e = self.effects.melt(id_vars=['layer', 'method', 'metric'],
+                              value_vars=['effect', 'ci_low', 'ci_high', 'random_mean', 'random_sd',
+                                          'p', 'p_adj'],
+                              var_name='stat')
         e = e.assign(metric=e.metric + '_' + e.stat, other_method='').drop(columns='stat')
-        return pd.concat([a, e], ignore_index=True)[['layer', 'method', 'other_method', 'metric', 'value']]
+        return pd.concat([a, e], ignore_index=True)[['layer', 'method', 'other_method', 'metric',
+                                                     'value']]
 
     def save(self, path, # the results folder to (re)place
-             extra:dict|None=None): # more {file name: bytes} for the same folder (e.g. `figure_bytes` of a figure)
-        "Write comparison.csv, agreement.csv, effects.csv, winners.csv, config.json, neurons.json (and `extra`), atomically."
-        files = {'comparison.csv': self.to_frame().to_csv(index=False), 'agreement.csv': self.agreement.to_csv(index=False),
-                 'effects.csv': self.effects.to_csv(index=False), 'winners.csv': self.winners().to_csv(index=False),
+             extra:dict|None=None): # more {file name: bytes} for the folder (e.g. `figure_bytes`)
+        "Write comparison/agreement/effects/winners.csv, config/neurons.json, `extra`, atomically."
+        files = {'comparison.csv': self.to_frame().to_csv(index=False),
+                 'agreement.csv': self.agreement.to_csv(index=False),
+                 'effects.csv': self.effects.to_csv(index=False),
+                 'winners.csv': self.winners().to_csv(index=False),
                  'config.json': json.dumps(to_jsonable(self.config), indent=1),
-                 'neurons.json': json.dumps(to_jsonable({m: {str(l): v for l, v in d.items()} for m, d in self.neurons.items()}), indent=1)}
+                 'neurons.json': json.dumps(to_jsonable({m: {str(l): v for l, v in d.items()}
+                                                         for m, d in self.neurons.items()}),
+                                            indent=1)}
         write_folder(path, {**files, **(extra or {})})
         return Path(path)
 
@@ -287,104 +352,146 @@ class SelectorComparison:
         "Read a selector comparison back, after checking every file against the folder's manifest."
         path, js = _read(path, 'selector comparison')
         neurons = {m: {int(l): v for l, v in d.items()} for m, d in js('neurons.json').items()}
-        return cls(js('config.json'), neurons, pd.read_csv(path/'agreement.csv'), pd.read_csv(path/'effects.csv'))
+        return cls(js('config.json'), neurons, pd.read_csv(path/'agreement.csv'),
+                   pd.read_csv(path/'effects.csv'))
 
 # %% ../nbs/20_steering.ipynb #9b9c612a
 def _check_methods(methods):
     "The method names as a list: known (`METHODS`), at least one, no repeats."
-    ms = sorted(METHODS) if methods is None else ([methods] if isinstance(methods, str) else list(methods))
+    ms = (sorted(METHODS) if methods is None
+          else [methods] if isinstance(methods, str) else list(methods))
     if not ms: raise ValueError(f"methods is empty: name at least one of {sorted(METHODS)}")
     for m in ms: get_method(m)
     if len(set(ms)) < len(ms): raise ValueError(f"methods {ms} has repeats: name each method once")
     return ms
 
-def compare_selectors(ablator:NeuronAblator, # model with a head, layers (its groups), site, seed, random-k draws, batch size
-                      inputs:Tensor, # [B, S] float32 waveforms at 16 kHz: the clips the neurons are scored on
+def compare_selectors(
+                      # model with a head, layers (groups), site, seed, random-k draws, batch size
+                      ablator:NeuronAblator,
+                      inputs:Tensor, # [B, S] float32 16 kHz waveforms the neurons are scored on
                       labels, # [B] class ids
                       target_class:int|str, # class whose neurons are ranked (id or name)
                       methods:Sequence[str]|None=None, # keys of `METHODS` (default: all of them)
                       topk:int=10, # neurons per layer
-                      method_kw:dict|None=None, # {method: its settings}, e.g. {'integrated_gradients': {'n_steps': 16}}
-                      scores:dict|None=None, # {method: precomputed `NeuronScores`} (skips scoring those)
-                      ablate_mode:str='zero', # how each top-k set is removed (a mode of `MODES` other than 'gain')
+                      # {method: its settings}, e.g. {'integrated_gradients': {'n_steps': 16}}
+                      method_kw:dict|None=None,
+                      scores:dict|None=None, # {method: precomputed `NeuronScores`} (skips scoring)
+                      # how each top-k set is removed (a mode of `MODES` other than 'gain')
+                      ablate_mode:str='zero',
                       frames='all', # frame policy of the ablation
                       attention_mask:Tensor|None=None, # [B, S] 1 = real sample
-                      eval_inputs:Tensor|None=None, eval_labels=None, eval_attention_mask:Tensor|None=None, # held-out clips the effects are measured on
+                      # held-out clips the effects are measured on
+                      eval_inputs:Tensor|None=None, eval_labels=None,
+                      eval_attention_mask:Tensor|None=None,
                       n_boot:int=1000, level:float=0.95, # bootstrap resamples and interval coverage
                       progress:bool=True): # tqdm bars
-    "Score with every method, ablate each top-k on held-out clips vs the same random-k sets -> `SelectorComparison`."
+    "Each method's top-k vs the same random-k sets, ablated on held-out clips: `SelectorComparison`"
     ms, method_kw, scores = _check_methods(methods), dict(method_kw or {}), dict(scores or {})
     check_mode(ablate_mode, 'compare_selectors')
     bad = sorted(set(method_kw) - set(ms)) + sorted(set(scores) - set(ms))
-    if bad: raise ValueError(f"method_kw / scores name methods {bad} that are not compared; methods: {ms}")
-    sc_, ev_ = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs, eval_labels,
-                          eval_attention_mask, topk)
-    (x, m, y, tc), (xe, me, ye) = (sc_.x, sc_.mask, sc_.labels, sc_.target), (ev_.x, ev_.mask, ev_.labels)
-    with ablator.st.trusting(*sc_.tensors(), *ev_.tensors()):   # validated once: not checked again below
-        for k in ms: AblationConfig(topk, ablate_mode, tc, k, frames, n_boot=n_boot, level=level, method_kw=method_kw.get(k, {}))   # every setting checked before any work
-        stats = fit_stats(ablator.st, x, m, y, ablator.site, ablator.layers, ablator.batch_size, len(ablator.class_names), progress) if needs_stats(ablate_mode) else None
-        sc = {k: _scores(ablator, k, sc_, progress, method_kw.get(k), scores.get(k)) for k in tqdm(ms, desc='selectors', disable=not progress, leave=False)}
+    if bad:
+        raise ValueError(f"method_kw / scores name methods {bad} that are not compared; "
+                         f"methods: {ms}")
+    sc_, ev_ = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs,
+                          eval_labels, eval_attention_mask, topk)
+    (x, m, y, tc), (xe, me, ye) = ((sc_.x, sc_.mask, sc_.labels, sc_.target),
+                                   (ev_.x, ev_.mask, ev_.labels))
+    with ablator.st.trusting(*sc_.tensors(), *ev_.tensors()):   # validated once: not checked again
+        for k in ms:   # every setting checked before any work
+            AblationConfig(topk, ablate_mode, tc, k, frames, n_boot=n_boot, level=level,
+                           method_kw=method_kw.get(k, {}))
+        stats = (fit_stats(ablator.st, x, m, y, ablator.site, ablator.layers, ablator.batch_size,
+                           len(ablator.class_names), progress)
+                 if needs_stats(ablate_mode) else None)
+        sc = {k: _scores(ablator, k, sc_, progress, method_kw.get(k), scores.get(k))
+              for k in tqdm(ms, desc='selectors', disable=not progress, leave=False)}
         conds = {k: ablator.conditions(s, topk) for k, s in sc.items()}
-        edit = Edit({}, site=ablator.site, mode=ablate_mode, frames=frames, stats=stats, seed=ablator.seed)
+        edit = Edit({}, site=ablator.site, mode=ablate_mode, frames=frames, stats=stats,
+                    seed=ablator.seed)
         rnd = conds[ms[0]]
-        passes = {l: [[((k, l), edit.at(l, conds[k][l]['topk'])) for k in ms] + [(('random', l, j), edit.at(l, r)) for j, r in enumerate(rnd[l]['random'], 1)]]
+        passes = {l: [[((k, l), edit.at(l, conds[k][l]['topk'])) for k in ms]
+                      + [(('random', l, j), edit.at(l, r))
+                         for j, r in enumerate(rnd[l]['random'], 1)]]
                   for l in ablator.layers}
-        r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size, progress=progress and is_main(),
-                           desc='selector comparison')
+        r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size,
+                           progress=progress and is_main(), desc='selector comparison')
         logits, changed = r.logits, r.changed
-        names = ablator.class_names; base_logp = F.log_softmax(logits['baseline'].float(), -1)
+        names = ablator.class_names
+        base_logp = F.log_softmax(logits['baseline'].float(), -1)
         vals = {key: clip_values(lg, base_logp, ye, names) for key, lg in logits.items()}
-        effects = pd.concat([_effects(k, vals, changed, ablator.layers, ablator.n_random, ye, names[tc], n_boot, ablator.seed, level) for k in ms], ignore_index=True)
-        cfg = dict(target_class=tc, target=names[tc], class_names=names, methods=ms, topk=topk, ablate_mode=ablate_mode, frames=str(as_frames(frames)),
-                   method_kw=method_kw, site=ablator.site, layers=ablator.layers, n_random=ablator.n_random, seed=ablator.seed,
-                   n_boot=n_boot, level=level, n_scoring_clips=len(y), n_eval_clips=len(ye), held_out=eval_inputs is not None,
-                   random=({l: rnd[l]['random'] for l in ablator.layers}), scores_meta={k: s.meta for k, s in sc.items()})
-        return SelectorComparison(cfg, {k: {l: conds[k][l]['topk'] for l in ablator.layers} for k in ms}, _agreement(sc, conds, ms, ablator.layers),
-                                  effects.sort_values(['layer', 'metric', 'method'], ignore_index=True))
+        effects = pd.concat([_effects(k, vals, changed, ablator.layers, ablator.n_random, ye,
+                                      names[tc], n_boot, ablator.seed, level) for k in ms],
+                            ignore_index=True)
+        cfg = dict(target_class=tc, target=names[tc], class_names=names, methods=ms, topk=topk,
+                   ablate_mode=ablate_mode, frames=str(as_frames(frames)), method_kw=method_kw,
+                   site=ablator.site, layers=ablator.layers, n_random=ablator.n_random,
+                   seed=ablator.seed, n_boot=n_boot, level=level, n_scoring_clips=len(y),
+                   n_eval_clips=len(ye), held_out=eval_inputs is not None,
+                   random=({l: rnd[l]['random'] for l in ablator.layers}),
+                   scores_meta={k: s.meta for k, s in sc.items()})
+        return SelectorComparison(
+            cfg, {k: {l: conds[k][l]['topk'] for l in ablator.layers} for k in ms},
+            _agreement(sc, conds, ms, ablator.layers),
+            effects.sort_values(['layer', 'metric', 'method'], ignore_index=True))
 
 def _agreement(sc, conds, ms, layers):
     "Rows (layer, method_a, method_b, jaccard, spearman) for every pair of methods."
-    return pd.DataFrame([dict(layer=l, method_a=a, method_b=b, jaccard=jaccard(conds[a][l]['topk'], conds[b][l]['topk']),
-                              spearman=rank_correlation(sc[a][l].detach().cpu(), sc[b][l].detach().cpu()))
+    return pd.DataFrame([dict(layer=l, method_a=a, method_b=b,
+                              jaccard=jaccard(conds[a][l]['topk'], conds[b][l]['topk']),
+                              spearman=rank_correlation(sc[a][l].detach().cpu(),
+                                                        sc[b][l].detach().cpu()))
                          for l in layers for i, a in enumerate(ms) for b in ms[i + 1:]],
                         columns=['layer', 'method_a', 'method_b', 'jaccard', 'spearman'])
 
 def _effects(method, vals, changed, layers, R, y, target:str, n_boot, seed, level):
-    "Rows (layer, method, metric, effect, ...) of one method's control statistics (`control_table`) for the target class."
+    "Rows (layer, method, metric, effect, ...) of a method's `control_table` for the target class."
     values = {'baseline': vals['baseline'], **{(l, 0): vals[(method, l)] for l in layers},
               **{(l, j): vals[('random', l, j)] for l in layers for j in range(1, R + 1)}}
-    n_ch = {**{(l, 0): changed[(method, l)] for l in layers}, **{(l, j): changed[('random', l, j)] for l in layers for j in range(1, R + 1)}}
-    s = control_table(values, {('layer', l): [l] for l in layers}, R, y.numpy(), target, n_ch, n_boot, seed, level)
+    n_ch = {**{(l, 0): changed[(method, l)] for l in layers},
+            **{(l, j): changed[('random', l, j)] for l in layers for j in range(1, R + 1)}}
+    s = control_table(values, {('layer', l): [l] for l in layers}, R, y.numpy(), target, n_ch,
+                      n_boot, seed, level)
     s = s[(s['class'] == target) & s.metric.isin(['prob_on_class', 'accuracy', 'selectivity'])]
-    return s.assign(layer=s.unit.astype(int), method=method)[['layer', 'method', 'metric', 'effect', 'ci_low', 'ci_high', 'random_mean', 'random_sd', 'p', 'p_adj', 'no_edit']]
+    return s.assign(layer=s.unit.astype(int), method=method)[[
+        'layer', 'method', 'metric', 'effect', 'ci_low', 'ci_high', 'random_mean', 'random_sd', 'p',
+        'p_adj', 'no_edit']]
 
 # %% ../nbs/20_steering.ipynb #6b1b5523
-_EFFECT_LABELS = {'prob_on_class': 'drop of P(target) on target clips', 'accuracy': 'drop of target-class accuracy',
+_EFFECT_LABELS = {'prob_on_class': 'drop of P(target) on target clips',
+                  'accuracy': 'drop of target-class accuracy',
                   'selectivity': 'selectivity (target drop − others\' drop)'}
 
 def plot_selector_comparison(comparison:SelectorComparison, # from `compare_selectors`
-                             metric:str='prob_on_class', # 'prob_on_class', 'accuracy' or 'selectivity'
+                             metric:str='prob_on_class', # 'prob_on_class'/'accuracy'/'selectivity'
                              alpha:float=0.05, # bars with p <= alpha get a star
                              ax=None): # matplotlib Axes (default: a new figure)
-    "Grouped bars: each selector's held-out top-k effect per layer, with intervals, the random-k mean and significance stars."
-    if metric not in _EFFECT_LABELS: raise ValueError(f"unknown metric {metric!r}; use one of {list(_EFFECT_LABELS)}")
+    "Grouped bars: each selector's held-out top-k effect per layer with CI, random-k mean, p stars."
+    if metric not in _EFFECT_LABELS:
+        raise ValueError(f"unknown metric {metric!r}; use one of {list(_EFFECT_LABELS)}")
     e, cfg = comparison.effects[comparison.effects.metric == metric], comparison.config
     ms, ls = cfg['methods'], sorted(e.layer.unique())
-    fig = ax.figure if ax is not None else Figure(figsize=(max(6., 2.8 + len(ls) * (0.35 * len(ms) + 0.5)), 3.4), layout='constrained')
+    fig = (ax.figure if ax is not None
+           else Figure(figsize=(max(6., 2.8 + len(ls) * (0.35 * len(ms) + 0.5)), 3.4),
+                       layout='constrained'))
     ax = ax if ax is not None else fig.subplots()
     w = 0.8 / len(ms)
     for i, k in enumerate(ms):
         d = e[e.method == k].set_index('layer').reindex(ls)
         xs = np.arange(len(ls)) - 0.4 + w * (i + 0.5)
         err = np.abs(np.stack([d.effect - d.ci_low, d.ci_high - d.effect]))
-        ax.bar(xs, d.effect, w, yerr=err, color=_color(i), label=k, error_kw=dict(lw=0.8, capsize=1.5))
+        ax.bar(xs, d.effect, w, yerr=err, color=_color(i), label=k,
+               error_kw=dict(lw=0.8, capsize=1.5))
         for xi, (v, hi, p) in enumerate(zip(d.effect, d.ci_high, d.p)):
-            if p <= alpha: ax.text(xs[xi], max(v, hi), '*', ha='center', va='bottom', fontsize='small')
+            if p <= alpha:
+                ax.text(xs[xi], max(v, hi), '*', ha='center', va='bottom', fontsize='small')
     rm = e.groupby('layer').random_mean.mean().reindex(ls)
-    ax.hlines(rm, np.arange(len(ls)) - 0.45, np.arange(len(ls)) + 0.45, color='k', lw=1.2, label=f"random-{cfg['topk']} (mean)")
+    ax.hlines(rm, np.arange(len(ls)) - 0.45, np.arange(len(ls)) + 0.45, color='k', lw=1.2,
+              label=f"random-{cfg['topk']} (mean)")
     ax.axhline(0, color=COLORS['baseline'], lw=0.6)
     ax.set_xticks(np.arange(len(ls)), [str(l) for l in ls])
     ax.set(xlabel=f"layer ({cfg['site']})", ylabel=_EFFECT_LABELS[metric],
-           title=f"Which selector's top-{cfg['topk']} matters for {cfg['target']!r} ({'held-out' if cfg['held_out'] else 'in-sample'} clips; * p ≤ {alpha})")
-    ax.legend(fontsize='x-small', loc='upper left', bbox_to_anchor=(1.01, 1), title='selector', title_fontsize='x-small')
+           title=f"Which selector's top-{cfg['topk']} matters for {cfg['target']!r} "
+                 f"({'held-out' if cfg['held_out'] else 'in-sample'} clips; * p ≤ {alpha})")
+    ax.legend(fontsize='x-small', loc='upper left', bbox_to_anchor=(1.01, 1), title='selector',
+              title_fontsize='x-small')
     return fig
