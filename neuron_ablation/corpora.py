@@ -17,10 +17,12 @@ __all__ = ['RAVDESS_EMOTIONS', 'CREMAD_EMOTIONS', 'TESS_EMOTIONS', 'AUDIO_EXTS',
            'load_cremad', 'load_tess', 'load_folder', 'load_corpus', 'load_hf_dataset', 'stream_hf_dataset']
 
 # %% ../nbs/18_corpora.ipynb #12746fac
-RAVDESS_EMOTIONS = {'01': 'neutral', '02': 'calm', '03': 'happy', '04': 'sad', '05': 'angry', '06': 'fearful',
-                    '07': 'disgust', '08': 'surprised'}
-CREMAD_EMOTIONS = {'ANG': 'angry', 'DIS': 'disgust', 'FEA': 'fearful', 'HAP': 'happy', 'NEU': 'neutral', 'SAD': 'sad'}
-TESS_EMOTIONS = {'angry': 'angry', 'disgust': 'disgust', 'fear': 'fear', 'happy': 'happy', 'neutral': 'neutral',
+RAVDESS_EMOTIONS = {'01': 'neutral', '02': 'calm', '03': 'happy', '04': 'sad', '05': 'angry',
+                    '06': 'fearful', '07': 'disgust', '08': 'surprised'}
+CREMAD_EMOTIONS = {'ANG': 'angry', 'DIS': 'disgust', 'FEA': 'fearful', 'HAP': 'happy',
+                   'NEU': 'neutral', 'SAD': 'sad'}
+TESS_EMOTIONS = {'angry': 'angry', 'disgust': 'disgust', 'fear': 'fear', 'happy': 'happy',
+                 'neutral': 'neutral',
                  'ps': 'pleasant_surprise', 'pleasant_surprise': 'pleasant_surprise',
                  'pleasant_surprised': 'pleasant_surprise', 'sad': 'sad'}
 AUDIO_EXTS = ('.wav', '.flac', '.ogg', '.mp3')
@@ -28,28 +30,35 @@ AUDIO_EXTS = ('.wav', '.flac', '.ogg', '.mp3')
 def _scan(root, regex:re.Pattern, example:str, corpus:str) -> list[Path]:
     "Sorted `.wav` files under `root`, all of whose names must match `regex`."
     root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f"{corpus} root {root} is not a directory; pass the folder that holds the corpus")
+    if not root.is_dir():
+        raise FileNotFoundError(f"{corpus} root {root} is not a directory; "
+                                "pass the folder that holds the corpus")
     wavs = sorted(p for p in root.rglob('*') if p.is_file() and p.suffix.lower() == '.wav')
     if not wavs: raise ValueError(f"no .wav files under {root}; {corpus} files look like {example}")
     odd = [p for p in wavs if not regex.fullmatch(p.name)]
-    if odd: raise ValueError(f"{len(odd)} .wav files under {root} are not named like {corpus} ({example}), e.g. "
-                             f"{[str(p) for p in odd[:3]]}; move them out or use load_folder")
+    if odd:
+        raise ValueError(f"{len(odd)} .wav files under {root} are not named like {corpus} "
+                         f"({example}), e.g. {[str(p) for p in odd[:3]]}; "
+                         "move them out or use load_folder")
     return wavs
 
 def _code(table:dict, code:str, path:Path, corpus:str) -> str:
     "The class name for emotion `code` in `path`'s name."
-    if code not in table: raise ValueError(f"{path}: unknown {corpus} emotion code {code!r}; known codes: {list(table)}")
+    if code not in table:
+        raise ValueError(f"{path}: unknown {corpus} emotion code {code!r}; "
+                         f"known codes: {list(table)}")
     return table[code]
 
 # %% ../nbs/18_corpora.ipynb #8da1a423
 def _resolve_classes(order:list, classes, present:set, corpus:str) -> list:
-    "Class names to keep, in order: `classes` if given (validated), else those of `order` present on disk."
+    "Classes to keep, in order: `classes` (validated) if given, else those of `order` on disk."
     if classes is None: return [c for c in order if c in present]
     classes = list(classes)
     unknown = [c for c in classes if c not in order]
     if unknown: raise ValueError(f"classes {unknown} are not {corpus} classes; choose from {order}")
     missing = [c for c in classes if c not in present]
-    if missing: raise ValueError(f"no {corpus} files for classes {missing}; found only {sorted(present)}")
+    if missing:
+        raise ValueError(f"no {corpus} files for classes {missing}; found only {sorted(present)}")
     if len(set(classes)) != len(classes): raise ValueError(f"classes {classes} has duplicates")
     return classes
 
@@ -60,124 +69,160 @@ def _load_all(records:list, keep, corpus:str, progress:bool):
     waves, ok, failed = [], [], []
     for i in tqdm(keep, desc=f'loading {corpus}', disable=not progress):
         try: waves.append(load_audio(records[i][0])); ok.append(i)
-        except (ValueError, FileNotFoundError, OSError, TypeError) as e: failed.append((str(records[i][0]), str(e)))
+        except (ValueError, FileNotFoundError, OSError, TypeError) as e:
+            failed.append((str(records[i][0]), str(e)))
     return waves, np.array(ok, dtype=np.int64), failed
 
 def _failures(failed:list, n:int, corpus:str, hint:str):
     "One message listing the files that could not be used."
-    lines = '\n'.join(f'  {p}: {r}' for p, r in failed[:20]) + (f'\n  ... and {len(failed) - 20} more' if len(failed) > 20 else '')
-    return f"{len(failed)} of {n} audio files of the {corpus} corpus cannot be used:\n{lines}\n{hint}"
+    lines = ('\n'.join(f'  {p}: {r}' for p, r in failed[:20])
+             + (f'\n  ... and {len(failed) - 20} more' if len(failed) > 20 else ''))
+    return (f"{len(failed)} of {n} audio files of the {corpus} corpus cannot be used:\n"
+            f"{lines}\n{hint}")
 
-def _corpus_from_records(records:list, order:list, classes, max_samples, seed:int, corpus:str, progress:bool, on_error:str='raise', stream:dict|None=None) -> Corpus:
-    "Load `(path, class_name, speaker)` records into a `Corpus` (or, with `stream`, a `ClipStream` of them), keeping `classes` and a stratified `max_samples` draw."
-    if on_error not in ON_ERROR: raise ValueError(f"unknown on_error {on_error!r}; use one of {ON_ERROR}")
+def _corpus_from_records(records:list, order:list, classes, max_samples, seed:int, corpus:str,
+                         progress:bool, on_error:str='raise', stream:dict|None=None) -> Corpus:
+    "`(path, class_name, speaker)` records as a `Corpus` or `ClipStream`; `classes`, stratified."
+    if on_error not in ON_ERROR:
+        raise ValueError(f"unknown on_error {on_error!r}; use one of {ON_ERROR}")
     names = _resolve_classes(order, classes, {r[1] for r in records}, corpus)
     records = [r for r in sorted(records) if r[1] in names]
     labels = np.array([names.index(r[1]) for r in records], np.int64)
-    keep = np.arange(len(records)) if max_samples is None else stratified_pick(labels, max_samples, seed)
-    if stream is not None:   # nothing decoded now: each file is read when its batch is needed (a bad file raises then, naming it)
-        if not isinstance(stream, dict): raise TypeError(f"stream must be a dict of ClipStream settings, e.g. dict(max_seconds=3.0, workers=2), got {stream!r}")
-        return ClipStream([records[i][0] for i in keep], labels[keep], names, [records[i][2] for i in keep], **stream)
+    keep = (np.arange(len(records)) if max_samples is None
+            else stratified_pick(labels, max_samples, seed))
+    # with `stream`, nothing is decoded now: each file is read when its batch is needed
+    # (a bad file raises then, naming it)
+    if stream is not None:
+        if not isinstance(stream, dict):
+            raise TypeError("stream must be a dict of ClipStream settings, "
+                            f"e.g. dict(max_seconds=3.0, workers=2), got {stream!r}")
+        return ClipStream([records[i][0] for i in keep], labels[keep], names,
+                          [records[i][2] for i in keep], **stream)
     waves, ok, failed = _load_all(records, keep, corpus, progress)
     if failed and (on_error == 'raise' or not ok.size):
-        raise ValueError(_failures(failed, len(keep), corpus, "fix or remove them, or pass on_error='skip' (command line: --skip_bad_files) to leave "
-                                   "them out; they are then listed in `corpus.skipped`" if ok.size else "not one file could be used"))
-    if failed: warnings.warn(f"left out {len(failed)} of {len(keep)} audio files of the {corpus} corpus that cannot be used (see corpus.skipped)")
-    return Corpus(waves, labels[ok], names, [records[i][2] for i in ok], [str(records[i][0]) for i in ok], skipped=failed)
+        raise ValueError(_failures(failed, len(keep), corpus,
+                                   "fix or remove them, or pass on_error='skip' (command line: "
+                                   "--skip_bad_files) to leave them out; they are then listed in "
+                                   "`corpus.skipped`" if ok.size else "not one file could be used"))
+    if failed:
+        warnings.warn(f"left out {len(failed)} of {len(keep)} audio files of the {corpus} corpus "
+                      "that cannot be used (see corpus.skipped)")
+    return Corpus(waves, labels[ok], names, [records[i][2] for i in ok],
+                  [str(records[i][0]) for i in ok], skipped=failed)
 
 # %% ../nbs/18_corpora.ipynb #6e408c82
 _RAVDESS_RE = re.compile(r'(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav', re.I)
 
 def load_ravdess(root,                 # folder holding `Actor_XX/*.wav` (searched recursively)
-                 classes:Sequence[str]|None=None, # keep these emotions, in this label order; None = all found
+                 classes:Sequence[str]|None=None, # emotions to keep (label order); None = all found
                  max_samples:int|None=None,       # stratified sub-sample (by class) before loading
                  seed:int=0,                      # seed of that sub-sample
                  progress:bool=True,              # tqdm bar while loading
-                 on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
-                 stream:dict|None=None,           # `ClipStream` settings, e.g. dict(max_seconds=3.0, workers=2): return a stream that reads the files batch by batch
+                 # unreadable files: 'raise' (listing them all) or 'skip' (listed in `skipped`)
+                 on_error:str='raise',
+                 # return a `ClipStream` with these settings, e.g. dict(max_seconds=3.0, workers=2)
+                 stream:dict|None=None,
                 ) -> Corpus:
     "RAVDESS speech/song wavs as a `Corpus`; speaker = `Actor_XX`."
     recs = []
     for p in _scan(root, _RAVDESS_RE, '03-01-05-01-02-01-12.wav', 'RAVDESS'):
         f = _RAVDESS_RE.fullmatch(p.name).groups()
         recs.append((p, _code(RAVDESS_EMOTIONS, f[2], p, 'RAVDESS'), f'Actor_{f[6]}'))
-    return _corpus_from_records(recs, list(RAVDESS_EMOTIONS.values()), classes, max_samples, seed, 'RAVDESS', progress, on_error, stream)
+    return _corpus_from_records(recs, list(RAVDESS_EMOTIONS.values()), classes, max_samples, seed,
+                                'RAVDESS', progress, on_error, stream)
 
 # %% ../nbs/18_corpora.ipynb #3171f2d1
 _CREMAD_RE = re.compile(r'(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav', re.I)
 
-def load_cremad(root,                 # folder holding `*.wav` such as `AudioWAV/1001_DFA_ANG_XX.wav` (searched recursively)
-                classes:Sequence[str]|None=None, # keep these emotions, in this label order; None = all found
+def load_cremad(root,                 # folder of `1001_DFA_ANG_XX.wav` files (searched recursively)
+                classes:Sequence[str]|None=None, # emotions to keep (label order); None = all found
                 max_samples:int|None=None,       # stratified sub-sample (by class) before loading
                 seed:int=0,                      # seed of that sub-sample
                 progress:bool=True,              # tqdm bar while loading
-                on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
-                stream:dict|None=None,           # `ClipStream` settings, e.g. dict(max_seconds=3.0, workers=2): return a stream that reads the files batch by batch
+                # unreadable files: 'raise' (listing them all) or 'skip' (listed in `skipped`)
+                on_error:str='raise',
+                # return a `ClipStream` with these settings, e.g. dict(max_seconds=3.0, workers=2)
+                stream:dict|None=None,
                ) -> Corpus:
     "CREMA-D wavs as a `Corpus`; speaker = the 4-digit actor id."
     recs = []
     for p in _scan(root, _CREMAD_RE, '1001_DFA_ANG_XX.wav', 'CREMA-D'):
         actor, _, emo, _ = _CREMAD_RE.fullmatch(p.name).groups()
         recs.append((p, _code(CREMAD_EMOTIONS, emo.upper(), p, 'CREMA-D'), actor))
-    return _corpus_from_records(recs, list(CREMAD_EMOTIONS.values()), classes, max_samples, seed, 'CREMA-D', progress, on_error, stream)
+    return _corpus_from_records(recs, list(CREMAD_EMOTIONS.values()), classes, max_samples, seed,
+                                'CREMA-D', progress, on_error, stream)
 
 # %% ../nbs/18_corpora.ipynb #5ef59469
 _TESS_RE = re.compile(r'([A-Za-z]+)_([A-Za-z]+)_([A-Za-z_]+)\.wav')
 
-def load_tess(root,                 # folder holding e.g. `OAF_angry/OAF_back_angry.wav` (searched recursively)
-              classes:Sequence[str]|None=None, # keep these emotions, in this label order; None = all found
+def load_tess(root,                 # folder of e.g. `OAF_angry/OAF_back_angry.wav` (recursive)
+              classes:Sequence[str]|None=None, # emotions to keep (label order); None = all found
               max_samples:int|None=None,       # stratified sub-sample (by class) before loading
               seed:int=0,                      # seed of that sub-sample
               progress:bool=True,              # tqdm bar while loading
-              on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
-              stream:dict|None=None,           # `ClipStream` settings, e.g. dict(max_seconds=3.0, workers=2): return a stream that reads the files batch by batch
+              # unreadable files: 'raise' (listing them all) or 'skip' (listed in `skipped`)
+              on_error:str='raise',
+              # return a `ClipStream` with these settings, e.g. dict(max_seconds=3.0, workers=2)
+              stream:dict|None=None,
              ) -> Corpus:
-    "TESS wavs as a `Corpus`; speaker = `OAF`/`YAF`, emotion = what follows the word (`ps` = pleasant_surprise)."
+    "TESS wavs as a `Corpus`; speaker `OAF`/`YAF`; emotion after the word (`ps`=pleasant_surprise)."
     recs = []
     for p in _scan(root, _TESS_RE, 'OAF_angry/OAF_back_angry.wav', 'TESS'):
         spk, _, emo = _TESS_RE.fullmatch(p.name).groups()
         recs.append((p, _code(TESS_EMOTIONS, emo.lower(), p, 'TESS'), spk.upper()))
     order = list(dict.fromkeys(TESS_EMOTIONS.values()))
-    return _corpus_from_records(recs, order, classes, max_samples, seed, 'TESS', progress, on_error, stream)
+    return _corpus_from_records(recs, order, classes, max_samples, seed, 'TESS', progress, on_error,
+                                stream)
 
 # %% ../nbs/18_corpora.ipynb #242b0509
 def _speaker_of(path:Path, speaker_map:Callable|None) -> str:
     "Speaker of `path`: `speaker_map(path)`, else the stem before the first `_`, else 'unknown'."
     if speaker_map is None: return path.stem.split('_')[0] if '_' in path.stem else 'unknown'
     spk = speaker_map(path)
-    if not isinstance(spk, str): raise TypeError(f"speaker_map({path}) returned {spk!r}; it must return a str")
+    if not isinstance(spk, str):
+        raise TypeError(f"speaker_map({path}) returned {spk!r}; it must return a str")
     return spk
 
 def load_folder(root,                 # folder holding `<class_name>/*.wav` (also .flac/.ogg/.mp3)
-                classes:Sequence[str]|None=None, # keep these class folders, in this label order; None = all, sorted
+                classes:Sequence[str]|None=None, # folders to keep (label order); None = all, sorted
                 max_samples:int|None=None,       # stratified sub-sample (by class) before loading
                 seed:int=0,                      # seed of that sub-sample
-                speaker_map:Callable[[Path], str]|None=None, # path -> speaker id; None = stem before first '_' or 'unknown'
+                # path -> speaker id; None = stem before first '_' or 'unknown'
+                speaker_map:Callable[[Path], str]|None=None,
                 progress:bool=True,              # tqdm bar while loading
-                on_error:str='raise',            # a file that cannot be read: 'raise' (listing every such file) or 'skip' (listed in `skipped`)
-                stream:dict|None=None,           # `ClipStream` settings, e.g. dict(max_seconds=3.0, workers=2): return a stream that reads the files batch by batch
+                # unreadable files: 'raise' (listing them all) or 'skip' (listed in `skipped`)
+                on_error:str='raise',
+                # return a `ClipStream` with these settings, e.g. dict(max_seconds=3.0, workers=2)
+                stream:dict|None=None,
                ) -> Corpus:
     "Any `root/<class_name>/*.wav` folder as a `Corpus`."
     root = Path(root)
-    if not root.is_dir(): raise FileNotFoundError(f"folder root {root} is not a directory; pass the folder holding <class_name>/ folders")
+    if not root.is_dir():
+        raise FileNotFoundError(f"folder root {root} is not a directory; "
+                                "pass the folder holding <class_name>/ folders")
     files = sorted(p for p in root.glob('*/*') if p.is_file() and p.suffix.lower() in AUDIO_EXTS)
-    if not files: raise ValueError(f"no audio files matching {root}/<class_name>/*{{{','.join(AUDIO_EXTS)}}}")
+    if not files:
+        raise ValueError(f"no audio files matching {root}/<class_name>/*{{{','.join(AUDIO_EXTS)}}}")
     recs = [(p, p.parent.name, _speaker_of(p, speaker_map)) for p in files]
-    return _corpus_from_records(recs, sorted({r[1] for r in recs}), classes, max_samples, seed, 'folder', progress, on_error, stream)
+    return _corpus_from_records(recs, sorted({r[1] for r in recs}), classes, max_samples, seed,
+                                'folder', progress, on_error, stream)
 
 # %% ../nbs/18_corpora.ipynb #04f89115
-_LOADERS = {'ravdess': load_ravdess, 'cremad': load_cremad, 'tess': load_tess, 'folder': load_folder}
+_LOADERS = {'ravdess': load_ravdess, 'cremad': load_cremad, 'tess': load_tess,
+            'folder': load_folder}
 DATASETS = ('prosody', *_LOADERS)   # every name `load_corpus` accepts
 
 def load_corpus(name:str, # 'ravdess', 'cremad', 'tess', 'folder' or 'prosody'
                 root=None, # the corpus folder; for 'prosody', the cache folder (optional)
-                **kw,      # passed to the loader (e.g. classes, max_samples, seed) or to `make_prosody_corpus`
+                **kw,      # to the loader (e.g. classes, max_samples, seed) or make_prosody_corpus
                ) -> Corpus:
     "Load corpus `name` from `root` with the matching loader."
     key = str(name).lower().replace('-', '').replace('_', '')
     if key == 'prosody': return make_prosody_corpus(cache_dir=root, **kw)
-    if key not in _LOADERS: raise ValueError(f"unknown corpus {name!r}; choose from {[*_LOADERS, 'prosody']}")
-    if root is None: raise ValueError(f"load_corpus({name!r}) needs root=<folder holding the corpus>")
+    if key not in _LOADERS:
+        raise ValueError(f"unknown corpus {name!r}; choose from {[*_LOADERS, 'prosody']}")
+    if root is None:
+        raise ValueError(f"load_corpus({name!r}) needs root=<folder holding the corpus>")
     return _LOADERS[key](root, **kw)
 
 # %% ../nbs/18_corpora.ipynb #bf47b2f1
@@ -188,30 +233,36 @@ def _hf_audio(a, i:int, col:str):
     if isinstance(a, dict) and a.get('array') is not None and a.get('sampling_rate') is not None:
         return np.asarray(a['array'], dtype=np.float32), int(a['sampling_rate']), a.get('path')
     if isinstance(a, dict) and a.get('path'): return a['path'], None, a['path']
-    raise TypeError(f"row {i}: column {col!r} holds {type(a).__name__}, not decoded audio: expected {{'array', 'sampling_rate'}} "
+    raise TypeError(f"row {i}: column {col!r} holds {type(a).__name__}, not decoded audio: "
+                    f"expected {{'array', 'sampling_rate'}} "
                     f"(cast the column with datasets.Audio()) or a decoder with get_all_samples()")
 
 def _hf_check(ds, columns):
     "Raise unless the dataset has every one of `columns` (None entries skipped)."
     cols = list(getattr(ds, 'column_names', None) or (ds[0].keys() if len(ds) else []))
     for c in columns:
-        if c is not None and c not in cols: raise ValueError(f"the dataset has no column {c!r}; its columns are {cols}")
+        if c is not None and c not in cols:
+            raise ValueError(f"the dataset has no column {c!r}; its columns are {cols}")
 
 def _hf_labels(ds, label_column:str, labels:list, class_names) -> tuple:
-    "(int64 labels, class names) from a label column of ints (named by `class_names` or the ClassLabel) or of strings."
+    "(int64 labels, class names) of a label column: str, or int named by `class_names`/ClassLabel."
     feat = getattr(getattr(ds, 'features', None) or {}, 'get', lambda k: None)(label_column)
-    names = list(class_names) if class_names is not None else list(getattr(feat, 'names', None) or [])
+    names = (list(class_names) if class_names is not None
+             else list(getattr(feat, 'names', None) or []))
     if labels and isinstance(labels[0], str):
         names = names or sorted(set(labels)); labels = [names.index(l) for l in labels]
-    elif not names: raise ValueError(f"column {label_column!r} holds ints but no class names: pass class_names=[...] or use a ClassLabel column")
+    elif not names:
+        raise ValueError(f"column {label_column!r} holds ints but no class names: "
+                         "pass class_names=[...] or use a ClassLabel column")
     return np.asarray(labels, dtype=np.int64), names
 
-def load_hf_dataset(ds, # a `datasets.Dataset` (or any sequence of row dicts) with an audio and a label column
+def load_hf_dataset(ds, # `datasets.Dataset` or sequence of row dicts, with audio and label columns
                     audio_column:str='audio', label_column:str='label',
-                    speaker_column:str|None=None, # column of speaker ids; None = every clip its own speaker
-                    class_names:Sequence[str]|None=None, # names of int labels (default: the ClassLabel's names)
+                    speaker_column:str|None=None, # speaker-id column; None = one speaker per clip
+                    # names of int labels (default: the ClassLabel's names)
+                    class_names:Sequence[str]|None=None,
                     progress:bool=True) -> Corpus:
-    "A Hugging Face `datasets` dataset with an audio and a label column as a `Corpus` (16 kHz float32 clips)."
+    "A Hugging Face `datasets` dataset (audio + label columns) as a `Corpus` of 16 kHz float32."
     _hf_check(ds, (audio_column, label_column, speaker_column))
     waves, labels, spk, paths = [], [], [], []
     for i, row in enumerate(tqdm(ds, desc='dataset', disable=not progress, leave=False)):
@@ -223,22 +274,25 @@ def load_hf_dataset(ds, # a `datasets.Dataset` (or any sequence of row dicts) wi
 
 # %% ../nbs/18_corpora.ipynb #e2dccdda
 class _HFDecode:
-    "The audio of row `i` (a source `i` or `'<fingerprint>:i'`) as a 16 kHz float32 waveform (a picklable callable for `DataLoader` workers)."
+    "Audio of row `i` (source `i` or `'<fingerprint>:i'`) at 16 kHz float32; picklable for workers."
     def __init__(self, ds, col:str): self.ds, self.col = ds, col
     def __call__(self, src):
-        i = int(str(src).rsplit(':', 1)[-1]); x, sr, _ = _hf_audio(self.ds[i][self.col], i, self.col)
+        i = int(str(src).rsplit(':', 1)[-1])
+        x, sr, _ = _hf_audio(self.ds[i][self.col], i, self.col)
         return load_audio(x, sr=sr)
 
 def _column(ds, col:str) -> list:
-    "One column's values without decoding the others (`ds[col]` on a `datasets.Dataset`, else read row by row)."
-    return list(ds[col]) if hasattr(ds, 'column_names') and not isinstance(ds, list) else [r[col] for r in ds]
+    "One column's values, others not decoded (`ds[col]` on a `datasets.Dataset`, else row by row)."
+    return (list(ds[col]) if hasattr(ds, 'column_names') and not isinstance(ds, list)
+            else [r[col] for r in ds])
 
-def stream_hf_dataset(ds, # a `datasets.Dataset` (or any sequence of row dicts) with an audio and a label column
+def stream_hf_dataset(ds, # `datasets.Dataset` or sequence of row dicts with audio and label columns
                       audio_column:str='audio', label_column:str='label',
-                      speaker_column:str|None=None, # column of speaker ids; None = every clip its own speaker
-                      class_names:Sequence[str]|None=None, # names of int labels (default: the ClassLabel's names)
-                      **stream_kw) -> ClipStream: # `ClipStream` settings: max_seconds, mode, workers
-    "A Hugging Face `datasets` dataset as a `ClipStream`: labels read now, each row's audio decoded when its batch is needed."
+                      speaker_column:str|None=None, # speaker-id column; None = one speaker per clip
+                      # names of int labels (default: the ClassLabel's names)
+                      class_names:Sequence[str]|None=None,
+                      **stream_kw) -> ClipStream: # `ClipStream` kwargs: max_seconds, mode, workers
+    "A Hugging Face `datasets` dataset as a `ClipStream`: labels read now, audio decoded per batch."
     _hf_check(ds, (audio_column, label_column, speaker_column))
     labels, names = _hf_labels(ds, label_column, _column(ds, label_column), class_names)
     fp = getattr(ds, '_fingerprint', None)

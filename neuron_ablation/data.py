@@ -48,27 +48,32 @@ def _as_numpy(x, what:str) -> np.ndarray:
 
 def _to_float32(x:np.ndarray, what:str) -> np.ndarray:
     "Integer PCM divided by its full scale (int16: 32768, int32: 2**31); floats cast to float32."
-    if x.dtype in _INT_FULL_SCALE: return (x.astype(np.float64) / _INT_FULL_SCALE[x.dtype]).astype(np.float32)
+    if x.dtype in _INT_FULL_SCALE:
+        return (x.astype(np.float64) / _INT_FULL_SCALE[x.dtype]).astype(np.float32)
     if np.issubdtype(x.dtype, np.floating): return x.astype(np.float32)
-    raise TypeError(f"{what}: dtype {x.dtype} is not audio; pass float samples in [-1, 1] or int8/int16/int32 PCM")
+    raise TypeError(f"{what}: dtype {x.dtype} is not audio; "
+                    "pass float samples in [-1, 1] or int8/int16/int32 PCM")
 
 # %% ../nbs/04_data.ipynb #dabb1eff
 def _to_mono(x:np.ndarray, what:str) -> np.ndarray:
-    "Average the channel axis (the shorter axis of a 2-D array, at most 8 channels) into mono `[samples]`."
+    "Average the channel axis (the shorter of a 2-D array, <= 8 channels) into mono `[samples]`."
     if x.ndim == 1: return x
-    if x.ndim != 2: raise ValueError(f"{what}: expected [samples] or [channels, samples], got shape {x.shape}; "
-                                     "pass one clip at a time")
+    if x.ndim != 2:
+        raise ValueError(f"{what}: expected [samples] or [channels, samples], got shape {x.shape}; "
+                         "pass one clip at a time")
     ch_axis = int(np.argmin(x.shape))
-    if x.shape[ch_axis] > 8: raise ValueError(f"{what}: shape {x.shape} is ambiguous (no axis looks like <= 8 channels); "
-                                              "pass a 1-D clip or [channels, samples]")
+    if x.shape[ch_axis] > 8:
+        raise ValueError(f"{what}: shape {x.shape} is ambiguous (no axis looks like <= 8 "
+                         "channels); pass a 1-D clip or [channels, samples]")
     return x.mean(axis=ch_axis).astype(np.float32)
 
 # %% ../nbs/04_data.ipynb #1891429d
 def _check_content(x:np.ndarray, sr:int, min_seconds:float, what:str):
     "Raise if `x` is too short, or (by `validate_waveform`'s rules) has NaN/inf or is silent."
     if len(x) < min_seconds * sr:
-        raise ValueError(f"{what} is {len(x) / sr:.4f} s ({len(x)} samples at {sr} Hz); need >= {min_seconds} s "
-                         "(wav2vec2-family models need >= 400 samples at 16 kHz). Pad it or drop it.")
+        raise ValueError(f"{what} is {len(x) / sr:.4f} s ({len(x)} samples at {sr} Hz); "
+                         f"need >= {min_seconds} s (wav2vec2-family models need >= 400 samples "
+                         "at 16 kHz). Pad it or drop it.")
     try: validate_waveform(torch.from_numpy(x)[None], receptive_field=1)   # length: the rule above
     except ValueError as e: raise ValueError(f"{what}: {e}") from None
 
@@ -80,35 +85,41 @@ def _read_librosa(path:Path, sf_error:Exception) -> tuple[np.ndarray, int]:
             warnings.simplefilter('ignore')
             x, sr = librosa.load(path, sr=None, mono=False)
     except Exception as e:
-        raise ValueError(f"cannot read audio file {path}: soundfile said '{sf_error}'; librosa said '{str(e) or type(e).__name__}'. "
-                         "Is it corrupt or in an unsupported format? Convert it to WAV or FLAC.") from e
+        raise ValueError(f"cannot read audio file {path}: soundfile said '{sf_error}'; "
+                         f"librosa said '{str(e) or type(e).__name__}'. "
+                         "Is it corrupt or in an unsupported format? Convert it to WAV or FLAC."
+                         ) from e
     return x, sr
 
 def _read_file(path) -> tuple[np.ndarray, int]:
     "Samples `[samples, channels]` (or `[channels, samples]`) and sample rate of an audio file."
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"audio file not found: {path} (relative paths start at {Path.cwd()})")
+        raise FileNotFoundError(f"audio file not found: {path} "
+                                f"(relative paths start at {Path.cwd()})")
     try: return sf.read(path, dtype='float32', always_2d=True)
     except sf.LibsndfileError as e: sf_error = e
     return _read_librosa(path, sf_error)
 
 # %% ../nbs/04_data.ipynb #00445547
-def load_audio(path_or_array,         # file path, or np.ndarray / torch.Tensor [samples] or [channels, samples]
-               sr:int|None=None,      # Hz, the rate of an array input (required for arrays; files carry their own)
+def load_audio(path_or_array,         # file path, or np/torch array [samples] / [channels, samples]
+               sr:int|None=None,      # Hz, rate of an array input (required); files carry their own
                target_sr:int=SR,      # Hz, output rate
                min_seconds:float=0.025, # s, shortest accepted clip (400 samples at 16 kHz)
               ) -> np.ndarray:        # [samples] float32 mono at `target_sr`
-    "Load a file or array as a validated float32 mono waveform at `target_sr` (resampled with soxr)."
+    "Load a file or array as a validated float32 mono waveform at `target_sr` (soxr resampling)."
     target_sr = check_sampling_rate(target_sr, name='target_sr')
     if isinstance(path_or_array, (str, os.PathLike)):
         what, (x, file_sr) = f"audio file {path_or_array}", _read_file(path_or_array)
         if sr is not None and check_sampling_rate(sr, name='sr') != file_sr:
-            raise ValueError(f"{what} is {file_sr} Hz but sr={sr} was given; drop `sr` for files (it is for arrays)")
+            raise ValueError(f"{what} is {file_sr} Hz but sr={sr} was given; "
+                             "drop `sr` for files (it is for arrays)")
         sr = file_sr
     else:
         what, x = "audio array", _as_numpy(path_or_array, "audio array")
-        if sr is None: raise ValueError("load_audio got an array but no `sr`: pass its rate, e.g. load_audio(x, sr=22050)")
+        if sr is None:
+            raise ValueError("load_audio got an array but no `sr`: "
+                             "pass its rate, e.g. load_audio(x, sr=22050)")
     sr, x = check_sampling_rate(sr, name='sr'), _to_mono(_to_float32(x, what), what)
     _check_content(x, sr, min_seconds, what)
     if sr != target_sr: x = librosa.resample(x, orig_sr=sr, target_sr=target_sr, res_type='soxr_hq')
@@ -118,7 +129,7 @@ def load_audio(path_or_array,         # file path, or np.ndarray / torch.Tensor 
 def stratified_pick(strata:np.ndarray, # [N] the class (stratum) of each item
                     n:int, # how many items to pick
                     seed:int) -> np.ndarray: # seeds the pick within each class
-    "Sorted indices of `n` items, allotted to strata in proportion (largest remainder), random within each; deterministic."
+    "Sorted indices of `n` items: largest-remainder quotas per stratum, random within each; seeded."
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"max_samples={n!r}: pass a positive int")
     if n >= len(strata): return np.arange(len(strata))
@@ -127,7 +138,8 @@ def stratified_pick(strata:np.ndarray, # [N] the class (stratum) of each item
     take = np.floor(quota).astype(int)
     take[np.argsort(take - quota, kind='stable')[:n - take.sum()]] += 1
     rng = np.random.default_rng(seed)
-    return np.sort(np.concatenate([rng.permutation(np.flatnonzero(inv == k))[:t] for k, t in enumerate(take)]))
+    return np.sort(np.concatenate([rng.permutation(np.flatnonzero(inv == k))[:t]
+                                   for k, t in enumerate(take)]))
 
 # %% ../nbs/04_data.ipynb #c3af0f64
 @dataclass(repr=False)
@@ -140,24 +152,29 @@ class Corpus:
     paths:list|None=None           # [N] source file per clip, or None for synthetic clips
     sr:int=SR                      # Hz
     meta:pd.DataFrame|None=None    # [N rows] optional per-clip details (e.g. synthesis parameters)
-    skipped:list=dataclasses.field(default_factory=list) # [(path, reason)] files a loader left out (on_error='skip')
+    # [(path, reason)] files a loader left out (on_error='skip')
+    skipped:list=dataclasses.field(default_factory=list)
 
     def __post_init__(self):
         n = len(self.waves)
         for i, w in enumerate(self.waves):
             if not isinstance(w, np.ndarray) or w.ndim != 1 or w.dtype != np.float32:
-                raise TypeError(f"waves[{i}] must be a 1-D float32 np.ndarray (use load_audio), got "
-                                f"{type(w).__name__} {getattr(w, 'dtype', '')} {getattr(w, 'shape', '')}")
+                raise TypeError(f"waves[{i}] must be a 1-D float32 np.ndarray (use load_audio), "
+                                f"got {type(w).__name__} {getattr(w, 'dtype', '')} "
+                                f"{getattr(w, 'shape', '')}")
         self.labels = np.asarray(self.labels)
         if self.labels.shape != (n,) or not np.issubdtype(self.labels.dtype, np.integer):
-            raise ValueError(f"labels must be {n} integers, got {self.labels.dtype} {self.labels.shape}")
-        self.labels, self.class_names, self.speakers = self.labels.astype(np.int64), list(self.class_names), [str(s) for s in self.speakers]
+            raise ValueError(f"labels must be {n} integers, "
+                             f"got {self.labels.dtype} {self.labels.shape}")
+        self.labels, self.class_names, self.speakers = (
+            self.labels.astype(np.int64), list(self.class_names), [str(s) for s in self.speakers])
         if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
-            raise ValueError(f"labels span [{self.labels.min()}, {self.labels.max()}] but there are "
-                             f"{len(self.class_names)} class_names {self.class_names}")
+            raise ValueError(f"labels span [{self.labels.min()}, {self.labels.max()}] but "
+                             f"there are {len(self.class_names)} class_names {self.class_names}")
         for name in ('speakers', 'paths', 'meta'):
             v = getattr(self, name)
-            if v is not None and len(v) != n: raise ValueError(f"{name} has {len(v)} entries for {n} waves")
+            if v is not None and len(v) != n:
+                raise ValueError(f"{name} has {len(v)} entries for {n} waves")
         self.sr = check_sampling_rate(self.sr, name='sr')
 
     def __len__(self): return len(self.waves)
@@ -173,28 +190,33 @@ def _index(self:Corpus, idx) -> np.ndarray:
     if idx is None: idx = np.arange(len(self))
     idx = np.asarray(idx)
     if idx.dtype == bool:
-        if idx.shape != (len(self),): raise ValueError(f"boolean idx has shape {idx.shape}, corpus has {len(self)} clips")
+        if idx.shape != (len(self),):
+            raise ValueError(f"boolean idx has shape {idx.shape}, corpus has {len(self)} clips")
         idx = np.flatnonzero(idx)
     if idx.ndim != 1 or len(idx) == 0 or not np.issubdtype(idx.dtype, np.integer):
         raise ValueError(f"idx must be a non-empty 1-D list of ints or a boolean mask, got {idx!r}")
-    if idx.min() < -len(self) or idx.max() >= len(self): raise IndexError(f"idx {idx} out of range for {len(self)} clips")
+    if idx.min() < -len(self) or idx.max() >= len(self):
+        raise IndexError(f"idx {idx} out of range for {len(self)} clips")
     return idx.astype(np.int64) % len(self)
 
 @patch
 def subset(self:Corpus, idx) -> Corpus: # ints or boolean mask
     "A new `Corpus` with clips `idx` (same `class_names`)."
     idx = self._index(idx)
-    return Corpus([self.waves[i] for i in idx], self.labels[idx], self.class_names, [self.speakers[i] for i in idx],
+    return Corpus([self.waves[i] for i in idx], self.labels[idx], self.class_names,
+                  [self.speakers[i] for i in idx],
                   None if self.paths is None else [self.paths[i] for i in idx], self.sr,
-                  None if self.meta is None else self.meta.iloc[idx].reset_index(drop=True), self.skipped)
+                  None if self.meta is None else self.meta.iloc[idx].reset_index(drop=True),
+                  self.skipped)
 
 # %% ../nbs/04_data.ipynb #28e6f4e7
 @patch
 def batch(self:Corpus,
           idx=None,                   # clips to batch (ints or boolean mask); None = all
-          max_seconds:float|None=None, # s; 'crop': the fixed length; 'pad': an upper bound on the longest clip
-          mode:str='pad',             # 'pad' (to the longest clip) or 'crop' (every clip to `max_seconds`)
-         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]: # inputs [B, S] float32, attention_mask [B, S] int64, labels [B] int64
+          max_seconds:float|None=None, # s; 'crop': the fixed length; 'pad': cap on the longest clip
+          mode:str='pad',             # 'pad' (to the longest clip) or 'crop' (all to `max_seconds`)
+          # inputs [B, S] float32, attention_mask [B, S] int64, labels [B] int64
+         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     "Stack clips into `(inputs, attention_mask, labels)` tensors for a speech model."
     if mode not in ('pad', 'crop'): raise ValueError(f"mode={mode!r}: use 'pad' or 'crop'")
     idx = self._index(idx)
@@ -202,9 +224,11 @@ def batch(self:Corpus,
     longest = max(len(w) for w in waves)
     if max_seconds is not None and (not isinstance(max_seconds, (int, float)) or max_seconds <= 0):
         raise ValueError(f"max_seconds={max_seconds!r}: pass a positive number of seconds")
-    if mode == 'crop' and max_seconds is None: raise ValueError("mode='crop' needs max_seconds, e.g. max_seconds=2.0")
+    if mode == 'crop' and max_seconds is None:
+        raise ValueError("mode='crop' needs max_seconds, e.g. max_seconds=2.0")
     if mode == 'pad' and max_seconds is not None and longest > max_seconds * self.sr:
-        raise ValueError(f"the longest clip is {longest / self.sr:.2f} s > max_seconds={max_seconds}; use mode='crop' to cut it")
+        raise ValueError(f"the longest clip is {longest / self.sr:.2f} s > "
+                         f"max_seconds={max_seconds}; use mode='crop' to cut it")
     n = int(round(max_seconds * self.sr)) if mode == 'crop' else longest
     x, mask = np.zeros((len(waves), n), np.float32), np.zeros((len(waves), n), np.int64)
     for i, w in enumerate(waves): x[i, :len(w[:n])], mask[i, :len(w[:n])] = w[:n], 1
@@ -214,31 +238,37 @@ def batch(self:Corpus,
 def pick_test_speakers(speakers:list, # the sorted speaker ids of a corpus
                        test_fraction:float, # share of them for the test side, in (0, 1)
                        seed:int) -> list: # seed of the draw
-    "A seeded `test_fraction` of the sorted `speakers` (at least one, and at least one left for training)."
-    if not 0 < test_fraction < 1: raise ValueError(f"test_fraction={test_fraction!r}: pass a number in (0, 1)")
-    if len(speakers) < 2: raise ValueError(f"a speaker-disjoint split needs >= 2 speakers, the corpus has {speakers}")
+    "A seeded `test_fraction` of the sorted `speakers` (>= 1, and >= 1 left for training)."
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction={test_fraction!r}: pass a number in (0, 1)")
+    if len(speakers) < 2:
+        raise ValueError(f"a speaker-disjoint split needs >= 2 speakers, the corpus has {speakers}")
     n = min(max(1, int(round(test_fraction * len(speakers)))), len(speakers) - 1)
     return [speakers[i] for i in np.random.default_rng(seed).permutation(len(speakers))[:n]]
 
 @patch
 def split_by_speaker(self:Corpus,
-                     test_speakers:Sequence[str]|None=None, # speakers for the test side; None = draw `test_fraction` of them
-                     test_fraction:float=0.2,               # share of speakers drawn for test when `test_speakers` is None
+                     # speakers for the test side; None = draw `test_fraction` of them
+                     test_speakers:Sequence[str]|None=None,
+                     # share of speakers drawn for test when `test_speakers` is None
+                     test_fraction:float=0.2,
                      seed:int=0,                            # seed of that draw
                     ) -> tuple[Corpus, Corpus]:             # (train, test)
     "Speaker-disjoint `(train, test)` split, deterministic for `seed`."
     known = sorted(set(self.speakers))
     if test_speakers is None: test_speakers = pick_test_speakers(known, test_fraction, seed)
     unknown = sorted(set(test_speakers) - set(known))
-    if unknown: raise ValueError(f"test_speakers {unknown} are not in the corpus; speakers are {known}")
+    if unknown:
+        raise ValueError(f"test_speakers {unknown} are not in the corpus; speakers are {known}")
     if not 0 < len(set(test_speakers)) < len(known):
-        raise ValueError(f"test_speakers={list(test_speakers)} leaves one side empty; name some but not all of {known}")
+        raise ValueError(f"test_speakers={list(test_speakers)} leaves one side empty; "
+                         f"name some but not all of {known}")
     is_test = np.isin(np.array(self.speakers), list(test_speakers))
     return self.subset(~is_test), self.subset(is_test)
 
 # %% ../nbs/04_data.ipynb #811cb868
 @patch
-def summary(self:Corpus) -> pd.DataFrame: # clip counts, rows = speakers + 'total', columns = classes + 'total'
+def summary(self:Corpus) -> pd.DataFrame: # rows: speakers + 'total', columns: classes + 'total'
     "Clip counts per speaker (rows) and class (columns), with totals."
     cls = pd.Categorical.from_codes(self.labels, categories=self.class_names)
     return pd.crosstab(pd.Series(self.speakers, name='speaker'), pd.Series(cls, name='class'),
@@ -249,7 +279,7 @@ def limit(self:Corpus,
           max_samples:int, # number of clips to keep
           seed:int=0,      # seed of the draw within each class
          ) -> Corpus:
-    "At most `max_samples` clips, stratified by class (proportional, largest remainder), deterministic for `seed`."
+    "At most `max_samples` clips, class-proportional (largest remainder), deterministic for `seed`."
     return self.subset(stratified_pick(self.labels, max_samples, seed))
 
 # %% ../nbs/04_data.ipynb #0023617f
@@ -259,14 +289,17 @@ PROSODY = pd.DataFrame({                 # per-class eSpeak settings that DEFINE
     'rate':   {'neutral': 170, 'happy': 200, 'sad': 140, 'angry': 235}, # words per minute
     'volume': {'neutral': 65, 'happy': 72, 'sad': 38, 'angry': 95},  # 0-200, linear amplitude
 }).rename_axis('class')
-PROSODY_JITTER = {'pitch': 4, 'range': 8, 'rate': 10, 'volume': 5}   # +- half-width of the uniform per-clip jitter
-VOICES = ['en+m3', 'en+f2', 'en-us+m2', 'en-us+f4', 'en+m4', 'en+f1', 'en-us+m7', 'en-us+f3', 'en+m6', 'en+f5',
-          'en-us+m3', 'en+f3']   # eSpeak `language+variant`; alternating male/female so small corpora have both
+# +- half-width of the uniform per-clip jitter
+PROSODY_JITTER = {'pitch': 4, 'range': 8, 'rate': 10, 'volume': 5}
+# eSpeak `language+variant`; alternating male/female so small corpora have both
+VOICES = ['en+m3', 'en+f2', 'en-us+m2', 'en-us+f4', 'en+m4', 'en+f1', 'en-us+m7', 'en-us+f3',
+          'en+m6', 'en+f5', 'en-us+m3', 'en+f3']
 SENTENCES = ['The cat sat on the mat.', 'Close the door now.', 'We will meet again tomorrow.',
-             'She bought three green apples.', 'The train leaves at seven.', 'My brother plays drums.',
-             'It rained all day long.', 'Bring the red box here.', 'They found a small dog.',
-             'The coffee is still hot.', 'He reads the paper daily.', 'The garden needs rain.',
-             'Turn left at the bridge.', 'I left my keys inside.', 'The show starts at nine.', 'Wash your hands first.']
+             'She bought three green apples.', 'The train leaves at seven.',
+             'My brother plays drums.', 'It rained all day long.', 'Bring the red box here.',
+             'They found a small dog.', 'The coffee is still hot.', 'He reads the paper daily.',
+             'The garden needs rain.', 'Turn left at the bridge.', 'I left my keys inside.',
+             'The show starts at nine.', 'Wash your hands first.']
 
 # %% ../nbs/04_data.ipynb #ebfc073f
 ESPEAK_SR = 22050  # Hz, eSpeak NG's native output rate
@@ -274,7 +307,8 @@ _RATE, _VOLUME, _PITCH, _RANGE = 1, 2, 3, 4   # espeak_PARAMETER
 _SYNCHRONOUS, _POS_CHARACTER, _CHARS_UTF8, _DONT_EXIT = 2, 1, 1, 0x8000
 _ESPEAK_LOCK = threading.Lock()   # eSpeak is not thread-safe: one synthesis at a time per process
 _CHUNKS: list = []                # filled by the synth callback
-_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
+_SynthCallback = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                                  ctypes.c_void_p)
 
 @_SynthCallback
 def _collect(wav, n, events):
@@ -292,25 +326,29 @@ def _declare(lib):
     lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
     lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
     lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
-    lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-                                 ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+    lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
+                                 ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
 
 # %% ../nbs/04_data.ipynb #fec89051
 @contextmanager
 def _fresh_espeak():
-    "A freshly loaded, initialised eSpeak NG library for one utterance; unloaded on exit (its static state goes with it)."
+    "A freshly loaded, initialised eSpeak NG for one utterance; unloaded with its static state."
     with _ESPEAK_LOCK:
         lib, rate = ctypes.CDLL(espeakng_loader.get_library_path()), None
         try:
             _declare(lib)
-            rate = lib.espeak_Initialize(_SYNCHRONOUS, 200, espeakng_loader.get_data_path().encode(), _DONT_EXIT)
-            if rate != ESPEAK_SR: raise RuntimeError(f"espeak_Initialize returned {rate} (expected {ESPEAK_SR}); "
-                                                     f"is espeakng-loader's data at {espeakng_loader.get_data_path()} intact?")
+            rate = lib.espeak_Initialize(_SYNCHRONOUS, 200,
+                                         espeakng_loader.get_data_path().encode(), _DONT_EXIT)
+            if rate != ESPEAK_SR:
+                raise RuntimeError(f"espeak_Initialize returned {rate} (expected {ESPEAK_SR}); "
+                                   "is espeakng-loader's data at "
+                                   f"{espeakng_loader.get_data_path()} intact?")
             lib.espeak_SetSynthCallback(_collect)
             yield lib
         finally:
             if rate == ESPEAK_SR: lib.espeak_Terminate()
-            (_ctypes.FreeLibrary if platform.system() == 'Windows' else _ctypes.dlclose)(lib._handle)
+            (_ctypes.FreeLibrary if platform.system() == 'Windows'
+             else _ctypes.dlclose)(lib._handle)
 
 def _ok(status:int, what:str):
     "Raise if an eSpeak call returned an error status."
@@ -319,14 +357,17 @@ def _ok(status:int, what:str):
 # %% ../nbs/04_data.ipynb #dd660cfb
 def espeak_variants() -> list[str]:
     "Names of eSpeak NG voice variants (the part after `+` in `en+m3`)."
-    return sorted(p.name for p in (Path(espeakng_loader.get_data_path())/'voices'/'!v').iterdir() if p.is_file())
+    return sorted(p.name for p in (Path(espeakng_loader.get_data_path())/'voices'/'!v').iterdir()
+                  if p.is_file())
 
 def _check_voice(voice:str):
-    "Raise unless `voice` is `language` or `language+variant` with a known variant (eSpeak ignores unknown ones)."
-    if not isinstance(voice, str) or voice.count('+') > 1: raise ValueError(f"voice={voice!r}: use 'language+variant', e.g. 'en+m3'")
+    "Raise unless `voice` is `language[+variant]` with a known variant (eSpeak ignores unknowns)."
+    if not isinstance(voice, str) or voice.count('+') > 1:
+        raise ValueError(f"voice={voice!r}: use 'language+variant', e.g. 'en+m3'")
     variant = voice.partition('+')[2]
     if variant and variant not in espeak_variants():
-        raise ValueError(f"voice={voice!r}: no eSpeak variant {variant!r}; choose from {espeak_variants()}")
+        raise ValueError(f"voice={voice!r}: no eSpeak variant {variant!r}; "
+                         f"choose from {espeak_variants()}")
 
 def _check_param(name:str, value, lo:int, hi:int) -> int:
     "`value` as an int in [lo, hi]."
@@ -344,26 +385,32 @@ def espeak_synth(text:str,           # what to say (UTF-8)
                  seed:int=1,         # seeds eSpeak's and libc's random generators (breath noise)
                 ) -> np.ndarray:     # [samples] int16 at ESPEAK_SR (22050 Hz)
     "Synthesise `text` with eSpeak NG; a pure function of its arguments."
-    if not isinstance(text, str) or not text.strip(): raise ValueError(f"text={text!r}: pass a non-empty string")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"text={text!r}: pass a non-empty string")
     _check_voice(voice); seed = _check_param('seed', seed, 0, 2**31 - 1)
-    params = {_RATE: _check_param('rate', rate, 80, 450), _VOLUME: _check_param('volume', volume, 0, 200),
-              _PITCH: _check_param('pitch', pitch, 0, 100), _RANGE: _check_param('pitch_range', pitch_range, 0, 99)}
+    params = {_RATE: _check_param('rate', rate, 80, 450),
+              _VOLUME: _check_param('volume', volume, 0, 200),
+              _PITCH: _check_param('pitch', pitch, 0, 100),
+              _RANGE: _check_param('pitch_range', pitch_range, 0, 99)}
     with _fresh_espeak() as lib:
         _CHUNKS.clear()
         lib.espeak_ng_SetRandSeed(seed); _libc().srand(seed)
-        _ok(lib.espeak_SetVoiceByName(voice.encode()), f"voice {voice!r} (is the language code right?)")
+        _ok(lib.espeak_SetVoiceByName(voice.encode()),
+            f"voice {voice!r} (is the language code right?)")
         for p, v in params.items(): _ok(lib.espeak_SetParameter(p, v, 0), f"parameter {p}={v}")
         b = text.encode('utf-8')
-        _ok(lib.espeak_Synth(b, len(b) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None), f"text {text!r}")
+        _ok(lib.espeak_Synth(b, len(b) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None),
+            f"text {text!r}")
         out = np.concatenate(_CHUNKS) if _CHUNKS else np.zeros(0, np.int16)
     return out
 
 # %% ../nbs/04_data.ipynb #b40448dd
 def prosody_params(cls:str, # a class of `PROSODY`
                    rng:np.random.Generator, # source of the jitter
-                  ) -> dict: # eSpeak `pitch`, `range`, `rate`, `volume` (ints) and a synthesis `seed`
+                  ) -> dict: # eSpeak `pitch`, `range`, `rate`, `volume` (ints) and synthesis `seed`
     "Jittered eSpeak settings for one clip of class `cls`."
-    if cls not in PROSODY.index: raise ValueError(f"class {cls!r} is not in PROSODY; choose from {list(PROSODY.index)}")
+    if cls not in PROSODY.index:
+        raise ValueError(f"class {cls!r} is not in PROSODY; choose from {list(PROSODY.index)}")
     p = {k: int(round(PROSODY.loc[cls, k] + rng.uniform(-j, j))) for k, j in PROSODY_JITTER.items()}
     return {**p, 'seed': int(rng.integers(1, 2**31 - 1))}
 
@@ -374,10 +421,12 @@ def _fit_length(x:np.ndarray, n:int) -> np.ndarray:
 def prosody_clip(text:str, voice:str, cls:str, # sentence, eSpeak voice, class of `PROSODY`
                  rng:np.random.Generator,       # source of the jitter
                  seconds:float=2.0,             # s, output length
-                ) -> tuple[np.ndarray, dict]:   # [seconds * 16000] float32, and the parameters used (+ `speech_seconds`)
+                 # [seconds * 16000] float32, and the parameters used (+ `speech_seconds`)
+                ) -> tuple[np.ndarray, dict]:
     "One clip of class `cls`: `text` spoken by `voice` with jittered `PROSODY` settings, at 16 kHz."
     p = prosody_params(cls, rng)
-    raw = espeak_synth(text, voice, rate=p['rate'], volume=p['volume'], pitch=p['pitch'], pitch_range=p['range'], seed=p['seed'])
+    raw = espeak_synth(text, voice, rate=p['rate'], volume=p['volume'], pitch=p['pitch'],
+                       pitch_range=p['range'], seed=p['seed'])
     x = load_audio(raw, sr=ESPEAK_SR)
     return _fit_length(x, int(round(seconds * SR))), {**p, 'speech_seconds': len(x) / SR}
 
@@ -391,17 +440,20 @@ def _cache_dir(cache_dir) -> Path:
 
 def _prosody_key(n_voices:int, n_sentences:int, seconds:float, seed:int) -> str:
     "Hash of everything that determines the prosody corpus."
-    spec = dict(n_voices=n_voices, n_sentences=n_sentences, seconds=seconds, seed=seed, format=_PROSODY_FORMAT,
-                prosody=PROSODY.to_dict(), jitter=PROSODY_JITTER, voices=VOICES[:n_voices],
-                sentences=SENTENCES[:n_sentences], espeak=_pkg_version('espeakng-loader'))
+    spec = dict(n_voices=n_voices, n_sentences=n_sentences, seconds=seconds, seed=seed,
+                format=_PROSODY_FORMAT, prosody=PROSODY.to_dict(), jitter=PROSODY_JITTER,
+                voices=VOICES[:n_voices], sentences=SENTENCES[:n_sentences],
+                espeak=_pkg_version('espeakng-loader'))
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 # %% ../nbs/04_data.ipynb #4bc79bf3
 def _save_npz(c:Corpus, path:Path):
-    "Write fixed-length corpus `c` to `path` atomically (temp file in the same folder, then `os.replace`)."
+    "Write fixed-length corpus `c` to `path` atomically (a temp file there, then `os.replace`)."
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = dict(waves=np.stack(c.waves), labels=c.labels, class_names=np.array(c.class_names), speakers=np.array(c.speakers),
-                  sr=np.array(c.sr), **{f'meta_{k}': np.asarray(c.meta[k].tolist()) for k in c.meta.columns})   # str columns -> '<U', never pickled
+    arrays = dict(waves=np.stack(c.waves), labels=c.labels, class_names=np.array(c.class_names),
+                  speakers=np.array(c.speakers), sr=np.array(c.sr),
+                  # str columns -> '<U', never pickled
+                  **{f'meta_{k}': np.asarray(c.meta[k].tolist()) for k in c.meta.columns})
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.stem, suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f: np.savez(f, **arrays)
@@ -414,7 +466,8 @@ def _load_npz(path:Path) -> Corpus:
     try:
         with np.load(path, allow_pickle=False) as z:
             meta = pd.DataFrame({k[5:]: z[k] for k in z.files if k.startswith('meta_')})
-            return Corpus(list(z['waves']), z['labels'], z['class_names'].tolist(), z['speakers'].tolist(), None, int(z['sr']), meta)
+            return Corpus(list(z['waves']), z['labels'], z['class_names'].tolist(),
+                          z['speakers'].tolist(), None, int(z['sr']), meta)
     except (OSError, ValueError, KeyError) as e:
         raise ValueError(f"cached corpus {path} is unreadable ({e}); delete it to rebuild") from e
 
@@ -422,9 +475,11 @@ def _load_npz(path:Path) -> Corpus:
 def _build_prosody(n_voices:int, n_sentences:int, seconds:float, seed:int, progress:bool) -> Corpus:
     "Synthesise every voice x sentence x class clip."
     classes, waves, labels, rows = list(PROSODY.index), [], [], []
-    jobs = [(v, s, c) for v in range(n_voices) for s in range(n_sentences) for c in range(len(classes))]
+    jobs = [(v, s, c) for v in range(n_voices) for s in range(n_sentences)
+            for c in range(len(classes))]
     for v, s, c in tqdm(jobs, desc='synthesising prosody corpus', disable=not progress):
-        w, p = prosody_clip(SENTENCES[s], VOICES[v], classes[c], np.random.default_rng([seed, v, s, c]), seconds)
+        w, p = prosody_clip(SENTENCES[s], VOICES[v], classes[c],
+                            np.random.default_rng([seed, v, s, c]), seconds)
         waves.append(w); labels.append(c)
         rows.append(dict(voice=VOICES[v], sentence=s, text=SENTENCES[s], cls=classes[c], **p))
     meta = pd.DataFrame(rows).rename(columns={'cls': 'class'})
@@ -435,13 +490,17 @@ def make_prosody_corpus(n_voices:int=10,     # speakers: the first `n_voices` of
                         n_sentences:int=15,  # the first `n_sentences` of `SENTENCES`
                         seconds:float=2.0,   # s, every clip is cropped/padded to this length
                         seed:int=0,          # seeds the per-clip jitter and eSpeak's noise
-                        cache_dir=None,      # folder for the .npz cache; None = $NEURON_ABLATION_CACHE or ~/.cache/neuron_ablation
+                        # cache folder; None = $NEURON_ABLATION_CACHE or ~/.cache/neuron_ablation
+                        cache_dir=None,
                         progress:bool=True,  # tqdm bar while synthesising
-                        use_cache:bool=True, # read/write the cache; False always synthesises and writes nothing
-                       ) -> Corpus:          # n_voices * n_sentences * 4 clips, classes = PROSODY.index, speakers = voices
-    "The synthetic prosody corpus: voices x sentences x 4 classes defined by `PROSODY`; deterministic for `seed`, cached."
-    _check_param('n_voices', n_voices, 1, len(VOICES)); _check_param('n_sentences', n_sentences, 1, len(SENTENCES))
-    if not isinstance(seconds, (int, float)) or seconds < 0.025: raise ValueError(f"seconds={seconds!r}: pass a number >= 0.025")
+                        use_cache:bool=True, # read/write the cache; False: synthesise, save nothing
+                        # n_voices*n_sentences*4 clips, classes = PROSODY.index, speakers = voices
+                       ) -> Corpus:
+    "Synthetic prosody corpus: voices x sentences x 4 classes set by `PROSODY`; seeded, cached."
+    _check_param('n_voices', n_voices, 1, len(VOICES))
+    _check_param('n_sentences', n_sentences, 1, len(SENTENCES))
+    if not isinstance(seconds, (int, float)) or seconds < 0.025:
+        raise ValueError(f"seconds={seconds!r}: pass a number >= 0.025")
     path = _cache_dir(cache_dir)/f'prosody_{_prosody_key(n_voices, n_sentences, seconds, seed)}.npz'
     if use_cache and path.exists(): return _load_npz(path)
     corpus = _build_prosody(n_voices, n_sentences, seconds, seed, progress)

@@ -26,25 +26,35 @@ __all__ = ['DEMO_CORPUS', 'DEMO_TEST_SPEAKERS', 'DEMO_CLASSES', 'DEMO_CONFIG', '
            'demo_dir', 'save_checkpoint', 'train_demo_model', 'load_demo_model']
 
 # %% ../nbs/05_demo.ipynb #52f02395
-DEMO_CORPUS = dict(n_voices=12, n_sentences=16, seconds=2.0, seed=0)   # `make_prosody_corpus` arguments of the demo corpus
-DEMO_TEST_SPEAKERS = ('en-us+m7', 'en-us+f4')   # held-out voices; their variants m7, f4 are in no training voice
+# `make_prosody_corpus` arguments of the demo corpus
+DEMO_CORPUS = dict(n_voices=12, n_sentences=16, seconds=2.0, seed=0)
+# held-out voices; their variants m7, f4 are in no training voice
+DEMO_TEST_SPEAKERS = ('en-us+m7', 'en-us+f4')
 DEMO_CLASSES = list(PROSODY.index)               # ['neutral', 'happy', 'sad', 'angry']
-DEMO_CONFIG = dict(                              # `WavLMConfig` fields that differ from (or matter beyond) the defaults
-    hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512, hidden_act='gelu',
-    conv_dim=(64,) * 7, conv_kernel=(10, 3, 3, 3, 3, 2, 2), conv_stride=(5, 2, 2, 2, 2, 2, 2), conv_bias=False,
-    feat_extract_norm='group', do_stable_layer_norm=False, num_conv_pos_embeddings=32, num_conv_pos_embedding_groups=8,
+# `WavLMConfig` fields that differ from (or matter beyond) the defaults
+DEMO_CONFIG = dict(
+    hidden_size=128, num_hidden_layers=4, num_attention_heads=4, intermediate_size=512,
+    hidden_act='gelu',
+    conv_dim=(64,) * 7, conv_kernel=(10, 3, 3, 3, 3, 2, 2), conv_stride=(5, 2, 2, 2, 2, 2, 2),
+    conv_bias=False,
+    feat_extract_norm='group', do_stable_layer_norm=False, num_conv_pos_embeddings=32,
+    num_conv_pos_embedding_groups=8,
     classifier_proj_size=64, use_weighted_layer_sum=False,
-    hidden_dropout=0.1, attention_dropout=0.1, activation_dropout=0.0, feat_proj_dropout=0.0, final_dropout=0.1,
+    hidden_dropout=0.1, attention_dropout=0.1, activation_dropout=0.0, feat_proj_dropout=0.0,
+    final_dropout=0.1,
     layerdrop=0.0, mask_time_prob=0.0, mask_feature_prob=0.0)
-DEMO_RECIPE = dict(epochs=20, batch_size=16, lr=1e-3, betas=(0.9, 0.98), weight_decay=0.01, warmup_ratio=0.1,
-                   grad_clip=1.0, max_shift_seconds=0.25)   # optimisation and augmentation of `train_demo_model`
+# optimisation and augmentation of `train_demo_model`
+DEMO_RECIPE = dict(epochs=20, batch_size=16, lr=1e-3, betas=(0.9, 0.98), weight_decay=0.01,
+                   warmup_ratio=0.1, grad_clip=1.0, max_shift_seconds=0.25)
+# `Wav2Vec2FeatureExtractor` settings: raw 16 kHz waveforms, not normalised
 DEMO_FEATURES = dict(feature_size=1, sampling_rate=SR, padding_value=0.0, do_normalize=False,
-                     return_attention_mask=True)   # `Wav2Vec2FeatureExtractor` settings: raw 16 kHz waveforms, not normalised
+                     return_attention_mask=True)
 
 # %% ../nbs/05_demo.ipynb #8d43b721
 def demo_config() -> WavLMConfig:
     "The demo architecture: `DEMO_CONFIG` with 4 labels named after `DEMO_CLASSES`."
-    return WavLMConfig(**DEMO_CONFIG, num_labels=len(DEMO_CLASSES), id2label=dict(enumerate(DEMO_CLASSES)),
+    return WavLMConfig(**DEMO_CONFIG, num_labels=len(DEMO_CLASSES),
+                       id2label=dict(enumerate(DEMO_CLASSES)),
                        label2id={c: i for i, c in enumerate(DEMO_CLASSES)})
 
 def new_demo_model(seed:int=0, # weights are drawn with this seed
@@ -59,14 +69,16 @@ def n_params(model) -> int: # any torch module
 
 # %% ../nbs/05_demo.ipynb #b4d9fd05
 def demo_data(split:str='test', # 'test' (held-out speakers), 'train' or 'all'
-              seed:int=0, # seed of the `max_samples` draw (the corpus itself is fixed by `DEMO_CORPUS`)
-              max_samples:int|None=None, # keep a class-stratified draw of this many clips; None = all
+              seed:int=0, # seed of the `max_samples` draw (the corpus is fixed by `DEMO_CORPUS`)
+              max_samples:int|None=None, # a class-stratified draw of this many clips; None = all
               progress:bool=False, # tqdm bar if the corpus has to be synthesised
              ) -> Corpus: # clips [32000] float32 at 16 kHz, labels, class_names, speakers, meta
-    "The demo corpus (or its train / held-out-speaker test side) exactly as used to train the shipped model."
-    if split not in ('test', 'train', 'all'): raise ValueError(f"split={split!r}: use 'test', 'train' or 'all'")
+    "The demo corpus (or its train / held-out-speaker test side) as used for the shipped model."
+    if split not in ('test', 'train', 'all'):
+        raise ValueError(f"split={split!r}: use 'test', 'train' or 'all'")
     c = make_prosody_corpus(**DEMO_CORPUS, progress=progress)
-    if split != 'all': c = c.split_by_speaker(test_speakers=list(DEMO_TEST_SPEAKERS))[split == 'test']
+    if split != 'all':
+        c = c.split_by_speaker(test_speakers=list(DEMO_TEST_SPEAKERS))[split == 'test']
     return c if max_samples is None else c.limit(max_samples, seed=seed)
 
 # %% ../nbs/05_demo.ipynb #b68c4ce6
@@ -75,7 +87,8 @@ def time_shift(x:Tensor, # [batch, samples] waveforms
               ) -> Tensor: # [batch, samples], clip i delayed by shifts[i]
     "Delay each clip by `shifts[i]` samples: zeros in front, the end cropped, length kept."
     if len(shifts) != len(x): raise ValueError(f"got {len(shifts)} shifts for {len(x)} clips")
-    if min(shifts) < 0 or max(shifts) > x.shape[1]: raise ValueError(f"shifts {list(shifts)} must lie in [0, {x.shape[1]}]")
+    if min(shifts) < 0 or max(shifts) > x.shape[1]:
+        raise ValueError(f"shifts {list(shifts)} must lie in [0, {x.shape[1]}]")
     y = torch.zeros_like(x)
     for i, s in enumerate(shifts): y[i, int(s):] = x[i, :x.shape[1] - int(s)]
     return y
@@ -83,7 +96,8 @@ def time_shift(x:Tensor, # [batch, samples] waveforms
 # %% ../nbs/05_demo.ipynb #fae0af28
 def _optimizer(model, steps:int, r:dict):
     "AdamW and its warm-up + cosine schedule over `steps` optimiser steps."
-    opt = torch.optim.AdamW(model.parameters(), lr=r['lr'], betas=tuple(r['betas']), weight_decay=r['weight_decay'])
+    opt = torch.optim.AdamW(model.parameters(), lr=r['lr'], betas=tuple(r['betas']),
+                            weight_decay=r['weight_decay'])
     return opt, get_cosine_schedule_with_warmup(opt, math.ceil(r['warmup_ratio'] * steps), steps)
 
 # %% ../nbs/05_demo.ipynb #5bba8d56
@@ -94,10 +108,12 @@ def predict_logits(model, # HF `*ForSequenceClassification` in eval mode
                    progress:bool=False, # tqdm bar over batches
                   ) -> Tensor: # [N, C] class logits
     "Class logits of `model` on every clip of `corpus`."
-    if model.training: raise RuntimeError("model is in training mode (dropout is on); call model.eval() first")
+    if model.training:
+        raise RuntimeError("model is in training mode (dropout is on); call model.eval() first")
     idx = np.arange(len(corpus))
     chunks = [idx[i:i + batch_size] for i in range(0, len(idx), batch_size)]
-    return torch.cat([model(*corpus.batch(c)[:2]).logits for c in tqdm(chunks, desc='predicting', disable=not progress)])
+    return torch.cat([model(*corpus.batch(c)[:2]).logits
+                      for c in tqdm(chunks, desc='predicting', disable=not progress)])
 
 def confusion_frame(labels, # [N] true class ids
                     preds, # [N] predicted class ids
@@ -106,11 +122,13 @@ def confusion_frame(labels, # [N] true class ids
     "Confusion matrix as a DataFrame (rows: true, columns: predicted)."
     C = len(class_names)
     m = np.bincount(np.asarray(labels) * C + np.asarray(preds), minlength=C * C).reshape(C, C)
-    return pd.DataFrame(m, index=pd.Index(class_names, name='true'), columns=pd.Index(class_names, name='predicted'))
+    return pd.DataFrame(m, index=pd.Index(class_names, name='true'),
+                        columns=pd.Index(class_names, name='predicted'))
 
 # %% ../nbs/05_demo.ipynb #0c509811
-def _train_epoch(model, opt, sched, train:Corpus, r:dict, rng:np.random.Generator, bar) -> tuple[float, float]:
-    "One seeded pass over `train` with time-shift augmentation; (mean loss, accuracy) during training."
+def _train_epoch(model, opt, sched, train:Corpus, r:dict, rng:np.random.Generator,
+                 bar) -> tuple[float, float]:
+    "One seeded pass over `train`, time-shift augmented; (mean loss, accuracy) during training."
     model.train(); order, loss_sum, hits = rng.permutation(len(train)), 0.0, 0
     for i in range(0, len(order), r['batch_size']):
         x, m, y = train.batch(order[i:i + r['batch_size']])
@@ -118,14 +136,17 @@ def _train_epoch(model, opt, sched, train:Corpus, r:dict, rng:np.random.Generato
         out = model(x, attention_mask=m, labels=y)
         opt.zero_grad(); out.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), r['grad_clip']); opt.step(); sched.step()
-        loss_sum += out.loss.item() * len(y); hits += (out.logits.argmax(-1) == y).sum().item(); bar.update()
+        loss_sum += out.loss.item() * len(y)
+        hits += (out.logits.argmax(-1) == y).sum().item()
+        bar.update()
     return loss_sum / len(order), hits / len(order)
 
 def _evaluate(model, corpus:Corpus) -> tuple[float, float, np.ndarray]:
     "(mean cross-entropy, accuracy, predictions [N]) of `model` in eval mode on `corpus`."
     model.eval(); logits = predict_logits(model, corpus); y = torch.from_numpy(corpus.labels)
     pred = logits.argmax(-1)
-    return torch.nn.functional.cross_entropy(logits, y).item(), (pred == y).float().mean().item(), pred.numpy()
+    return (torch.nn.functional.cross_entropy(logits, y).item(), (pred == y).float().mean().item(),
+            pred.numpy())
 
 # %% ../nbs/05_demo.ipynb #d6cec720
 CHECKPOINT_FILES = ('config.json', 'model.safetensors', 'preprocessor_config.json', 'training.json')
@@ -145,11 +166,13 @@ def save_checkpoint(model, # HF model to save (float32 weights)
                     info:dict, # written as training.json
                     out_dir, # folder to (re)place; may only hold `CHECKPOINT_FILES`
                    ) -> Path: # `out_dir`
-    "Save `model` (safetensors), the feature-extractor settings and `info` to `out_dir`, atomically."
+    "Save `model` (safetensors), the feature-extractor settings and `info` to `out_dir` atomically."
     out = Path(out_dir)
-    extra = sorted(p.name for p in out.iterdir() if p.name not in CHECKPOINT_FILES) if out.is_dir() else []
+    extra = (sorted(p.name for p in out.iterdir() if p.name not in CHECKPOINT_FILES)
+             if out.is_dir() else [])
     if out.exists() and (not out.is_dir() or extra):
-        raise ValueError(f"out_dir {out} holds {extra or 'a file'}, not just a checkpoint; pass an empty or new folder")
+        raise ValueError(f"out_dir {out} holds {extra or 'a file'}, not just a checkpoint; "
+                         "pass an empty or new folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f'.{out.name}.tmp'))
     try:
@@ -157,7 +180,8 @@ def save_checkpoint(model, # HF model to save (float32 weights)
         Wav2Vec2FeatureExtractor(**DEMO_FEATURES).save_pretrained(tmp)
         (tmp/'training.json').write_text(json.dumps(to_jsonable(info), indent=1))
         for f in tmp.iterdir(): f.chmod(0o644)
-        tmp.chmod(0o755); _swap_in(tmp, out)   # mkdtemp makes 0700, safetensors 0600: make the package data readable
+        # mkdtemp makes 0700, safetensors 0600: make the package data readable
+        tmp.chmod(0o755); _swap_in(tmp, out)
     finally: shutil.rmtree(tmp, ignore_errors=True)
     return out
 
@@ -173,38 +197,49 @@ def _recipe(epochs:int, overrides:dict|None) -> dict:
 def _info(r, seed, corpus, train, test, model, history, preds, wall) -> dict:
     "The contents of training.json."
     cm = confusion_frame(test.labels, preds, test.class_names)
-    return dict(recipe=r, seed=seed, corpus=dict(DEMO_CORPUS if corpus is None else dict(custom=repr(corpus)),
-                seconds=max(len(w) for w in train.waves) / train.sr), test_speakers=sorted(set(test.speakers)),
-                train_speakers=sorted(set(train.speakers)), n_train=len(train), n_test=len(test), n_params=n_params(model),
-                architecture=DEMO_CONFIG, class_names=test.class_names, history=history.to_dict('records'),
-                test_accuracy=float(np.trace(cm.values) / len(test)), confusion=dict(rows='true', columns='predicted',
-                matrix=cm.values), wall_seconds=wall, torch_threads=torch.get_num_threads(),
+    return dict(recipe=r, seed=seed,
+                corpus=dict(DEMO_CORPUS if corpus is None else dict(custom=repr(corpus)),
+                            seconds=max(len(w) for w in train.waves) / train.sr),
+                test_speakers=sorted(set(test.speakers)),
+                train_speakers=sorted(set(train.speakers)),
+                n_train=len(train), n_test=len(test), n_params=n_params(model),
+                architecture=DEMO_CONFIG, class_names=test.class_names,
+                history=history.to_dict('records'),
+                test_accuracy=float(np.trace(cm.values) / len(test)),
+                confusion=dict(rows='true', columns='predicted', matrix=cm.values),
+                wall_seconds=wall, torch_threads=torch.get_num_threads(),
                 versions=dict(torch=torch.__version__, transformers=transformers.__version__))
 
 # %% ../nbs/05_demo.ipynb #05797231
-def train_demo_model(corpus:Corpus|None=None, # None = the demo corpus (`DEMO_CORPUS`); else any 4-class prosody `Corpus`
+def train_demo_model(corpus:Corpus|None=None, # None: `DEMO_CORPUS`; else a 4-class prosody `Corpus`
                      epochs:int=DEMO_RECIPE['epochs'], # passes over the training clips
                      seed:int=0, # seeds the initial weights, data order, augmentation and dropout
                      out_dir=None, # save the checkpoint here (None = don't save)
                      progress:bool=True, # tqdm bar over optimiser steps
-                     test_speakers:Sequence[str]=DEMO_TEST_SPEAKERS, # held-out speakers (must be in `corpus`)
+                     # held-out speakers (must be in `corpus`)
+                     test_speakers:Sequence[str]=DEMO_TEST_SPEAKERS,
                      recipe:dict|None=None, # overrides of `DEMO_RECIPE` (e.g. {'batch_size': 8})
-                    ) -> tuple[WavLMForSequenceClassification, pd.DataFrame]: # model in eval mode; one history row per epoch
-    "Train the demo model from scratch with the documented recipe; evaluate on held-out speakers every epoch."
+                     # model in eval mode; one history row per epoch
+                    ) -> tuple[WavLMForSequenceClassification, pd.DataFrame]:
+    "Train the demo model from scratch (documented recipe); test on held-out speakers each epoch."
     r, t0 = _recipe(epochs, recipe), time.perf_counter()
-    train, test = (demo_data('all') if corpus is None else corpus).split_by_speaker(test_speakers=list(test_speakers))
-    steps, rows, rng = epochs * math.ceil(len(train) / r['batch_size']), [], np.random.default_rng(seed)
-    with torch.random.fork_rng(), tqdm(total=steps, desc='training demo model', disable=not progress) as bar:
+    train, test = (demo_data('all') if corpus is None else corpus).split_by_speaker(
+        test_speakers=list(test_speakers))
+    steps, rows, rng = (epochs * math.ceil(len(train) / r['batch_size']), [],
+                        np.random.default_rng(seed))
+    with torch.random.fork_rng(), tqdm(total=steps, desc='training demo model',
+                                       disable=not progress) as bar:
         model = new_demo_model(seed); opt, sched = _optimizer(model, steps, r)
         for ep in range(1, epochs + 1):
             tl, ta = _train_epoch(model, opt, sched, train, r, rng, bar)
             vl, va, preds = _evaluate(model, test)
-            rows.append(dict(epoch=ep, lr=sched.get_last_lr()[0], train_loss=tl, train_acc=ta, test_loss=vl, test_acc=va,
-                             seconds=time.perf_counter() - t0))
+            rows.append(dict(epoch=ep, lr=sched.get_last_lr()[0], train_loss=tl, train_acc=ta,
+                             test_loss=vl, test_acc=va, seconds=time.perf_counter() - t0))
             bar.set_postfix(train_loss=f'{tl:.3f}', test_acc=f'{va:.3f}')
     history = pd.DataFrame(rows)
     if out_dir is not None:
-        save_checkpoint(model, _info(r, seed, corpus, train, test, model, history, preds, time.perf_counter() - t0), out_dir)
+        save_checkpoint(model, _info(r, seed, corpus, train, test, model, history, preds,
+                                     time.perf_counter() - t0), out_dir)
     return model.eval(), history
 
 # %% ../nbs/05_demo.ipynb #76e74e35
@@ -213,13 +248,16 @@ def _feature_settings(path:Path, info:dict) -> dict:
     fe = Wav2Vec2FeatureExtractor.from_pretrained(path)
     return {**{k: getattr(fe, k) for k in DEMO_FEATURES}, 'seconds': info['corpus']['seconds']}
 
-def load_demo_model(path=None, # checkpoint folder; None = the one shipped in the package (`demo_dir()`)
+def load_demo_model(path=None, # checkpoint folder; None = the packaged one (`demo_dir()`)
                    ) -> tuple: # (model in eval mode, feature-extractor settings dict, class names)
     "Load the demo prosody classifier (float32, eval mode) with its input settings and class names."
     path = demo_dir() if path is None else Path(path)
     missing = [f for f in CHECKPOINT_FILES if not (path/f).is_file()]
-    if missing: raise FileNotFoundError(
-        f"demo checkpoint incomplete at {path}: missing {missing}. Rebuild it with the training cell of nbs/05_demo.ipynb "
-        "(train_demo_model(out_dir=...)) or reinstall neuron_ablation to get the packaged copy.")
+    if missing:
+        raise FileNotFoundError(f"demo checkpoint incomplete at {path}: missing {missing}. "
+                                "Rebuild it with the training cell of nbs/05_demo.ipynb "
+                                "(train_demo_model(out_dir=...)) or reinstall neuron_ablation "
+                                "to get the packaged copy.")
     model, info = load_model(str(path)), json.loads((path/'training.json').read_text())
-    return model, _feature_settings(path, info), [model.config.id2label[i] for i in range(model.config.num_labels)]
+    return (model, _feature_settings(path, info),
+            [model.config.id2label[i] for i in range(model.config.num_labels)])

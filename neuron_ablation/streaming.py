@@ -20,59 +20,82 @@ __all__ = ['ClipStream', 'ClipBatches']
 _MODES = ('crop', 'pad')
 
 class ClipStream:
-    "Labelled clips read from disk batch by batch: each clip is decoded (and resampled to 16 kHz) when its batch is needed; only sources and labels are held in memory."
-    def __init__(self, sources:Sequence, # one per clip: an audio file path, or anything `decode` takes
+    "Labelled clips, each decoded (to 16 kHz) when its batch is needed; holds only sources, labels."
+    def __init__(self, sources:Sequence, # per clip: an audio file path, or anything `decode` takes
                  labels, # [N] class ids 0..C-1
                  class_names:Sequence[str], # name of each class id
                  speakers:Sequence|None=None, # [N] speaker ids (default: every clip its own)
-                 max_seconds:float|None=3.0, # 'crop': every clip cut or padded to this length; 'pad': the longest a clip may be (None = no limit)
-                 mode:str='crop', # 'crop' (every batch [B, max_seconds·16 kHz]) or 'pad' (each batch padded to its longest clip)
-                 workers:int=0, # `DataLoader` worker processes that decode (0 = decode in this process)
-                 decode:Callable|None=None): # source -> 1-D float32 waveform at 16 kHz (default: `load_audio` of a path)
+                 # s; 'crop': clips cut/padded to it; 'pad': longest clip allowed (None = no limit)
+                 max_seconds:float|None=3.0,
+                 # 'crop' (batches [B, max_seconds·16 kHz]) or 'pad' (to each batch's longest clip)
+                 mode:str='crop',
+                 workers:int=0, # `DataLoader` worker processes that decode (0 = decode here)
+                 # source -> 1-D float32 waveform at 16 kHz (default: `load_audio` of a path)
+                 decode:Callable|None=None):
         self.sources, self.class_names = list(sources), list(class_names)
         n = len(self.sources)
         self.labels = np.asarray(labels)
         if self.labels.shape != (n,) or (n and not np.issubdtype(self.labels.dtype, np.integer)):
-            raise ValueError(f"labels must be {n} int class ids (one per source), got {self.labels.dtype} {self.labels.shape}")
+            raise ValueError(f"labels must be {n} int class ids (one per source), "
+                             f"got {self.labels.dtype} {self.labels.shape}")
         self.labels = self.labels.astype(np.int64)
         if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
-            raise ValueError(f"labels span [{self.labels.min()}, {self.labels.max()}] but there are {len(self.class_names)} class_names {self.class_names}")
-        self.speakers = [str(s) for s in speakers] if speakers is not None else [f'clip{i}' for i in range(n)]
-        if len(self.speakers) != n: raise ValueError(f"speakers has {len(self.speakers)} entries for {n} sources")
-        if mode not in _MODES: raise ValueError(f"mode={mode!r}: use 'crop' (every clip to max_seconds) or 'pad' (each batch to its longest clip)")
-        if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float)) or not 0 < max_seconds < float('inf')):
+            raise ValueError(f"labels span [{self.labels.min()}, {self.labels.max()}] but "
+                             f"there are {len(self.class_names)} class_names {self.class_names}")
+        self.speakers = ([str(s) for s in speakers] if speakers is not None
+                         else [f'clip{i}' for i in range(n)])
+        if len(self.speakers) != n:
+            raise ValueError(f"speakers has {len(self.speakers)} entries for {n} sources")
+        if mode not in _MODES:
+            raise ValueError(f"mode={mode!r}: use 'crop' (every clip to max_seconds) "
+                             "or 'pad' (each batch to its longest clip)")
+        if max_seconds is not None and (isinstance(max_seconds, bool)
+                                        or not isinstance(max_seconds, (int, float))
+                                        or not 0 < max_seconds < float('inf')):
             raise ValueError(f"max_seconds={max_seconds!r}: pass a positive number of seconds")
-        if mode == 'crop' and max_seconds is None: raise ValueError("mode='crop' needs max_seconds, e.g. max_seconds=3.0")
+        if mode == 'crop' and max_seconds is None:
+            raise ValueError("mode='crop' needs max_seconds, e.g. max_seconds=3.0")
         if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 0:
-            raise ValueError(f"workers={workers!r}: pass the number of decoding processes, 0 or more")
-        if decode is not None and not callable(decode): raise TypeError(f"decode must be a callable source -> waveform, got {type(decode).__name__}")
-        self.max_seconds, self.mode, self.workers, self.decode, self.skipped = max_seconds, mode, int(workers), decode, []
+            raise ValueError(f"workers={workers!r}: "
+                             "pass the number of decoding processes, 0 or more")
+        if decode is not None and not callable(decode):
+            raise TypeError("decode must be a callable source -> waveform, "
+                            f"got {type(decode).__name__}")
+        self.max_seconds, self.mode, self.workers, self.decode, self.skipped = (
+            max_seconds, mode, int(workers), decode, [])
         self.device, self.dtype = torch.device('cpu'), torch.float32
         if decode is None:   # files: every one must exist now, not 20 minutes into a run
             missing = [str(s) for s in self.sources if not Path(s).is_file()]
-            if missing: raise FileNotFoundError(f"{len(missing)} of {n} audio files do not exist: {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+            if missing:
+                raise FileNotFoundError(f"{len(missing)} of {n} audio files do not exist: "
+                                        f"{missing[:5]}{' ...' if len(missing) > 5 else ''}")
 
     def __len__(self): return len(self.sources)
-    def __repr__(self):   # the settings the numbers depend on (not the device: it is in the run's own settings)
-        return (f"ClipStream({len(self)} clips, {len(self.class_names)} classes {self.class_names}, mode={self.mode!r}, "
+    # the settings the numbers depend on (not the device: it is in the run's own settings)
+    def __repr__(self):
+        return (f"ClipStream({len(self)} clips, {len(self.class_names)} classes "
+                f"{self.class_names}, mode={self.mode!r}, "
                 f"max_seconds={self.max_seconds}, workers={self.workers})")
 
 # %% ../nbs/22_streaming.ipynb #2297d4ba
 def _clip(self:ClipStream, i:int) -> np.ndarray:
-    "Clip `i` decoded: 1-D float32 at 16 kHz (cut to max_seconds in 'crop' mode); one error naming the clip and its source otherwise."
+    "Clip `i` decoded: 1-D float32, 16 kHz (cut to max_seconds in 'crop'); errors name its source."
     src = self.sources[i]
     try: w = self.decode(src) if self.decode is not None else load_audio(src)
     except Exception as e: raise type(e)(f"clip {i} of the stream ({src}): {e}") from e
     w = np.asarray(w)
-    if w.ndim != 1 or w.dtype != np.float32: raise TypeError(f"clip {i} of the stream ({src}): decode returned {w.dtype} {w.shape}, not a 1-D float32 waveform")
+    if w.ndim != 1 or w.dtype != np.float32:
+        raise TypeError(f"clip {i} of the stream ({src}): decode returned {w.dtype} {w.shape}, "
+                        "not a 1-D float32 waveform")
     n = None if self.max_seconds is None else int(round(self.max_seconds * SR))
     if self.mode == 'pad' and n is not None and len(w) > n:
-        raise ValueError(f"clip {i} of the stream ({src}) is {len(w) / SR:.2f} s > max_seconds={self.max_seconds}; use mode='crop' to cut it")
+        raise ValueError(f"clip {i} of the stream ({src}) is {len(w) / SR:.2f} s > "
+                         f"max_seconds={self.max_seconds}; use mode='crop' to cut it")
     return w[:n] if self.mode == 'crop' else w
 ClipStream.clip = _clip
 
 def _batch(self:ClipStream, idx) -> tuple: # clip indices
-    "(x [B, S] float32, attention_mask [B, S] int64, labels [B] int64) of clips `idx`, decoded now, on the CPU."
+    "(x [B, S] float32, mask [B, S] int64, labels [B] int64) of clips `idx`, decoded now, on CPU."
     idx = [int(i) for i in np.atleast_1d(np.asarray(idx))]
     waves = [self.clip(i) for i in idx]
     S = int(round(self.max_seconds * SR)) if self.mode == 'crop' else max(len(w) for w in waves)
@@ -85,17 +108,22 @@ def _index(self:ClipStream, idx) -> np.ndarray:
     if isinstance(idx, slice): return np.arange(len(self))[idx]
     idx = np.asarray(idx.cpu() if isinstance(idx, Tensor) else idx)
     if idx.dtype == bool:
-        if idx.shape != (len(self),): raise ValueError(f"a boolean mask of a stream needs {len(self)} entries, got shape {idx.shape}")
+        if idx.shape != (len(self),):
+            raise ValueError(f"a boolean mask of a stream needs {len(self)} entries, "
+                             f"got shape {idx.shape}")
         return np.flatnonzero(idx)
-    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer): raise ValueError(f"index a stream with ints, a slice or a boolean mask, got {idx!r}")
-    if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)): raise IndexError(f"clip index out of range for {len(self)} clips")
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"index a stream with ints, a slice or a boolean mask, got {idx!r}")
+    if len(idx) and (idx.min() < -len(self) or idx.max() >= len(self)):
+        raise IndexError(f"clip index out of range for {len(self)} clips")
     return idx % max(len(self), 1)
 
 def _getitem(self:ClipStream, idx): # ints, a slice or a boolean mask
     "A stream of clips `idx` (nothing decoded)."
     idx = _index(self, idx)
     out = ClipStream.__new__(ClipStream); out.__dict__.update(self.__dict__)
-    out.sources, out.labels, out.speakers = [self.sources[i] for i in idx], self.labels[idx], [self.speakers[i] for i in idx]
+    out.sources, out.labels, out.speakers = ([self.sources[i] for i in idx], self.labels[idx],
+                                             [self.speakers[i] for i in idx])
     return out
 ClipStream.__getitem__ = _getitem
 
@@ -114,13 +142,17 @@ def _limit(self:ClipStream, max_samples:int, # clips to keep
     return self[stratified_pick(self.labels, max_samples, seed)]
 ClipStream.limit = _limit
 
-def _split_by_speaker(self:ClipStream, test_speakers:Sequence[str]|None=None, test_fraction:float=0.2, seed:int=0) -> tuple:
+def _split_by_speaker(self:ClipStream, test_speakers:Sequence[str]|None=None,
+                      test_fraction:float=0.2, seed:int=0) -> tuple:
     "Speaker-disjoint `(train, test)` streams, as `Corpus.split_by_speaker` splits."
     known = sorted(set(self.speakers))
     if test_speakers is None: test_speakers = pick_test_speakers(known, test_fraction, seed)
     unknown = sorted(set(test_speakers) - set(known))
-    if unknown: raise ValueError(f"test_speakers {unknown} are not in the stream; speakers are {known}")
-    if not 0 < len(set(test_speakers)) < len(known): raise ValueError(f"test_speakers={list(test_speakers)} leaves one side empty; name some but not all of {known}")
+    if unknown:
+        raise ValueError(f"test_speakers {unknown} are not in the stream; speakers are {known}")
+    if not 0 < len(set(test_speakers)) < len(known):
+        raise ValueError(f"test_speakers={list(test_speakers)} leaves one side empty; "
+                         f"name some but not all of {known}")
     is_test = np.isin(np.array(self.speakers), list(test_speakers))
     return self[~is_test], self[is_test]
 ClipStream.split_by_speaker = _split_by_speaker
@@ -136,30 +168,39 @@ def _trim():
     if _LIBC[0] is not None: _LIBC[0](0)
 
 def _trimmed(pairs):
-    "The (index, batch) pairs, the heap trimmed after each: a step keeps a few numbers per clip between large per-batch temporaries, which otherwise pin glibc's heap so that a run's memory grows with the corpus (205 KiB per clip measured)."
+    "The (index, batch) pairs, the heap trimmed after each (else memory grows with the corpus)."
+    # a step keeps a few numbers per clip between large per-batch temporaries, which otherwise pin
+    # glibc's heap so that a run's memory grows with the corpus (205 KiB per clip measured)
     for p in pairs: yield p; _trim()
 
 class _BatchSet(Dataset):
     "Batch i of a stream as a map-style dataset item (what `DataLoader` workers decode)."
     def __init__(self, stream:ClipStream, batch_size:int): self.stream, self.bs = stream, batch_size
     def __len__(self): return -(-len(self.stream) // self.bs)
-    def __getitem__(self, i:int): return self.stream.batch(range(i * self.bs, min((i + 1) * self.bs, len(self.stream))))
+    def __getitem__(self, i:int):
+        return self.stream.batch(range(i * self.bs, min((i + 1) * self.bs, len(self.stream))))
 
 class ClipBatches:
-    "The batches of a `ClipStream` as a sequence: `len`, `[i]` -> (x, mask, y) decoded now; `iterate(indices)` decodes in the stream's workers."
+    "A `ClipStream`'s batches as a sequence: `[i]` -> (x, mask, y) now; `iterate` uses workers."
     def __init__(self, stream:ClipStream, batch_size:int):
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1: raise ValueError(f"batch_size={batch_size!r}: pass a positive int")
+        if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                or batch_size < 1):
+            raise ValueError(f"batch_size={batch_size!r}: pass a positive int")
         self.stream, self.data = stream, _BatchSet(stream, int(batch_size))
     def __len__(self): return len(self.data)
-    def _move(self, b): return tuple(t.to(self.stream.device, self.stream.dtype) if t.is_floating_point() else t.to(self.stream.device) for t in b)
+    def _move(self, b):
+        return tuple(t.to(self.stream.device, self.stream.dtype) if t.is_floating_point()
+                     else t.to(self.stream.device) for t in b)
     def __getitem__(self, i:int):
         if not -len(self) <= i < len(self): raise IndexError(f"batch {i} of {len(self)}")
         return self._move(self.data[i % len(self)])
     def iterate(self, indices): # batch indices, in the order wanted
-        "(index, batch) of the batches `indices`, decoded ahead in `workers` processes (in this one when workers=0)."
+        "(index, batch) of batches `indices`, decoded ahead in `workers` processes (here if 0)."
         indices = list(indices)
-        if self.stream.workers == 0 or len(indices) < 2: return _trimmed((i, self[i]) for i in indices)
-        dl = DataLoader(self.data, batch_size=None, sampler=indices, num_workers=min(self.stream.workers, len(indices)), prefetch_factor=2)
+        if self.stream.workers == 0 or len(indices) < 2:
+            return _trimmed((i, self[i]) for i in indices)
+        dl = DataLoader(self.data, batch_size=None, sampler=indices,
+                        num_workers=min(self.stream.workers, len(indices)), prefetch_factor=2)
         return _trimmed((i, self._move(b)) for i, b in zip(indices, dl))
     def __iter__(self): return (b for _, b in self.iterate(range(len(self))))
 
@@ -167,7 +208,7 @@ def _batches(self:ClipStream, batch_size:int): return ClipBatches(self, batch_si
 ClipStream.batches = _batches
 
 def _digests(self:ClipStream) -> list:
-    "Per clip, 16 hex digits naming its source: a file's resolved path, size and modification time; any other source's repr."
+    "Per clip, 16 hex digits naming its source: a file's resolved path, size, mtime; else repr."
     def one(src):
         if self.decode is None:
             st = os.stat(src); key = f"{Path(src).resolve()}|{st.st_size}|{st.st_mtime_ns}"
@@ -179,7 +220,9 @@ ClipStream.digests = _digests
 def _min_samples(self:ClipStream) -> int:
     "Real samples of the shortest clip (file headers only; other sources are decoded once)."
     cap = int(round(self.max_seconds * SR)) if self.max_seconds is not None else None
-    if self.decode is None: n = min(int(np.ceil(i.frames * SR / i.samplerate)) for i in map(sf.info, map(str, self.sources)))   # one header read per file
+    if self.decode is None:   # one header read per file
+        n = min(int(np.ceil(i.frames * SR / i.samplerate))
+                for i in map(sf.info, map(str, self.sources)))
     else: n = min(len(self.clip(i)) for i in range(len(self)))
     return n if cap is None else min(n, cap)
 ClipStream.min_samples = _min_samples
