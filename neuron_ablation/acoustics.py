@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, scipy.signal, torch, librosa
 import torch.nn.functional as F
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .checks import check_positive_int
+from .checks import check_positive_int, check_sampling_rate, validate_waveform
 from .model import conv_geometry
 
 # %% auto #0
@@ -94,65 +94,54 @@ def _as_batch(wave):
         raise ValueError(f"wave has dtype {x.dtype}; pass float32/float64 samples in [-1, 1] "
                          "(for int16 PCM: wave.astype(np.float32) / 32768)")
     if x.ndim not in (1, 2):
-        raise ValueError(f"wave has shape {tuple(x.shape)} (rank {x.ndim}); pass mono audio as [samples] or "
-                         "[batch, samples] (mix down or pick one channel first)")
+        raise ValueError(f"wave has shape {tuple(x.shape)} (rank {x.ndim}); pass mono audio as "
+                         "[samples] or [batch, samples] (mix down or pick one channel first)")
     return (x[None], True) if x.ndim == 1 else (x, False)
 
 # %% ../nbs/14_acoustics.ipynb #fc092212
-def _mask_lengths(mask, shape):
-    "Valid samples per clip from a right-padding `attention_mask` of `shape` [B, S]."
-    m = _to_numpy(mask, 'attention_mask')
-    m = m[None] if m.ndim == 1 else m
-    if m.shape != shape:
-        raise ValueError(f"attention_mask has shape {m.shape} but wave is {shape}; pass [batch, samples] with 1 on real samples")
-    if not np.isin(m, (0, 1)).all():
-        raise ValueError(f"attention_mask holds values {np.unique(m)[:5].tolist()}; it must be 0/1 (1 = real sample)")
-    n = m.sum(-1).astype(np.int64)
-    bad = np.flatnonzero((m != (np.arange(shape[1]) < n[:, None])).any(-1))
-    if bad.size:
-        raise ValueError(f"attention_mask of clip {bad[0]} is not ones followed by zeros; only right padding is "
-                         "supported, so trim the clip and pad it at the end")
-    return n
-
-# %% ../nbs/14_acoustics.ipynb #4f1b7a51
-def _valid_lengths(x, attention_mask=None, lengths=None):
-    "Valid samples per clip of `x` [B, S] from `attention_mask` or `lengths` (all `S` if neither)."
+def _mask_of(x, attention_mask=None, lengths=None, rf=1):
+    "`attention_mask`, or the right-padding mask of `lengths` (each in `[rf, S]`), as numpy `[B, S]`."
     B, S = x.shape
     if attention_mask is not None and lengths is not None:
         raise ValueError("pass attention_mask or lengths, not both")
-    if attention_mask is not None: return _mask_lengths(attention_mask, x.shape)
-    if lengths is None: return np.full(B, S, dtype=np.int64)
+    if attention_mask is not None:
+        m = _to_numpy(attention_mask, 'attention_mask')
+        return m[None] if m.ndim == 1 else m
+    if lengths is None: return None
     n = np.atleast_1d(_to_numpy(lengths, 'lengths'))
-    if n.shape != (B,) or not np.issubdtype(n.dtype, np.integer) or (n < 1).any() or (n > S).any():
-        raise ValueError(f"lengths={n.tolist()} must be {B} integers in [1, {S}] (valid samples of each clip)")
-    return n.astype(np.int64)
+    if (n.shape != (B,) or not np.issubdtype(n.dtype, np.integer)
+            or (n < rf).any() or (n > S).any()):
+        raise ValueError(f"lengths={n.tolist()} must be {B} integers in [{rf}, {S}] (valid samples "
+                         f"of each clip; one frame needs the receptive field of {rf} samples)")
+    return np.arange(S) < n[:, None]
+
+# %% ../nbs/14_acoustics.ipynb #4f1b7a51
+def _right_padded(m):
+    "Valid samples per clip of a 0/1 mask `m` [B, S], or raise unless each row is ones then zeros."
+    n = m.sum(-1).astype(np.int64)
+    bad = np.flatnonzero((m != (np.arange(m.shape[1]) < n[:, None])).any(-1))
+    if bad.size:
+        raise ValueError(f"attention_mask of clip {bad[0]} is not ones followed by zeros; only right "
+                         "padding is supported, so trim the clip and pad it at the end")
+    return n
 
 # %% ../nbs/14_acoustics.ipynb #d40103a2
-def _check_audio(x, n, grid, sr):
-    "Raise unless `x` [B, S] with valid lengths `n` is finite, long enough and at `grid.sr`."
+def _check_audio(x, m, grid, sr):
+    "Valid lengths `[B]` of `x` [B, S] under mask `m`, after the package's waveform rule at `grid.sr`."
     if not isinstance(grid, FrameGrid):
         raise TypeError(f"grid must be a FrameGrid (e.g. frame_grid(model)), got {type(grid).__name__}")
-    if sr != grid.sr:
-        raise ValueError(f"sr={sr} Hz but the frame grid expects {grid.sr} Hz; resample first, e.g. "
-                         f"librosa.resample(wave, orig_sr={sr}, target_sr={grid.sr})")
-    rf = grid.receptive_field
-    short = np.flatnonzero(n < rf)
-    if short.size:
-        i = short[0]
-        raise ValueError(f"clip {i} has {n[i]} valid samples ({1000 * n[i] / sr:.1f} ms) but one frame needs the "
-                         f"receptive field of {rf} samples ({1000 * rf / sr:.1f} ms); use clips of at least {rf} samples")
-    bad = ~np.isfinite(x) & (np.arange(x.shape[1]) < n[:, None])
-    if bad.any():
-        b, s = np.argwhere(bad)[0]
-        raise ValueError(f"wave has {bad.sum()} non-finite samples (NaN/inf), the first in clip {b} at sample {s}; "
-                         "fix or drop those clips before computing features")
+    check_sampling_rate(sr, grid.sr, 'sr', 'the frame grid')
+    t = torch.from_numpy(np.ascontiguousarray(x))
+    m = None if m is None else torch.from_numpy(np.ascontiguousarray(m))
+    _, mask = validate_waveform(t, m, grid.receptive_field, dtype=t.dtype)
+    return np.full(len(x), x.shape[1], np.int64) if mask is None else _right_padded(mask.numpy())
 
 # %% ../nbs/14_acoustics.ipynb #afc1c696
 def _prepare(wave, grid, attention_mask=None, lengths=None, sr=16000):
     "Validated `([B, S] array, valid lengths [B], was_1d)`."
     x, squeeze = _as_batch(wave)
-    n = _valid_lengths(x, attention_mask, lengths)
-    _check_audio(x, n, grid, sr)
+    rf = grid.receptive_field if isinstance(grid, FrameGrid) else 1
+    n = _check_audio(x, _mask_of(x, attention_mask, lengths, rf), grid, sr)
     return x, n, squeeze
 
 # %% ../nbs/14_acoustics.ipynb #0eab1967
