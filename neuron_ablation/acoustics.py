@@ -130,23 +130,24 @@ def _right_padded(m):
     return n
 
 # %% ../nbs/14_acoustics.ipynb #d40103a2
-def _check_audio(x, m, grid, sr):
+def _check_audio(x, m, grid, sr, validated=False):
     "Valid lengths `[B]` of `x` [B, S] under mask `m`, after the package's waveform rule."
     if not isinstance(grid, FrameGrid):
         raise TypeError(f"grid must be a FrameGrid (e.g. frame_grid(model)), "
                         f"got {type(grid).__name__}")
     check_sampling_rate(sr, grid.sr, 'sr', 'the frame grid')
-    t = torch.from_numpy(np.ascontiguousarray(x))
-    m = None if m is None else torch.from_numpy(np.ascontiguousarray(m))
-    _, mask = validate_waveform(t, m, grid.receptive_field, dtype=t.dtype)
-    return np.full(len(x), x.shape[1], np.int64) if mask is None else _right_padded(mask.numpy())
+    if not validated:
+        t = torch.from_numpy(np.ascontiguousarray(x))
+        m = None if m is None else torch.from_numpy(np.ascontiguousarray(m))
+        m = validate_waveform(t, m, grid.receptive_field, dtype=t.dtype)[1]
+    return np.full(len(x), x.shape[1], np.int64) if m is None else _right_padded(np.asarray(m))
 
 # %% ../nbs/14_acoustics.ipynb #afc1c696
-def _prepare(wave, grid, attention_mask=None, lengths=None, sr=16000):
+def _prepare(wave, grid, attention_mask=None, lengths=None, sr=16000, validated=False):
     "Validated `([B, S] array, valid lengths [B], was_1d)`."
     x, squeeze = _as_batch(wave)
     rf = grid.receptive_field if isinstance(grid, FrameGrid) else 1
-    n = _check_audio(x, _mask_of(x, attention_mask, lengths, rf), grid, sr)
+    n = _check_audio(x, _mask_of(x, attention_mask, lengths, rf), grid, sr, validated)
     return x, n, squeeze
 
 # %% ../nbs/14_acoustics.ipynb #0eab1967
@@ -252,10 +253,12 @@ def acoustic_features(wave, # [batch, samples] or [samples], float32/64 at `grid
                       # (default 800, or the receptive field when larger)
                       f0_window:int|None=None,
                       progress:bool=False, # show a tqdm bar over groups of equal-length clips
+                      # `wave` already passed `checks.validate_waveform` (e.g. `st.validate`)
+                      validated:bool=False,
                      )->dict: # name -> float32 [batch, frames] ([frames] for 1-D); NaN: padding
     "Frame-aligned `rms`, `envelope`, `zcr`, `centroid` (Hz), `f0` (Hz, + `voiced`, `voiced_prob`)."
     names = check_feature_names(features)
-    x, n, squeeze = _prepare(wave, grid, attention_mask, lengths, sr)
+    x, n, squeeze = _prepare(wave, grid, attention_mask, lengths, sr, validated)
     f0_kw = dict(fmin=fmin, fmax=fmax,
                  f0_window=max(800, grid.receptive_field) if f0_window is None else f0_window)
     if 'f0' in names: _check_f0_args(grid, **f0_kw)

@@ -40,7 +40,8 @@ def _scan(st, x, m, names, site='hidden', batch_size=16, progress=True, desc='fe
                                disable=not (progress and is_main()), leave=False):
         cache = st.capture(xb, mb, site)
         f = acoustic_features(xb.float().cpu(), grid, names,   # numpy/librosa: CPU float32
-                              attention_mask=None if mb is None else mb.cpu(), **feature_kw)
+                              attention_mask=None if mb is None else mb.cpu(), validated=True,
+                              **feature_kw)
         feats = {k: _on_frames(torch.from_numpy(f[k]).double(), cache.hidden[0].shape[1])
                  for k in names}
         yield (i, cache, feats) if sharded else (cache, feats)
