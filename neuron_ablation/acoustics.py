@@ -10,7 +10,7 @@ import numpy as np, pandas as pd, scipy.signal, torch, librosa
 import torch.nn.functional as F
 from torch import nn, Tensor
 from tqdm.auto import tqdm
-from .checks import check_positive_int
+from .checks import check_positive_int, check_sampling_rate, validate_waveform
 from .model import conv_geometry
 
 # %% auto #0
@@ -22,32 +22,34 @@ def _check_positive_int(name, v): return check_positive_int(f'FrameGrid.{name}',
 # %% ../nbs/14_acoustics.ipynb #4a8a4942
 @dataclass(frozen=True)
 class FrameGrid:
-    "Where a speech model's frames sit on the waveform: frame `t` sees samples `[t*hop + offset, t*hop + offset + receptive_field)`."
-    hop:int # samples between consecutive frames (320 = 20 ms at 16 kHz for the wav2vec2 family and Whisper)
-    receptive_field:int # samples one frame sees (400 = 25 ms for the wav2vec2 family, 1040 for Whisper)
+    "Where a model's frames sit: frame `t` sees `[t*hop+offset, t*hop+offset+receptive_field)`."
+    hop:int # samples between frames (320 = 20 ms at 16 kHz for the wav2vec2 family and Whisper)
+    receptive_field:int # samples a frame sees (400 = 25 ms: wav2vec2 family; 1040: Whisper)
     sr:int=16000 # sample rate the model expects, Hz
-    offset:int=0 # first sample of frame 0; negative when the front end pads the clip (Whisper's centred STFT: -520)
+    offset:int=0 # first sample of frame 0; < 0 if the front end pads (Whisper's centred STFT: -520)
 
     def __post_init__(self):
         for name in ('hop', 'receptive_field', 'sr'): _check_positive_int(name, getattr(self, name))
-        if isinstance(self.offset, bool) or not isinstance(self.offset, (int, np.integer)) or self.offset > 0:
+        if (isinstance(self.offset, bool) or not isinstance(self.offset, (int, np.integer))
+                or self.offset > 0):
             raise ValueError(f"FrameGrid.offset must be an int <= 0, got {self.offset!r}")
 
     def n_frames(self,
                  n_samples, # int or int array: waveform lengths in samples
                 ):
-        "Frames the conv stack outputs for `n_samples` samples (0 when shorter than the receptive field); with an offset, the frames whose centre lies in the clip."
+        "Frames in `n_samples` samples (0 below the receptive field; offset grids: centres in it)."
         n = np.asarray(n_samples)
         if not np.issubdtype(n.dtype, np.integer) or (n < 0).any():
             raise ValueError(f"n_samples={n_samples!r} must be non-negative integer sample counts")
-        if self.offset: t = np.maximum(-((self.offset + self.receptive_field // 2 - n) // self.hop), 0)   # ceil((n - centre0) / hop)
+        if self.offset:   # ceil((n - centre0) / hop)
+            t = np.maximum(-((self.offset + self.receptive_field // 2 - n) // self.hop), 0)
         else: t = np.maximum((n - self.receptive_field) // self.hop + 1, 0)
         return int(t) if t.ndim == 0 else t
 
     def spans(self,
               n_frames:int, # number of frames T
              )->np.ndarray: # [T, 2] int64: [start, stop) sample of each frame
-        "Sample span `[t*hop + offset, t*hop + offset + receptive_field)` of each frame (it may begin before sample 0)."
+        "Span `[t*hop + offset, t*hop + offset + receptive_field)` of each frame (may start < 0)."
         start = np.arange(n_frames, dtype=np.int64) * self.hop + self.offset
         return np.stack([start, start + self.receptive_field], axis=1)
 
@@ -58,10 +60,10 @@ class FrameGrid:
         return (np.arange(n_frames) * self.hop + self.offset + self.receptive_field / 2) / self.sr
 
 # %% ../nbs/14_acoustics.ipynb #be8b0bf8
-def frame_grid(model_or_config, # a transformers wav2vec2/HuBERT/WavLM model (has `.config`) or its config
+def frame_grid(model_or_config, # an HF wav2vec2/HuBERT/WavLM model (has `.config`) or its config
                sr:int=16000, # sample rate the model was trained on, Hz
               )->FrameGrid:
-    "The `FrameGrid` of a model's CNN feature encoder, from `config.conv_kernel` and `config.conv_stride`."
+    "The `FrameGrid` of a model's CNN feature encoder, from `config.conv_kernel`/`conv_stride`."
     cfg = getattr(model_or_config, 'config', model_or_config)
     if getattr(cfg, 'model_type', None) == 'whisper':
         rf, hop = conv_geometry(cfg)
@@ -71,7 +73,8 @@ def frame_grid(model_or_config, # a transformers wav2vec2/HuBERT/WavLM model (ha
         raise TypeError(f"{type(model_or_config).__name__} has no config.conv_kernel/conv_stride; "
                         "pass a wav2vec2/HuBERT/WavLM model or its config")
     if len(ks) == 0 or len(ks) != len(ss):
-        raise ValueError(f"conv_kernel={list(ks)} and conv_stride={list(ss)} must be non-empty and equally long")
+        raise ValueError(f"conv_kernel={list(ks)} and conv_stride={list(ss)} must be non-empty "
+                         "and equally long")
     rf, hop = conv_geometry(cfg)
     return FrameGrid(int(hop), int(rf), sr)
 
@@ -80,7 +83,8 @@ def _to_numpy(a, name):
     "`a` as a numpy array (torch tensors are detached and moved to CPU)."
     if isinstance(a, torch.Tensor):
         if a.is_floating_point() and a.dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"{name} has dtype {a.dtype}; convert it to float32 first (e.g. {name}.float())")
+            raise ValueError(f"{name} has dtype {a.dtype}; convert it to float32 first "
+                             f"(e.g. {name}.float())")
         return a.detach().cpu().numpy()
     if not isinstance(a, (np.ndarray, list, tuple)):
         raise TypeError(f"{name} must be a numpy array or torch tensor, got {type(a).__name__}")
@@ -94,76 +98,69 @@ def _as_batch(wave):
         raise ValueError(f"wave has dtype {x.dtype}; pass float32/float64 samples in [-1, 1] "
                          "(for int16 PCM: wave.astype(np.float32) / 32768)")
     if x.ndim not in (1, 2):
-        raise ValueError(f"wave has shape {tuple(x.shape)} (rank {x.ndim}); pass mono audio as [samples] or "
-                         "[batch, samples] (mix down or pick one channel first)")
+        raise ValueError(f"wave has shape {tuple(x.shape)} (rank {x.ndim}); pass mono audio as "
+                         "[samples] or [batch, samples] (mix down or pick one channel first)")
     return (x[None], True) if x.ndim == 1 else (x, False)
 
 # %% ../nbs/14_acoustics.ipynb #fc092212
-def _mask_lengths(mask, shape):
-    "Valid samples per clip from a right-padding `attention_mask` of `shape` [B, S]."
-    m = _to_numpy(mask, 'attention_mask')
-    m = m[None] if m.ndim == 1 else m
-    if m.shape != shape:
-        raise ValueError(f"attention_mask has shape {m.shape} but wave is {shape}; pass [batch, samples] with 1 on real samples")
-    if not np.isin(m, (0, 1)).all():
-        raise ValueError(f"attention_mask holds values {np.unique(m)[:5].tolist()}; it must be 0/1 (1 = real sample)")
-    n = m.sum(-1).astype(np.int64)
-    bad = np.flatnonzero((m != (np.arange(shape[1]) < n[:, None])).any(-1))
-    if bad.size:
-        raise ValueError(f"attention_mask of clip {bad[0]} is not ones followed by zeros; only right padding is "
-                         "supported, so trim the clip and pad it at the end")
-    return n
-
-# %% ../nbs/14_acoustics.ipynb #4f1b7a51
-def _valid_lengths(x, attention_mask=None, lengths=None):
-    "Valid samples per clip of `x` [B, S] from `attention_mask` or `lengths` (all `S` if neither)."
+def _mask_of(x, attention_mask=None, lengths=None, rf=1):
+    "`attention_mask`, or the right-padding mask of `lengths` (each in `[rf, S]`), as `[B, S]`."
     B, S = x.shape
     if attention_mask is not None and lengths is not None:
         raise ValueError("pass attention_mask or lengths, not both")
-    if attention_mask is not None: return _mask_lengths(attention_mask, x.shape)
-    if lengths is None: return np.full(B, S, dtype=np.int64)
+    if attention_mask is not None:
+        m = _to_numpy(attention_mask, 'attention_mask')
+        return m[None] if m.ndim == 1 else m
+    if lengths is None: return None
     n = np.atleast_1d(_to_numpy(lengths, 'lengths'))
-    if n.shape != (B,) or not np.issubdtype(n.dtype, np.integer) or (n < 1).any() or (n > S).any():
-        raise ValueError(f"lengths={n.tolist()} must be {B} integers in [1, {S}] (valid samples of each clip)")
-    return n.astype(np.int64)
+    if (n.shape != (B,) or not np.issubdtype(n.dtype, np.integer)
+            or (n < rf).any() or (n > S).any()):
+        raise ValueError(f"lengths={n.tolist()} must be {B} integers in [{rf}, {S}] (valid samples "
+                         f"of each clip; one frame needs the receptive field of {rf} samples)")
+    return np.arange(S) < n[:, None]
+
+# %% ../nbs/14_acoustics.ipynb #4f1b7a51
+def _right_padded(m):
+    "Valid samples per clip of a 0/1 mask `m` [B, S], or raise unless each row is ones then zeros."
+    n = m.sum(-1).astype(np.int64)
+    bad = np.flatnonzero((m != (np.arange(m.shape[1]) < n[:, None])).any(-1))
+    if bad.size:
+        raise ValueError(f"attention_mask of clip {bad[0]} is not ones followed by zeros; only "
+                         "right padding is supported, so trim the clip and pad it at the end")
+    return n
 
 # %% ../nbs/14_acoustics.ipynb #d40103a2
-def _check_audio(x, n, grid, sr):
-    "Raise unless `x` [B, S] with valid lengths `n` is finite, long enough and at `grid.sr`."
+def _check_audio(x, m, grid, sr, validated=False):
+    "Valid lengths `[B]` of `x` [B, S] under mask `m`, after the package's waveform rule."
     if not isinstance(grid, FrameGrid):
-        raise TypeError(f"grid must be a FrameGrid (e.g. frame_grid(model)), got {type(grid).__name__}")
-    if sr != grid.sr:
-        raise ValueError(f"sr={sr} Hz but the frame grid expects {grid.sr} Hz; resample first, e.g. "
-                         f"librosa.resample(wave, orig_sr={sr}, target_sr={grid.sr})")
-    rf = grid.receptive_field
-    short = np.flatnonzero(n < rf)
-    if short.size:
-        i = short[0]
-        raise ValueError(f"clip {i} has {n[i]} valid samples ({1000 * n[i] / sr:.1f} ms) but one frame needs the "
-                         f"receptive field of {rf} samples ({1000 * rf / sr:.1f} ms); use clips of at least {rf} samples")
-    bad = ~np.isfinite(x) & (np.arange(x.shape[1]) < n[:, None])
-    if bad.any():
-        b, s = np.argwhere(bad)[0]
-        raise ValueError(f"wave has {bad.sum()} non-finite samples (NaN/inf), the first in clip {b} at sample {s}; "
-                         "fix or drop those clips before computing features")
+        raise TypeError(f"grid must be a FrameGrid (e.g. frame_grid(model)), "
+                        f"got {type(grid).__name__}")
+    check_sampling_rate(sr, grid.sr, 'sr', 'the frame grid')
+    if not validated:
+        t = torch.from_numpy(np.ascontiguousarray(x))
+        m = None if m is None else torch.from_numpy(np.ascontiguousarray(m))
+        m = validate_waveform(t, m, grid.receptive_field, dtype=t.dtype)[1]
+    return np.full(len(x), x.shape[1], np.int64) if m is None else _right_padded(np.asarray(m))
 
 # %% ../nbs/14_acoustics.ipynb #afc1c696
-def _prepare(wave, grid, attention_mask=None, lengths=None, sr=16000):
+def _prepare(wave, grid, attention_mask=None, lengths=None, sr=16000, validated=False):
     "Validated `([B, S] array, valid lengths [B], was_1d)`."
     x, squeeze = _as_batch(wave)
-    n = _valid_lengths(x, attention_mask, lengths)
-    _check_audio(x, n, grid, sr)
+    rf = grid.receptive_field if isinstance(grid, FrameGrid) else 1
+    n = _check_audio(x, _mask_of(x, attention_mask, lengths, rf), grid, sr, validated)
     return x, n, squeeze
 
 # %% ../nbs/14_acoustics.ipynb #0eab1967
 def _frames(x, grid, length=None):
     "Strided view of `x` [B, S] as frames `[B, length, T]`, frame `t` starting at sample `t*hop`."
-    return librosa.util.frame(x, frame_length=length or grid.receptive_field, hop_length=grid.hop, axis=-1)
+    return librosa.util.frame(x, frame_length=length or grid.receptive_field, hop_length=grid.hop,
+                              axis=-1)
 
 # %% ../nbs/14_acoustics.ipynb #08b394d9
 def _rms(x, grid):
     "RMS of each frame's span, `[B, T]`."
-    return librosa.feature.rms(y=x, frame_length=grid.receptive_field, hop_length=grid.hop, center=False)[:, 0]
+    return librosa.feature.rms(y=x, frame_length=grid.receptive_field, hop_length=grid.hop,
+                               center=False)[:, 0]
 
 # %% ../nbs/14_acoustics.ipynb #bd65e34f
 def _envelope(x, grid):
@@ -179,7 +176,7 @@ def _zcr(x, grid):
 
 # %% ../nbs/14_acoustics.ipynb #41f80ac3
 def _centroid(x, grid):
-    "Power-weighted spectral centroid (Hz) of each Hann-windowed span, `[B, T]`; NaN where the span is silent."
+    "Power-weighted spectral centroid (Hz) of each Hann-windowed span, `[B, T]`; NaN on silence."
     rf = grid.receptive_field
     n_fft = 1 << int(np.ceil(np.log2(2 * rf)))
     win = scipy.signal.get_window('hann', rf)[:, None]
@@ -192,17 +189,20 @@ def _centroid(x, grid):
 def _check_f0_args(grid, fmin, fmax, f0_window):
     "Raise unless pYIN can run with `fmin`, `fmax` (Hz) and an `f0_window`-sample window on `grid`."
     if not 0 < fmin < fmax <= grid.sr / 2:
-        raise ValueError(f"fmin={fmin}, fmax={fmax} Hz must satisfy 0 < fmin < fmax <= sr/2 = {grid.sr / 2}")
+        raise ValueError(f"fmin={fmin}, fmax={fmax} Hz must satisfy 0 < fmin < fmax <= sr/2 "
+                         f"= {grid.sr / 2}")
     if not isinstance(f0_window, (int, np.integer)) or f0_window < grid.receptive_field:
-        raise ValueError(f"f0_window={f0_window!r} must be an int >= the receptive field ({grid.receptive_field} samples)")
+        raise ValueError(f"f0_window={f0_window!r} must be an int >= the receptive field "
+                         f"({grid.receptive_field} samples)")
     if 2 * grid.sr / fmin > f0_window:
-        raise ValueError(f"fmin={fmin} Hz needs two periods ({2 * grid.sr / fmin:.0f} samples) in the F0 window "
-                         f"but f0_window={f0_window}; raise fmin to >= {2 * grid.sr / f0_window:.1f} Hz or "
+        raise ValueError(f"fmin={fmin} Hz needs two periods ({2 * grid.sr / fmin:.0f} samples) "
+                         f"in the F0 window but f0_window={f0_window}; raise fmin to "
+                         f">= {2 * grid.sr / f0_window:.1f} Hz or "
                          f"f0_window to >= {int(np.ceil(2 * grid.sr / fmin))}")
 
 # %% ../nbs/14_acoustics.ipynb #189811ae
 def _f0(x, grid, fmin=50., fmax=550., f0_window=800):
-    "pYIN F0 (Hz, NaN unvoiced), voicing and voicing probability, each `[B, T]`, windows centred on frame centres."
+    "pYIN F0 (Hz, NaN unvoiced), voicing and its probability, `[B, T]` each, centred on frames."
     T = grid.n_frames(x.shape[-1])
     left = (f0_window - grid.receptive_field) // 2
     right = max(0, (T - 1) * grid.hop + f0_window - left - x.shape[-1])
@@ -213,7 +213,8 @@ def _f0(x, grid, fmin=50., fmax=550., f0_window=800):
 
 # %% ../nbs/14_acoustics.ipynb #f3cae541
 FEATURES = ('rms', 'envelope', 'zcr', 'centroid', 'f0')
-_OUTPUTS = dict(rms=('rms',), envelope=('envelope',), zcr=('zcr',), centroid=('centroid',), f0=('f0', 'voiced', 'voiced_prob'))
+_OUTPUTS = dict(rms=('rms',), envelope=('envelope',), zcr=('zcr',), centroid=('centroid',),
+                f0=('f0', 'voiced', 'voiced_prob'))
 _FRAME_FNS = dict(rms=_rms, envelope=_envelope, zcr=_zcr, centroid=_centroid)
 
 # %% ../nbs/14_acoustics.ipynb #ef5952e0
@@ -228,30 +229,38 @@ def check_feature_names(features): # a name or names from `FEATURES`
 # %% ../nbs/14_acoustics.ipynb #f85ee1a4
 def _compute(x, grid, names, f0_kw):
     "Features `names` of an unpadded batch `x` [B, L], as `{output name: [B, T]}`."
-    if grid.offset:   # frames that start before the clip (Whisper): zero-pad so every frame's span exists, then frame from 0
+    # frames that start before the clip (Whisper): zero-pad so every frame's span exists,
+    # then frame from 0
+    if grid.offset:
         T = grid.n_frames(x.shape[-1])
-        x = np.pad(x, [(0, 0), (-grid.offset, max(0, (T - 1) * grid.hop + grid.receptive_field + grid.offset - x.shape[-1]))])
+        x = np.pad(x, [(0, 0), (-grid.offset, max(0, (T - 1) * grid.hop + grid.receptive_field
+                                                     + grid.offset - x.shape[-1]))])
         grid = FrameGrid(grid.hop, grid.receptive_field, grid.sr)
         return {k: v[:, :T] for k, v in _compute(x, grid, names, f0_kw).items()}
     out = {n: _FRAME_FNS[n](x, grid) for n in names if n != 'f0'}
     return {**out, **(_f0(x, grid, **f0_kw) if 'f0' in names else {})}
 
 # %% ../nbs/14_acoustics.ipynb #5355bb47
-def acoustic_features(wave, # [batch, samples] or [samples] float32/float64 at `grid.sr`; numpy or torch
+def acoustic_features(wave, # [batch, samples] or [samples], float32/64 at `grid.sr`, numpy/torch
                       grid:FrameGrid, # the model's frame grid, from `frame_grid(model)`
                       features=FEATURES, # names from `FEATURES` (a str for one)
-                      attention_mask=None, # [batch, samples] 1 on real samples (right padding), or None
+                      attention_mask=None, # [batch, samples] 1 on real samples (right padding)
                       lengths=None, # [batch] valid samples per clip, instead of `attention_mask`
                       sr:int=16000, # sample rate of `wave`, Hz; must equal `grid.sr`
                       fmin:float=50., # lowest F0 searched, Hz
                       fmax:float=550., # highest F0 searched, Hz
-                      f0_window:int|None=None, # F0 analysis window in samples, centred on each frame's centre (default 800, or the receptive field when larger)
+                      # F0 analysis window in samples, centred on each frame's centre
+                      # (default 800, or the receptive field when larger)
+                      f0_window:int|None=None,
                       progress:bool=False, # show a tqdm bar over groups of equal-length clips
-                     )->dict: # name -> float32 [batch, frames] ([frames] for a 1-D wave); NaN on padded frames
-    "Frame-aligned acoustic features of `wave` on `grid`: `rms`, `envelope`, `zcr`, `centroid` (Hz), `f0` (Hz, + `voiced`, `voiced_prob`)."
+                      # `wave` already passed `checks.validate_waveform` (e.g. `st.validate`)
+                      validated:bool=False,
+                     )->dict: # name -> float32 [batch, frames] ([frames] for 1-D); NaN: padding
+    "Frame-aligned `rms`, `envelope`, `zcr`, `centroid` (Hz), `f0` (Hz, + `voiced`, `voiced_prob`)."
     names = check_feature_names(features)
-    x, n, squeeze = _prepare(wave, grid, attention_mask, lengths, sr)
-    f0_kw = dict(fmin=fmin, fmax=fmax, f0_window=max(800, grid.receptive_field) if f0_window is None else f0_window)
+    x, n, squeeze = _prepare(wave, grid, attention_mask, lengths, sr, validated)
+    f0_kw = dict(fmin=fmin, fmax=fmax,
+                 f0_window=max(800, grid.receptive_field) if f0_window is None else f0_window)
     if 'f0' in names: _check_f0_args(grid, **f0_kw)
     T = grid.n_frames(x.shape[-1])
     out = {k: np.full((len(x), T), np.nan, np.float32) for name in names for k in _OUTPUTS[name]}
@@ -261,18 +270,19 @@ def acoustic_features(wave, # [batch, samples] or [samples] float32/float64 at `
     return {k: v[0] for k, v in out.items()} if squeeze else out
 
 # %% ../nbs/14_acoustics.ipynb #1383d276
-def features_frame(wave, # [batch, samples] or [samples] float32/float64 at `grid.sr`; numpy or torch
+def features_frame(wave, # [batch, samples] or [samples], float32/64 at `grid.sr`, numpy/torch
                    grid:FrameGrid, # the model's frame grid, from `frame_grid(model)`
                    features=FEATURES, # names from `FEATURES`
-                   attention_mask=None, # [batch, samples] 1 on real samples (right padding), or None
+                   attention_mask=None, # [batch, samples] 1 on real samples (right padding)
                    lengths=None, # [batch] valid samples per clip, instead of `attention_mask`
                    clip_ids=None, # [batch] names for the `clip` column; default 0..batch-1
                    **kwargs, # `sr`, `fmin`, `fmax`, `f0_window`, `progress` for `acoustic_features`
-                  )->pd.DataFrame: # one row per (clip, valid frame): clip, frame, time_s (frame centre), features
+                  )->pd.DataFrame: # a row per (clip, real frame): clip, frame, time_s, features
     "`acoustic_features` as a long table, one row per clip and unpadded frame."
     x, n, _ = _prepare(wave, grid, attention_mask, lengths, kwargs.get('sr', 16000))
     ids = list(range(len(x))) if clip_ids is None else list(clip_ids)
-    if len(ids) != len(x): raise ValueError(f"clip_ids has {len(ids)} entries for {len(x)} clips; pass one per clip")
+    if len(ids) != len(x):
+        raise ValueError(f"clip_ids has {len(ids)} entries for {len(x)} clips; pass one per clip")
     feats = acoustic_features(x, grid, features, lengths=n, **kwargs)
     T = grid.n_frames(n)
     clip, frame = np.repeat(np.arange(len(x)), T), np.concatenate([np.arange(t) for t in T])

@@ -117,7 +117,8 @@ def temporal_spread(st:SpeechTransformer, cache:Cache, layer:int,
                     gain:float|None=None): # mode 'gain' only: the factor
     "Ablate on a frame set at `layer`; the downstream relative-change map as `TemporalSpread`."
     layer = st.check_layer(layer, site)
-    e = Edit({layer: neurons}, site=site, mode=mode, frames=frames, stats=stats, seed=seed, gain=gain).check(st)
+    e = Edit({layer: neurons}, site=site, mode=mode, frames=frames, stats=stats, seed=seed,
+             gain=gain).check(st)
     spread = lambda key, cache, logits, states, sel: (None if key == 'baseline' else spread_from(
         relative_change(states, cache.hidden, cache.frame_mask), layer, site, sel, threshold))
     return run_on_cache(st, cache, {layer: [[('edit', e)]]}, site, spread, states=True)[2]['edit']

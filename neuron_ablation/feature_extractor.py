@@ -11,10 +11,12 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 from tqdm.auto import tqdm
 from .checks import check_site, check_positive_int, check_sampling_rate
-from .model import SpeechTransformer, Cache, as_transformer, conv_geometry, masked_mean, iter_batches, as_batches
+from .model import (SpeechTransformer, Cache, as_transformer, conv_geometry,
+                                   masked_mean, iter_batches, as_batches)
 from .edits import Edit, merge_moments
 from .distributed import my_batches, gather_ordered, all_gather_objects, is_main
-from .acoustics import FEATURES, FrameGrid, frame_grid, acoustic_features, features_frame, check_feature_names
+from .acoustics import (FEATURES, FrameGrid, frame_grid, acoustic_features,
+                                       features_frame, check_feature_names)
 
 # %% auto #0
 __all__ = ['cosine', 'MeanPooled', 'SpeakerSimilarity', 'speaker_similarity', 'XVectorEmbedding', 'neuron_feature_correlation',
@@ -23,22 +25,29 @@ __all__ = ['cosine', 'MeanPooled', 'SpeakerSimilarity', 'speaker_similarity', 'X
 
 # %% ../nbs/02_features.ipynb #609b4aab
 def _validated(st, inputs, attention_mask=None, sr=16000):
-    "`inputs` [B, S] and mask checked by the model's one waveform validator, at the model's sample rate."
+    "`inputs` [B, S] and mask checked by the model's one waveform validator, at the model's rate."
     grid = frame_grid(st)
     check_sampling_rate(sr, grid.sr, 'sr', 'the frame grid')
     return st.validate(inputs, attention_mask)
 
-def _scan(st, x, m, names, site='hidden', batch_size=16, progress=True, desc='features', sharded:bool=False, **feature_kw):
-    "Yield `(cache, {feature: float64 [B, T]})` batch by batch (`sharded`: `(index, cache, features)` of this rank's batches only); NaN marks frames without a target."
+def _scan(st, x, m, names, site='hidden', batch_size=16, progress=True, desc='features',
+          sharded:bool=False, **feature_kw):
+    "Yield `(cache, {feature: [B, T] float64, NaN: no target})` per batch (`sharded`: `(i, ...)`)."
     grid, batches = frame_grid(st), as_batches(x, m, None, batch_size)
-    for i, (xb, mb, _) in tqdm(my_batches(batches) if sharded else batches.iterate(range(len(batches))), total=None if sharded else len(batches), desc=desc, disable=not (progress and is_main()), leave=False):
+    for i, (xb, mb, _) in tqdm(my_batches(batches) if sharded
+                               else batches.iterate(range(len(batches))),
+                               total=None if sharded else len(batches), desc=desc,
+                               disable=not (progress and is_main()), leave=False):
         cache = st.capture(xb, mb, site)
-        f = acoustic_features(xb.float().cpu(), grid, names, attention_mask=None if mb is None else mb.cpu(), **feature_kw)   # numpy/librosa: CPU float32
-        feats = {k: _on_frames(torch.from_numpy(f[k]).double(), cache.hidden[0].shape[1]) for k in names}
+        f = acoustic_features(xb.float().cpu(), grid, names,   # numpy/librosa: CPU float32
+                              attention_mask=None if mb is None else mb.cpu(), validated=True,
+                              **feature_kw)
+        feats = {k: _on_frames(torch.from_numpy(f[k]).double(), cache.hidden[0].shape[1])
+                 for k in names}
         yield (i, cache, feats) if sharded else (cache, feats)
 
 def _on_frames(f:Tensor, T:int):
-    "Features [B, T'] on the model's T frames: Whisper's window may be shorter or longer than the batch's width (NaN = no frame)."
+    "Features [B, T'] on the model's T frames (Whisper's may be fewer or more; NaN = no frame)."
     if f.shape[1] >= T: return f[:, :T]
     return torch.cat([f, f.new_full((f.shape[0], T - f.shape[1]), float('nan'))], 1)
 
@@ -54,7 +63,7 @@ def cosine(a:Tensor, # [..., E] vectors (e.g. [B, E] utterance embeddings)
 
 # %% ../nbs/02_features.ipynb #2c24bfa6
 class MeanPooled:
-    "Utterance embedding: the hidden state of `layer` mean-pooled over real frames (a proxy for a speaker embedding)."
+    "Utterance embedding (a speaker embedding proxy): `layer`'s hidden state, mean of real frames."
     def __init__(self, layer:int|None=None): # hidden layer 0..N; None = the last one in `states`
         self.layer = layer
     def __repr__(self): return f"MeanPooled(layer={self.layer})"
@@ -62,16 +71,19 @@ class MeanPooled:
                  frame_mask:Tensor|None=None, # [B, T] bool, True = real frame
                 )->Tensor: # [B, D]
         l = max(states) if self.layer is None else self.layer
-        if l not in states: raise ValueError(f"layer {l!r} is not a hidden layer: the states hold layers {min(states)}..{max(states)}")
+        if l not in states:
+            raise ValueError(f"layer {l!r} is not a hidden layer: the states hold layers "
+                             f"{min(states)}..{max(states)}")
         return masked_mean(states[l], frame_mask)
 
 # %% ../nbs/02_features.ipynb #b885562e
 class SpeakerSimilarity:
-    "Ablator effect: cosine between the utterance embeddings of a condition's states and of the clean states -> {'speaker_similarity': [B]}."
-    def __init__(self, layer:int|None=None, # hidden layer of the default `MeanPooled` embedding; None = N
-                 embed=None): # callable `embed(states, frame_mask) -> [B, E]`; default `MeanPooled(layer)`
+    "Ablator effect: cosine of clean and edited utterance embeddings -> {'speaker_similarity': [B]}"
+    def __init__(self, layer:int|None=None, # hidden layer of the default `MeanPooled`; None = N
+                 embed=None): # callable `embed(states, frame_mask) -> [B, E]`; default `MeanPooled`
         if embed is not None and not callable(embed):
-            raise TypeError(f"embed must be a callable embed(states, frame_mask) -> [B, E], got {type(embed).__name__}")
+            raise TypeError(f"embed must be a callable embed(states, frame_mask) -> [B, E], "
+                            f"got {type(embed).__name__}")
         self.layer, self.embed = layer, embed if embed is not None else MeanPooled(layer)
 
     def __repr__(self): return f"SpeakerSimilarity({self.embed!r})"
@@ -79,7 +91,9 @@ class SpeakerSimilarity:
     def _embed(self, states, frame_mask):
         e, B = self.embed(states, frame_mask), next(iter(states.values())).shape[0]
         if not isinstance(e, Tensor) or e.dim() != 2 or e.shape[0] != B:
-            raise ValueError(f"embed returned {tuple(getattr(e, 'shape', ())) or type(e).__name__}; it must return a tensor [batch={B}, embedding dim]")
+            raise ValueError(f"embed returned "
+                             f"{tuple(getattr(e, 'shape', ())) or type(e).__name__}; "
+                             f"it must return a tensor [batch={B}, embedding dim]")
         return e
 
     def __call__(self, states:dict, # {layer: [B, T, D]} hidden states of one condition
@@ -100,12 +114,12 @@ def speaker_similarity(st, # `SpeechTransformer` (or `NeuronAblator`, or HF mode
                        frames='all', # frame policy of the ablation (see core's `as_frames`)
                        site:str='hidden', # where `neurons` live: 'hidden' or 'ffn'
                        stats=None, # core `NeuronStats` for the 'mean'/'noise' modes
-                       embed=None, # callable `embed(states, frame_mask) -> [B, E]`; default `MeanPooled(layer)`
+                       embed=None, # `embed(states, frame_mask) -> [B, E]`; default `MeanPooled`
                        seed:int=0, # seeds the 'noise' mode
                        sr:int=16000, # sample rate of `inputs`, Hz (must be the model's)
                        batch_size:int=16, # clips per forward pass
                        progress:bool=True, # tqdm bar over batches
-                      )->Tensor: # [B] float64 cosine per clip (1 = embedding unchanged, NaN for a zero embedding)
+                      )->Tensor: # [B] float64 cosine per clip (1 = unchanged, NaN: zero embedding)
     "Cosine similarity between each clip's utterance embedding with and without ablating `neurons`."
     st = as_transformer(st)
     if layer is not None: st.check_layer(layer, 'hidden')
@@ -113,7 +127,8 @@ def speaker_similarity(st, # `SpeechTransformer` (or `NeuronAblator`, or HF mode
     x, m = _validated(st, inputs, attention_mask, sr)
     hooks = Edit(neurons, site=site, mode=mode, frames=frames, stats=stats, seed=seed).hooks(st)
     out = []
-    for xb, mb, _ in tqdm(as_batches(x, m, None, batch_size), desc='speaker similarity', disable=not progress, leave=False):
+    for xb, mb, _ in tqdm(as_batches(x, m, None, batch_size), desc='speaker similarity',
+                          disable=not progress, leave=False):
         clean = st.capture(xb, mb)
         with st.hooks(hooks): ablated = st.capture(xb, mb)
         out.append(eff(ablated.hidden, clean)['speaker_similarity'])
@@ -123,74 +138,90 @@ def speaker_similarity(st, # `SpeechTransformer` (or `NeuronAblator`, or HF mode
 class XVectorEmbedding:
     "Utterance embedding of an HF `*ForXVector` model computed from its encoder's hidden states."
     def __init__(self, model): # an HF `*ForXVector` model (e.g. `WavLMForXVector`), in eval mode
-        if not all(hasattr(model, a) for a in ('projector', 'tdnn', 'feature_extractor', '_get_tdnn_output_lengths')):
-            raise TypeError(f"{type(model).__name__} is not an HF *ForXVector model (it needs projector, tdnn and feature_extractor)")
+        if not all(hasattr(model, a) for a in ('projector', 'tdnn', 'feature_extractor',
+                                               '_get_tdnn_output_lengths')):
+            raise TypeError(f"{type(model).__name__} is not an HF *ForXVector model (it needs "
+                            f"projector, tdnn and feature_extractor)")
         self.model = model
 
     def __repr__(self): return f"XVectorEmbedding({type(self.model).__name__})"
 
     def _layer_input(self, states):
-        "What HF feeds the projector: the last hidden state, or the softmax-weighted sum of all layers."
+        "What HF feeds the projector: the last hidden state, or the softmax-weighted layer sum."
         m = self.model
         if not m.config.use_weighted_layer_sum: return states[max(states)]
         h = torch.stack([states[l] for l in range(len(m.layer_weights))], 1)
         return (h * F.softmax(m.layer_weights, -1).view(-1, 1, 1)).sum(1)
 
-    def __call__(self, states:dict, # {layer: [B, T, D]} hidden states 0..N of the x-vector model's encoder
+    def __call__(self, states:dict, # {layer: [B, T, D]} hidden states 0..N of the x-vector encoder
                  frame_mask:Tensor|None=None, # [B, T] bool, True = real frame
                 )->Tensor: # [B, xvector_output_dim]
         m, h = self.model, self.model.projector(self._layer_input(states))
         for layer in m.tdnn: h = layer(h)
-        n = frame_mask.sum(1) if frame_mask is not None else torch.full((h.shape[0],), states[max(states)].shape[1], device=h.device)
+        n = (frame_mask.sum(1) if frame_mask is not None
+             else torch.full((h.shape[0],), states[max(states)].shape[1], device=h.device))
         lens = m._get_tdnn_output_lengths(n).tolist()
-        pooled = torch.stack([torch.cat([h[i, :k].mean(0), h[i, :k].std(0)]) for i, k in enumerate(lens)])
+        pooled = torch.stack([torch.cat([h[i, :k].mean(0), h[i, :k].std(0)])
+                              for i, k in enumerate(lens)])
         return m.feature_extractor(pooled)
 
 # %% ../nbs/02_features.ipynb #eda8862a
 class _CoMoments:
-    "Streaming means and co-moments of paired samples `x` [n, P], `y` [n] in float64 (Chan et al. merge)."
-    def __init__(self, full:bool=False): self.full, self.n = full, 0   # full: keep x's [P, P] co-moments, else their diagonal
+    "Streaming means and co-moments of paired samples `x` [n, P], `y` [n], float64 (Chan et al.)."
+    # full: keep x's [P, P] co-moments, else their diagonal
+    def __init__(self, full:bool=False): self.full, self.n = full, 0
     def _of(self, x, y):
         mx, my = x.mean(0), y.mean(); dx, dy = x - mx, y - my
-        return x.shape[0], mx, my, (dx.T @ dx if self.full else (dx * dx).sum(0)), (dy * dy).sum(), dx.T @ dy
+        return (x.shape[0], mx, my, (dx.T @ dx if self.full else (dx * dx).sum(0)), (dy * dy).sum(),
+                dx.T @ dy)
     def add(self, x:Tensor, y:Tensor):
         "Fold in one chunk of samples."
         if len(y) == 0: return self
-        x = x.double(); n, *rest = self._of(x, y.double().to(x.device))   # reduced where the states are, accumulated on the CPU
+        x = x.double()
+        # reduced where the states are, accumulated on the CPU
+        n, *rest = self._of(x, y.double().to(x.device))
         return self._fold(n, *(t.cpu() for t in rest))
     def merge(self, o:'_CoMoments'):
         "Fold in another accumulator's samples (another rank's share)."
-        if o.full != self.full: raise ValueError("_CoMoments.merge: full and diagonal accumulators cannot be merged")
+        if o.full != self.full:
+            raise ValueError("_CoMoments.merge: full and diagonal accumulators cannot be merged")
         return self if o.n == 0 else self._fold(o.n, o.mx, o.my, o.sxx, o.syy, o.sxy)
     def _fold(self, n, mx, my, sxx, syy, sxy):
-        if self.n == 0: self.n, self.mx, self.my, self.sxx, self.syy, self.sxy = n, mx, my, sxx, syy, sxy; return self
+        if self.n == 0:
+            self.n, self.mx, self.my, self.sxx, self.syy, self.sxy = n, mx, my, sxx, syy, sxy
+            return self
         ex, ey, f = mx - self.mx, my - self.my, self.n * n / (self.n + n)
-        self.sxx = self.sxx + sxx + (torch.outer(ex, ex) if self.full else ex * ex) * f   # the cross terms of the merge
+        # the cross terms of the merge
+        self.sxx = self.sxx + sxx + (torch.outer(ex, ex) if self.full else ex * ex) * f
         self.sxy = self.sxy + sxy + ex * ey * f
         _, self.my, self.syy = merge_moments(self.n, self.my, self.syy, n, my, syy)
         self.n, self.mx, _ = merge_moments(self.n, self.mx, 0., n, mx, 0.)
         return self
     @property
-    def r(self): return self.sxy / ((self.sxx.diagonal() if self.full else self.sxx) * self.syy).sqrt()   # [P] Pearson r
+    def r(self): # [P] Pearson r
+        return self.sxy / ((self.sxx.diagonal() if self.full else self.sxx) * self.syy).sqrt()
 
 # %% ../nbs/02_features.ipynb #d2611835
 def _check_seen(acc, names):
     "Raise if some feature had no valid frame at all."
     empty = [f for f in names if acc[f].n == 0]
-    if empty: raise ValueError(f"no frame has a valid value of {empty} (F0 needs voiced frames, the centroid non-silent ones): "
-                               "use other clips or leave these features out")
+    if empty:
+        raise ValueError(f"no frame has a valid value of {empty} (F0 needs voiced frames, the "
+                         "centroid non-silent ones): use other clips or leave these features out")
 
 # %% ../nbs/02_features.ipynb #efa3175d
 def _correlation_table(acc:dict, names, layers, D:int):
-    "Tidy table layer, neuron, feature, r, n_frames from per-feature `_CoMoments` over the layers' concatenated neurons."
+    "Tidy layer, neuron, feature, r, n_frames from per-feature `_CoMoments` of the layers' neurons."
     _check_seen(acc, names)
-    df = pd.concat([pd.DataFrame({'layer': np.repeat(layers, D), 'neuron': np.tile(np.arange(D), len(layers)), 'feature': f,
-                                  'r': acc[f].r.numpy(), 'n_frames': int(acc[f].n)}) for f in names])
+    df = pd.concat([pd.DataFrame({'layer': np.repeat(layers, D),
+                                  'neuron': np.tile(np.arange(D), len(layers)), 'feature': f,
+                                  'r': acc[f].r.numpy(), 'n_frames': int(acc[f].n)})
+                    for f in names])
     return df.sort_values(['layer', 'neuron'], kind='stable').reset_index(drop=True)
 def neuron_feature_correlation(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
                                inputs, # [B, S] float32 waveforms at 16 kHz
                                attention_mask=None, # [B, S] 1 = real sample (right padding)
-                               site:str='hidden', # 'hidden' (residual stream) or 'ffn' (feed-forward activation)
+                               site:str='hidden', # 'hidden' (residual stream) or 'ffn' (FFN)
                                layers=None, # layer ids at `site`; default all
                                features=FEATURES, # names from `FEATURES`
                                batch_size:int=16, # clips per forward pass
@@ -198,12 +229,13 @@ def neuron_feature_correlation(st, # `SpeechTransformer` (or `NeuronAblator`, or
                                progress:bool=True, # tqdm bar over batches
                                **feature_kw, # `fmin`, `fmax`, `f0_window` for F0
                               )->pd.DataFrame: # layer, neuron, feature, r (Pearson), n_frames
-    "Pearson r of every neuron of every layer with each acoustic feature over real frames (voiced only for F0), streamed over batches."
+    "Pearson r of every neuron with each feature over real frames (voiced for F0), streamed."
     st, names = as_transformer(st), check_feature_names(features)
     layers = [st.check_layer(l, site) for l in (st.layers(site) if layers is None else layers)]
     x, m = _validated(st, inputs, attention_mask, sr)
     acc = {f: _CoMoments() for f in names}
-    for cache, feats in _scan(st, x, m, names, site, batch_size, progress, 'neuron-feature correlation', **feature_kw):
+    for cache, feats in _scan(st, x, m, names, site, batch_size, progress,
+                              'neuron-feature correlation', **feature_kw):
         acts = torch.cat([cache.acts(site)[l] for l in layers], -1)          # [B, T, L*D]
         for f in names:
             ok = feats[f].isfinite(); acc[f].add(acts[ok], feats[f][ok])
@@ -219,32 +251,41 @@ def top_correlated(df:pd.DataFrame, # from `neuron_feature_correlation`
                   )->pd.DataFrame: # the k most correlated (layer, neuron) rows, best first
     "The `k` neurons most correlated with `feature`."
     if 'feature' not in df or feature not in set(df.feature):
-        raise ValueError(f"feature {feature!r} is not in the table; it holds {sorted(set(df['feature'])) if 'feature' in df else 'no feature column'}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1: raise ValueError(f"k={k!r} must be a positive int")
+        raise ValueError(
+            f"feature {feature!r} is not in the table; it holds "
+            f"{sorted(set(df['feature'])) if 'feature' in df else 'no feature column'}")
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k={k!r} must be a positive int")
     d = df[df.feature == feature]
     key = d.r.abs() if absolute else d.r
-    return d.loc[key.sort_values(ascending=False, na_position='last').index[:k]].reset_index(drop=True)
+    return (d.loc[key.sort_values(ascending=False, na_position='last').index[:k]]
+            .reset_index(drop=True))
 
 # %% ../nbs/02_features.ipynb #d8e158a0
 def _fingerprint(cache:Cache):
-    "Per clip: mean and ramp-weighted mean of the clean hidden layer 0 over real frames `[B, 2D]`, and its real frames `[B]`."
+    "Per clip: mean and ramp-weighted mean of clean hidden layer 0 `[B, 2D]`; real frames `[B]`."
     h = cache.hidden[0].double(); B, T, _ = h.shape
-    fm = cache.frame_mask.to(h.device) if cache.frame_mask is not None else torch.ones(B, T, dtype=torch.bool, device=h.device)
+    fm = (cache.frame_mask.to(h.device) if cache.frame_mask is not None
+          else torch.ones(B, T, dtype=torch.bool, device=h.device))
     n = fm.sum(1); w = fm.double() / n[:, None]
     ramp = w * (torch.arange(1, T + 1, dtype=torch.float64, device=h.device) / n[:, None])
-    return torch.cat([(h * w[..., None]).sum(1), (h * ramp[..., None]).sum(1)], -1).cpu(), n.cpu()   # kept on the CPU
+    # kept on the CPU
+    return torch.cat([(h * w[..., None]).sum(1), (h * ramp[..., None]).sum(1)], -1).cpu(), n.cpu()
 
 # %% ../nbs/02_features.ipynb #e7819d8c
 @dataclass(repr=False)
 class ClipTargets:
-    "Per-frame acoustic targets of a set of clips, with a fingerprint per clip that finds its rows from a batch's `Cache`."
-    values:dict # feature -> float64 [N, T]; NaN where a frame has no target (padding, unvoiced F0, silent centroid)
+    "Per-frame acoustic targets of clips, each with a fingerprint to find its rows from a `Cache`."
+    # feature -> float64 [N, T]; NaN: a frame without target (padding, unvoiced F0, silent centroid)
+    values:dict
     keys:Tensor # [N, 2D] fingerprints (`_fingerprint` of the clean run)
     n_frames:Tensor # [N] real frames per clip
     tol:float=1e-4 # largest relative fingerprint distance that counts as the same clip
 
     def __len__(self): return len(self.keys)
-    def __repr__(self): return f"ClipTargets({len(self)} clips, {list(self.values)}, T={next(iter(self.values.values())).shape[1]})"
+    def __repr__(self):
+        return (f"ClipTargets({len(self)} clips, {list(self.values)}, "
+                f"T={next(iter(self.values.values())).shape[1]})")
 
     def locate(self, cache:Cache, # clean run of a batch of these clips
               )->Tensor: # [B] row of each clip of the batch
@@ -252,9 +293,11 @@ class ClipTargets:
         k, n = _fingerprint(cache)
         rel, idx = (torch.cdist(k, self.keys) / self.keys.norm(dim=1).clamp(min=1e-12)).min(1)
         bad = ((rel > self.tol) | (self.n_frames[idx] != n)).nonzero().flatten().tolist()
-        if bad: raise ValueError(f"clip {bad[0]} of this batch matches none of the {len(self)} clips the targets were computed for "
-                                 f"(nearest relative distance {rel[bad[0]]:.2g}, tol={self.tol}): build the targets from the same "
-                                 "inputs and attention mask that you ablate")
+        if bad:
+            raise ValueError(f"clip {bad[0]} of this batch matches none of the {len(self)} clips "
+                             f"the targets were computed for (nearest relative distance "
+                             f"{rel[bad[0]]:.2g}, tol={self.tol}): build the targets from the same "
+                             "inputs and attention mask that you ablate")
         return idx
 
     def rows(self, cache:Cache)->dict: # feature -> [B, T] targets of the batch's clips
@@ -266,7 +309,8 @@ class ClipTargets:
 def _targets(parts, names, tol=1e-4):
     "`ClipTargets` from per-batch `(fingerprints, n_frames, features)`."
     keys, n, feats = zip(*parts)
-    return ClipTargets({f: torch.cat([b[f] for b in feats]) for f in names}, torch.cat(keys), torch.cat(n), tol)
+    return ClipTargets({f: torch.cat([b[f] for b in feats]) for f in names}, torch.cat(keys),
+                       torch.cat(n), tol)
 
 def clip_targets(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
                  inputs, # [B, S] float32 waveforms at 16 kHz
@@ -286,7 +330,7 @@ def clip_targets(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
 # %% ../nbs/02_features.ipynb #753f7070
 @dataclass(repr=False)
 class FeatureDecoders:
-    "Ridge probes, one per acoustic feature, reading a hidden layer's frames `[T, D]`; fitted on clean data by `fit_decoders`."
+    "Ridge probes, one per acoustic feature, reading a hidden layer's frames; see `fit_decoders`."
     layer:int # hidden layer read
     features:tuple # feature names, the order of the rows below
     alpha:float # ridge penalty on the standardized weights
@@ -299,29 +343,35 @@ class FeatureDecoders:
     targets:ClipTargets|None=None # targets and fingerprints of the fit clips
 
     def __repr__(self):
-        return f"FeatureDecoders(layer={self.layer}, features={self.features}, alpha={self.alpha}, frames={self.n.long().tolist()})"
+        return (f"FeatureDecoders(layer={self.layer}, features={self.features}, "
+                f"alpha={self.alpha}, frames={self.n.long().tolist()})")
 
     def _acts(self, states):
         a, D = states.get(self.layer) if isinstance(states, dict) else states, self.mu.shape[1]
         if not isinstance(a, Tensor) or a.dim() != 3 or a.shape[-1] != D:
-            raise ValueError(f"expected hidden states {{layer: [B, T, {D}]}} holding layer {self.layer}, or its tensor [B, T, {D}]; "
+            raise ValueError(f"expected hidden states {{layer: [B, T, {D}]}} holding layer "
+                             f"{self.layer}, or its tensor [B, T, {D}]; "
                              f"got {getattr(a, 'shape', type(a).__name__)}")
         return a.double()
 
     def predict(self, states, # {layer: [B, T, D]} or the decoded layer's [B, T, D]
                )->dict: # feature -> [B, T] float64 prediction
         "Predicted feature values of every frame."
-        a = self._acts(states); W = (self.w / self.sd).to(a.device)        # [F, D] weights on raw activations
+        a = self._acts(states)
+        W = (self.w / self.sd).to(a.device)        # [F, D] weights on raw activations
         pred = a @ W.T + (self.b.to(a.device) - (self.mu.to(a.device) * W).sum(-1))   # [B, T, F]
         return {f: pred[..., i] for i, f in enumerate(self.features)}
 
     def _sse(self, states, targets, frame_mask):
-        "Per feature: squared error [B] and valid frames [B] over frames with a finite target (and real, if masked)."
+        "Per feature: squared error [B] and valid frames [B] over finite-target (and real) frames."
         pred, out = self.predict(states), {}
         for f in self.features:
-            if f not in targets: raise ValueError(f"targets have no {f!r}; they hold {sorted(targets)}")
+            if f not in targets:
+                raise ValueError(f"targets have no {f!r}; they hold {sorted(targets)}")
             y = torch.as_tensor(targets[f], dtype=torch.float64).to(pred[f].device)
-            if y.shape != pred[f].shape: raise ValueError(f"targets[{f!r}] has shape {tuple(y.shape)} but the states give {tuple(pred[f].shape)}")
+            if y.shape != pred[f].shape:
+                raise ValueError(f"targets[{f!r}] has shape {tuple(y.shape)} but the states give "
+                                 f"{tuple(pred[f].shape)}")
             ok = y.isfinite() if frame_mask is None else y.isfinite() & frame_mask.to(y.device)
             out[f] = (torch.where(ok, pred[f] - y, 0.) ** 2).sum(1), ok.sum(1)
         return out
@@ -329,20 +379,22 @@ class FeatureDecoders:
     def r2_per_clip(self, states, # {layer: [B, T, D]} or [B, T, D]
                     targets:dict, # feature -> [B, T] (NaN = no target)
                     frame_mask:Tensor|None=None, # [B, T] bool, True = real frame
-                   )->dict: # feature -> [B] float64: 1 - SSE_b / (n_b var_clean); NaN for a clip without valid frames
+                   )->dict: # feature -> [B] float64: 1 - SSE_b / (n_b var_clean); NaN: no frame
         "R² of each clip against the clean-data variance."
-        return {f: 1 - e / (n * self.var[i]) for i, (f, (e, n)) in enumerate(self._sse(states, targets, frame_mask).items())}   # a 0-dim CPU tensor goes with any device
+        return {f: 1 - e / (n * self.var[i])   # a 0-dim CPU tensor goes with any device
+                for i, (f, (e, n)) in enumerate(self._sse(states, targets, frame_mask).items())}
 
     def r2(self, states, # {layer: [B, T, D]} or [B, T, D]
            targets:dict, # feature -> [B, T] (NaN = no target)
            frame_mask:Tensor|None=None, # [B, T] bool, True = real frame
           )->dict: # feature -> pooled R² (float)
         "R² over all valid frames of the batch: 1 - ΣSSE / (Σn var_clean)."
-        return {f: (1 - e.sum() / (n.sum() * self.var[i])).item() for i, (f, (e, n)) in enumerate(self._sse(states, targets, frame_mask).items())}
+        return {f: (1 - e.sum() / (n.sum() * self.var[i])).item()
+                for i, (f, (e, n)) in enumerate(self._sse(states, targets, frame_mask).items())}
 
 # %% ../nbs/02_features.ipynb #328abced
 def _ridge(acc:_CoMoments, alpha:float):
-    "Closed-form ridge on standardized neurons -> (mu [D], sd [D], w [D], intercept, target variance)."
+    "Closed-form ridge on standardized neurons -> (mu [D], sd [D], w [D], intercept, target var)."
     sd = (acc.sxx.diagonal() / acc.n).sqrt()
     sd = torch.where(sd > 0, sd, torch.ones_like(sd))
     G = acc.sxx / torch.outer(sd, sd)
@@ -350,17 +402,20 @@ def _ridge(acc:_CoMoments, alpha:float):
     return acc.mx, sd, w, acc.my, acc.syy / acc.n
 
 def _check_alpha(alpha):
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not 0 < alpha < math.inf:
+    if (isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating))
+            or not 0 < alpha < math.inf):
         raise ValueError(f"alpha={alpha!r} must be a positive finite number (the ridge penalty)")
     return float(alpha)
 
 def _check_varies(acc, names):
     flat = [f for f in names if not acc[f].syy > 0]
-    if flat: raise ValueError(f"feature(s) {flat} are constant over the fit frames, so R² is undefined: use clips where they vary or leave them out")
+    if flat:
+        raise ValueError(f"feature(s) {flat} are constant over the fit frames, so R² is "
+                         f"undefined: use clips where they vary or leave them out")
 
 # %% ../nbs/02_features.ipynb #5835652b
 def _decoders(acc:dict, names, layer:int, alpha:float, parts:list):
-    "`FeatureDecoders` from per-feature full `_CoMoments` of `layer`'s frames, and the clips' `(fingerprint, n, features)`."
+    "`FeatureDecoders` from full `_CoMoments` of `layer`'s frames and `(fingerprint, n, features)`."
     _check_seen(acc, names); _check_varies(acc, names)
     mu, sd, w, b, var = map(torch.stack, zip(*[_ridge(acc[f], alpha) for f in names]))
     n = torch.tensor([float(acc[f].n) for f in names], dtype=torch.float64)
@@ -376,12 +431,14 @@ def fit_decoders(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
                  progress:bool=True, # tqdm bar over batches
                  **feature_kw, # `fmin`, `fmax`, `f0_window` for F0
                 )->FeatureDecoders:
-    "Fit one ridge decoder per feature from `layer`'s frames on clean data (streamed, float64, deterministic)."
+    "A ridge decoder per feature from `layer`'s clean frames (streamed, float64, deterministic)."
     st, names = as_transformer(st), check_feature_names(features)
-    layer, alpha = st.check_layer(st.n_layers if layer is None else layer, 'hidden'), _check_alpha(alpha)
+    layer, alpha = (st.check_layer(st.n_layers if layer is None else layer, 'hidden'),
+                    _check_alpha(alpha))
     x, m = _validated(st, inputs, attention_mask, sr)
     acc, parts = {f: _CoMoments(full=True) for f in names}, []
-    for cache, feats in _scan(st, x, m, names, 'hidden', batch_size, progress, 'fit decoders', **feature_kw):
+    for cache, feats in _scan(st, x, m, names, 'hidden', batch_size, progress, 'fit decoders',
+                              **feature_kw):
         for f in names:
             ok = feats[f].isfinite(); acc[f].add(cache.hidden[layer][ok], feats[f][ok])
         parts.append((*_fingerprint(cache), feats))
@@ -391,15 +448,20 @@ def fit_decoders(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
 
 # %% ../nbs/02_features.ipynb #f6fe6f2f
 class FeatureDecodability:
-    "Ablator effect: per-clip R² of fixed clean-data decoders on a condition's states -> {'r2_<feature>': [B]}."
+    "Ablator effect: per-clip R² of fixed clean decoders on a condition's states, `r2_<feature>`."
     def __init__(self, decoders:FeatureDecoders, # from `fit_decoders`
-                 targets:ClipTargets|None=None): # targets of the clips to be ablated; default: the decoders' fit clips
+                 targets:ClipTargets|None=None): # of the clips to ablate; default: the fit clips
         self.decoders, self.targets = decoders, targets if targets is not None else decoders.targets
         for f in decoders.features:
-            if f not in self.targets.values: raise ValueError(f"targets hold no {f!r} ({list(self.targets.values)}); compute them with features={decoders.features}")
+            if f not in self.targets.values:
+                raise ValueError(f"targets hold no {f!r} ({list(self.targets.values)}); compute "
+                                 f"them with features={decoders.features}")
             bad = (~self.targets.values[f].isfinite()).all(1).nonzero().flatten().tolist()
-            if bad: raise ValueError(f"clip(s) {bad[:5]} have no frame with a valid {f!r} target (for 'f0': no voiced frame), so their "
-                                     f"R² is undefined and would turn the averaged table NaN: drop those clips or leave {f!r} out")
+            if bad:
+                raise ValueError(f"clip(s) {bad[:5]} have no frame with a valid {f!r} target "
+                                 f"(for 'f0': no voiced frame), so their R² is undefined and "
+                                 f"would turn the averaged table NaN: drop those clips or leave "
+                                 f"{f!r} out")
 
     def __repr__(self): return f"FeatureDecodability({self.decoders!r}, {self.targets!r})"
 
@@ -417,14 +479,16 @@ def feature_effects(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
                     features=FEATURES, # names from `FEATURES` to decode
                     alpha:float=1.0, # ridge penalty
                     speaker:bool=True, # include `SpeakerSimilarity`
-                    embed=None, # speaker embedding `embed(states, frame_mask) -> [B, E]`; default `MeanPooled(layer)`
+                    # speaker embedding `embed(states, frame_mask) -> [B, E]`; default MeanPooled
+                    embed=None,
                     sr:int=16000, # sample rate of `inputs`, Hz
                     batch_size:int=16, # clips per forward pass
                     progress:bool=True, # tqdm bar over batches
                     **feature_kw, # `fmin`, `fmax`, `f0_window` for F0
                    )->list: # effects for `NeuronAblator.run_layerwise_ablation(effects=...)`
-    "Speaker similarity and per-feature decodability effects, decoders fitted on the clean `inputs`."
-    dec = fit_decoders(st, inputs, attention_mask, layer, features, alpha, sr, batch_size, progress, **feature_kw)
+    "Speaker similarity and per-feature decodability effects, decoders fitted on clean `inputs`."
+    dec = fit_decoders(st, inputs, attention_mask, layer, features, alpha, sr, batch_size, progress,
+                       **feature_kw)
     return ([SpeakerSimilarity(dec.layer, embed)] if speaker else []) + [FeatureDecodability(dec)]
 
 # %% ../nbs/02_features.ipynb #27f83d9e
@@ -437,28 +501,36 @@ def feature_analysis(st, # `SpeechTransformer` (or `NeuronAblator`, or HF model)
                      features=FEATURES, # names from `FEATURES`
                      alpha:float=1.0, # ridge penalty of the decoders
                      speaker:bool=True, # include `SpeakerSimilarity`
-                     embed=None, # speaker embedding `embed(states, frame_mask) -> [B, E]`; default `MeanPooled(layer)`
+                     # speaker embedding `embed(states, frame_mask) -> [B, E]`; default MeanPooled
+                     embed=None,
                      correlations:bool=True, # also return the `neuron_feature_correlation` table
                      sr:int=16000, # sample rate of `inputs`, Hz
                      batch_size:int=16, # clips per forward pass
                      progress:bool=True, # tqdm bar over batches
                      **feature_kw, # `fmin`, `fmax`, `f0_window` for F0
-                    )->tuple: # (effects list as `feature_effects` returns it, correlation table or None)
+                    )->tuple: # (effects as from `feature_effects`, correlation table or None)
     "`feature_effects` and `neuron_feature_correlation` of the same clips in one pass."
     st, names = as_transformer(st), check_feature_names(features)
-    layer, alpha = st.check_layer(st.n_layers if layer is None else layer, 'hidden'), _check_alpha(alpha)
-    check_site(site); layers = [st.check_layer(l, site) for l in (st.layers(site) if layers is None else layers)]
+    layer, alpha = (st.check_layer(st.n_layers if layer is None else layer, 'hidden'),
+                    _check_alpha(alpha))
+    check_site(site)
+    layers = [st.check_layer(l, site) for l in (st.layers(site) if layers is None else layers)]
     x, m = _validated(st, inputs, attention_mask, sr)
-    dec_acc, cor_acc, parts = {f: _CoMoments(full=True) for f in names}, {f: _CoMoments() for f in names}, {}
-    for i, cache, feats in _scan(st, x, m, names, site, batch_size, progress, 'features', sharded=True, **feature_kw):
-        acts = torch.cat([cache.acts(site)[l] for l in layers], -1) if correlations else None   # [B, T, L*D]
+    dec_acc, cor_acc, parts = ({f: _CoMoments(full=True) for f in names},
+                               {f: _CoMoments() for f in names}, {})
+    for i, cache, feats in _scan(st, x, m, names, site, batch_size, progress, 'features',
+                                 sharded=True, **feature_kw):
+        # [B, T, L*D]
+        acts = torch.cat([cache.acts(site)[l] for l in layers], -1) if correlations else None
         for f in names:
             ok = feats[f].isfinite(); dec_acc[f].add(cache.hidden[layer][ok], feats[f][ok])
             if correlations: cor_acc[f].add(acts[ok], feats[f][ok])
         parts[i] = (*_fingerprint(cache), feats)
-    dec_acc, cor_acc = _merge_ranks(dec_acc), _merge_ranks(cor_acc)   # every rank's share, merged in rank order
+    # every rank's share, merged in rank order
+    dec_acc, cor_acc = _merge_ranks(dec_acc), _merge_ranks(cor_acc)
     dec = _decoders(dec_acc, names, layer, alpha, gather_ordered(parts, -(-len(x) // batch_size)))
-    effects = ([SpeakerSimilarity(dec.layer, embed)] if speaker else []) + [FeatureDecodability(dec)]
+    effects = (([SpeakerSimilarity(dec.layer, embed)] if speaker else [])
+               + [FeatureDecodability(dec)])
     cor = _correlation_table(cor_acc, names, layers, st.width(site)) if correlations else None
     return effects, cor
 

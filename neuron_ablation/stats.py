@@ -12,19 +12,21 @@ __all__ = ['RISE_METRICS', 'effect_sign', 'empirical_p', 'holm', 'stratified_boo
            'control_table']
 
 # %% ../nbs/15_stats.ipynb #5843e352
-RISE_METRICS = ('kl', 'shift_sq', 'mse', 'sq_error') # metrics an ablation raises (divergence, error); every other metric's effect is its drop
+# metrics an ablation raises (divergence, error); every other metric's effect is its drop
+RISE_METRICS = ('kl', 'shift_sq', 'mse', 'sq_error')
 
 def effect_sign(metric:str): # a metric name of the results table
-    "+1 when a larger value of `metric` means a larger effect (KL), -1 when a smaller one does (probabilities, accuracy, ...)."
+    "+1 if a larger `metric` is a larger effect (KL), -1 if a smaller one is (probability, ...)."
     return 1. if metric in RISE_METRICS else -1.
 
 # %% ../nbs/15_stats.ipynb #7ab4e9a2
 def empirical_p(top:float, # the top-k effect
                 random:np.ndarray): # [R] the random-k effects
-    "One-sided empirical p-value with the +1 correction: (1 + #{random ≥ top}) / (1 + R); NaN if `top` is NaN."
+    "One-sided empirical p, +1 corrected: (1 + #{random ≥ top}) / (1 + R); NaN if `top` is NaN."
     random = np.asarray(random, dtype=np.float64)
     if np.isnan(top): return np.nan
-    if random.size == 0: raise ValueError("an empirical p-value needs at least one random-k draw (n_random >= 1)")
+    if random.size == 0:
+        raise ValueError("an empirical p-value needs at least one random-k draw (n_random >= 1)")
     return (1 + np.sum(random >= top)) / (1 + random.size)
 
 def holm(p): # p-values of one family (NaN entries are left out and stay NaN)
@@ -41,7 +43,7 @@ def holm(p): # p-values of one family (NaN entries are left out and stay NaN)
 def stratified_bootstrap(labels, # [N] class of each clip (resampled within each class)
                          n_boot:int=1000, # resamples
                          seed:int=0): # seeds the resampling
-    "Indices [n_boot, N] of bootstrap resamples of the clips, drawn with replacement within each class."
+    "Indices [n_boot, N] of bootstrap resamples of the clips, with replacement within each class."
     y = np.asarray(labels); rng = np.random.default_rng(seed)
     idx = np.empty((n_boot, len(y)), dtype=np.int64)
     for c in np.unique(y):
@@ -50,7 +52,8 @@ def stratified_bootstrap(labels, # [N] class of each clip (resampled within each
     return idx
 
 # %% ../nbs/15_stats.ipynb #c86544bd
-def _unit_mean(eff): # [..., L, N] per-clip effects -> [...] mean over layers of the mean over measured clips
+# [..., L, N] per-clip effects -> [...] mean over layers of the mean over measured clips
+def _unit_mean(eff):
     with np.errstate(invalid='ignore'):
         n = np.sum(~np.isnan(eff), -1)
         return np.mean(np.where(n > 0, np.nansum(eff, -1) / np.maximum(n, 1), np.nan), -1)
@@ -68,7 +71,8 @@ def unit_effects(base, # [N] per-clip value, unedited (NaN = clip not measured)
 def _boot_mean(eff, # [L, N] per-clip effects
                boot, # [B, N] bootstrap indices
                rows:int=64): # resamples per chunk
-    "`_unit_mean(eff[:, boot].transpose(1, 0, 2))` -> [B] (the same numbers to rounding), built one layer and `rows` resamples at a time ([rows, N] in memory, not [L, B, N])."
+    "`_unit_mean(eff[:, boot].transpose(1, 0, 2))` [B], one layer and `rows` resamples at a time."
+    # the same numbers to rounding, with [rows, N] in memory instead of [L, B, N]
     per = np.empty((len(boot), len(eff)))
     with np.errstate(invalid='ignore'):
         for l, e in enumerate(eff):
@@ -81,35 +85,49 @@ def summarise(top:float, random, boot, # from `unit_effects` (or a linear combin
               level:float=0.95): # coverage of the interval
     "Row: effect, bootstrap interval, random-k mean and SD, empirical p."
     random, boot = np.asarray(random), np.asarray(boot)
-    lo, hi = np.nanpercentile(boot, [50 * (1 - level), 50 * (1 + level)]) if np.isfinite(boot).any() else (np.nan, np.nan)
-    return dict(effect=float(top), ci_low=float(lo), ci_high=float(hi), random_mean=float(np.nanmean(random)),
-                random_sd=float(np.nanstd(random, ddof=1)) if len(random) > 1 else np.nan, p=float(empirical_p(top, random)))
+    lo, hi = (np.nanpercentile(boot, [50 * (1 - level), 50 * (1 + level)])
+              if np.isfinite(boot).any() else (np.nan, np.nan))
+    return dict(effect=float(top), ci_low=float(lo), ci_high=float(hi),
+                random_mean=float(np.nanmean(random)),
+                random_sd=float(np.nanstd(random, ddof=1)) if len(random) > 1 else np.nan,
+                p=float(empirical_p(top, random)))
 
 # %% ../nbs/15_stats.ipynb #d33e1296
 def _rows(values, layers, n_random, boot, key):
     "unit_effects of one (class, metric) over `layers`."
     base = values['baseline'][key]
     top = np.stack([values[(l, 0)][key] for l in layers])
-    rnd = np.stack([np.stack([values[(l, j)][key] for l in layers]) for j in range(1, n_random + 1)])
+    rnd = np.stack([np.stack([values[(l, j)][key] for l in layers])
+                    for j in range(1, n_random + 1)])
     return unit_effects(base, top, rnd, effect_sign(key[1]), boot)
 
 def control_table(values:dict, # {'baseline' or (layer, j): {(class, metric): [N] per-clip values}}
-                  units:dict, # {(unit type, unit name): [layers]}, e.g. {('layer', 2): [2], ('group', 'encoder'): [1, 2]}
+                  # {(unit type, unit name): [layers]},
+                  # e.g. {('layer', 2): [2], ('group', 'encoder'): [1, 2]}
+                  units:dict,
                   n_random:int, # random-k draws (conditions j = 1..n_random)
                   labels, # [N] class id of each clip (the bootstrap resamples within classes)
                   target:str, # the target class's name (for selectivity)
                   n_changed:dict|None=None, # {(layer, j): activation values changed}
                   n_boot:int=1000, seed:int=0, level:float=0.95, # bootstrap settings
-                  primary:str='prob_on_class'): # the per-class metric selectivity compares ('value' for a regression head's outputs)
-    "Tidy table of effects, intervals, random-k distributions, p and Holm-adjusted p for every unit, class and metric."
-    if n_random < 1: raise ValueError(f"n_random={n_random}: statistics need at least one random-k draw")
+                  # the per-class metric selectivity compares ('value' for a regression head)
+                  primary:str='prob_on_class'):
+    "Tidy effects, intervals, random-k draws, p and Holm-adjusted p per unit, class and metric."
+    if n_random < 1:
+        raise ValueError(f"n_random={n_random}: statistics need at least one random-k draw")
     boot, keys = stratified_bootstrap(labels, n_boot, seed), list(values['baseline'])
     others = [k for k in keys if k[1] == primary and k[0] != target]
-    items = list(units.items())   # under torch.distributed every rank bootstraps its share of the units; the rows are gathered in unit order
-    big_first = sorted(range(len(items)), key=lambda i: (-len(items[i][1]), i))   # groups (several layers) before single layers
-    parts = gather_ordered({i: _unit_table(values, items[i], n_random, boot, keys, others, target, primary, n_changed, level) for i in claim(big_first)}, len(items))
+    # under torch.distributed every rank bootstraps its share of the units; the rows are gathered
+    # in unit order
+    items = list(units.items())
+    # groups (several layers) before single layers
+    big_first = sorted(range(len(items)), key=lambda i: (-len(items[i][1]), i))
+    parts = gather_ordered({i: _unit_table(values, items[i], n_random, boot, keys, others, target,
+                                           primary, n_changed, level)
+                            for i in claim(big_first)}, len(items))
     df = pd.DataFrame([r for part in parts for r in part])
-    df['p_adj'] = df.groupby(['unit_type', 'class', 'metric'], sort=False).p.transform(lambda p: holm(p.values))
+    df['p_adj'] = (df.groupby(['unit_type', 'class', 'metric'], sort=False).p
+                   .transform(lambda p: holm(p.values)))
     return df
 
 def _unit_table(values, item, n_random, boot, keys, others, target, primary, n_changed, level):
@@ -119,11 +137,13 @@ def _unit_table(values, item, n_random, boot, keys, others, target, primary, n_c
     eff = {k: _rows(values, layers, n_random, boot, k) for k in keys}
     if (target, primary) in eff and others:
         oth = [eff[k] for k in others]
-        eff[(target, 'selectivity')] = tuple(e - sum(o[i] for o in oth) / len(oth) for i, e in enumerate(eff[(target, primary)]))
+        eff[(target, 'selectivity')] = tuple(e - sum(o[i] for o in oth) / len(oth)
+                                             for i, e in enumerate(eff[(target, primary)]))
     for (cls, metric), (t, r, b) in eff.items():
         row = summarise(t, r, b, level)
         if changed == 0: row.update(effect=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan)
-        rows.append(dict(unit_type=utype, unit=str(unit), layers=' '.join(map(str, layers)), **{'class': cls}, metric=metric,
-                         direction='rise' if effect_sign(metric) > 0 else 'drop', **row, n_random=n_random,
-                         n_changed_topk=changed, no_edit=bool(changed == 0)))
+        rows.append(dict(unit_type=utype, unit=str(unit), layers=' '.join(map(str, layers)),
+                         **{'class': cls}, metric=metric,
+                         direction='rise' if effect_sign(metric) > 0 else 'drop', **row,
+                         n_random=n_random, n_changed_topk=changed, no_edit=bool(changed == 0)))
     return rows
