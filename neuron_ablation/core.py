@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #8bb0ef4c
 from __future__ import annotations
-import dataclasses, hashlib, inspect, os, platform, shutil, sys, tempfile, time
+import dataclasses, inspect, sys, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,33 +15,39 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from fastcore.basics import patch
 
-from .checks import check_site, check_choice, check_positive_int, validate_labels, validate_target
-from .checks import check_topk, regression_targets
-from .model import SpeechTransformer, iter_batches, as_batches, first_batch, is_stream
+from .checks import check_site, check_choice, check_positive_int, check_topk
+from .model import SpeechTransformer, first_batch, is_stream
 from .heads import fit_probe, auto_probe
-from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain, fit_stats, needs_stats
+from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain
+from .edits import fit_stats, needs_stats
 from .attribution import METHODS, NeuronScores
-from .effects import clip_values, regression_values, clip_mean, relative_change, spread_from, upstream_norm
-from .effects import UPSTREAM_STEPS, UPSTREAM_LR
+from .effects import clip_values, regression_values, clip_mean, relative_change
+from .effects import spread_from, upstream_norm, UPSTREAM_STEPS, UPSTREAM_LR
 from .stats import control_table
-from .results import AblationResults, check_replaceable
-from .sweep import Keep, run_conditions
+from .results import AblationResults, check_replaceable, clip_record, model_record
+from .results import versions
+from .sweep import Keep, run_conditions, run_key
 from .clips import Clips, request, digests
-from .acoustics import FEATURES, check_feature_names
+from .acoustics import check_feature_names
 from .feature_extractor import feature_analysis
 from .visualization import ResultsVisualizer, check_formats
-from .distributed import my_batches, shard, claim, gather_ordered, all_gather_objects, is_main, is_distributed, describe, resolve_device, as_dtype, rank_world, alone
+from .distributed import shard, claim, gather_ordered, all_gather_objects, is_main
+from .distributed import is_distributed, describe, resolve_device, as_dtype
+from .distributed import rank_world, alone
 
 # %% auto #0
 __all__ = ['AblationConfig', 'default_layer_groups', 'NeuronAblator', 'jaccard']
 
 # %% ../nbs/00_core.ipynb #9c5b2033
 def _check_number(name, v, lo=0., strict=True):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not (v > lo if strict else v >= lo) or not np.isfinite(v):
-        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, got {v!r}")
+    if (isinstance(v, bool) or not isinstance(v, (int, float, np.number))
+            or not (v > lo if strict else v >= lo) or not np.isfinite(v)):
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {lo}, "
+                         f"got {v!r}")
     return float(v)
 
-_SHARED = ('st', 'inputs', 'labels', 'target_class', 'layers', 'site', 'attention_mask', 'batch_size', 'stats', 'progress') # set by the ablator
+_SHARED = ('st', 'inputs', 'labels', 'target_class', 'layers', 'site', 'attention_mask',
+           'batch_size', 'stats', 'progress') # set by the ablator
 
 @dataclass(frozen=True)
 class AblationConfig:
@@ -57,54 +63,77 @@ class AblationConfig:
     upstream_steps:int=UPSTREAM_STEPS # its gradient steps
     upstream_lr:float=UPSTREAM_LR # its Adam learning rate
     upstream_clips:int=8 # clips it is estimated on
-    features:tuple|None=None # acoustic features whose decodability (and speaker similarity) is measured; None = none
+    features:tuple|None=None # acoustic features to decode (+ speaker similarity); None = none
     correlations:bool=False # also correlate every neuron with the features (needs `features`)
-    plots:bool|tuple=False # draw every figure into save_dir (+ report.html): True = PNG, or formats, e.g. ('png', 'svg')
+    plots:bool|tuple=False # draw every figure (+ report.html): True = PNG, or formats ('svg', ...)
     method_kw:dict=field(default_factory=dict) # settings of the attribution method (e.g. n_steps)
     n_boot:int=1000 # bootstrap resamples of the clips for the intervals
-    stability:bool=True # also score each half of the scoring clips and report the top-k sets' Jaccard overlap per layer
+    stability:bool=True # also report the Jaccard overlap of top-k sets scored on two halves
     level:float=0.95 # coverage of the intervals
-    gain:float|None=None # ablate_mode 'gain' only: the factor the neurons are multiplied by (a steering edit, see `steering_sweep`)
+    gain:float|None=None # ablate_mode 'gain' only: the neurons' factor (see `steering_sweep`)
 
     def __post_init__(self):
         check_topk(self.topk)   # against the site's width when the model is known (`_validate_run`)
-        check_mode(self.ablate_mode); check_choice('attribution method', self.attribution_method, sorted(METHODS))
+        check_mode(self.ablate_mode)
+        check_choice('attribution method', self.attribution_method, sorted(METHODS))
         object.__setattr__(self, 'gain', check_gain(self.ablate_mode, self.gain))
         object.__setattr__(self, 'frames', as_frames(self.frames))
-        if self.n_random is not None and (isinstance(self.n_random, bool) or not isinstance(self.n_random, (int, np.integer)) or self.n_random < 1):
-            raise ValueError(f"n_random must be an int >= 1 (random-k control draws per layer; 20 or more for p-values), got {self.n_random!r}")
+        n = self.n_random
+        if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1):
+            raise ValueError("n_random must be an int >= 1 (random-k control draws per layer; "
+                             f"20 or more for p-values), got {n!r}")
         check_positive_int('n_boot', self.n_boot)
-        if not 0 < _check_number('level', self.level) < 1: raise ValueError(f"level must be in (0, 1), got {self.level!r}")
-        _check_number('spread_threshold', self.spread_threshold, 0., strict=False); _check_number('upstream_lr', self.upstream_lr)
-        check_positive_int('upstream_steps', self.upstream_steps); check_positive_int('upstream_clips', self.upstream_clips)
-        if self.features is not None: object.__setattr__(self, 'features', check_feature_names(self.features))
-        if self.correlations and not self.features: raise ValueError("correlations=True needs features=(...) to correlate with")
-        if not isinstance(self.plots, bool): object.__setattr__(self, 'plots', tuple(check_formats(self.plots)))
-        if not isinstance(self.method_kw, dict): raise TypeError(f"method_kw must be a dict of the method's settings, got {type(self.method_kw).__name__}")
-        own = [p for p in inspect.signature(METHODS[self.attribution_method]).parameters if p not in _SHARED]
+        if not 0 < _check_number('level', self.level) < 1:
+            raise ValueError(f"level must be in (0, 1), got {self.level!r}")
+        _check_number('spread_threshold', self.spread_threshold, 0., strict=False)
+        _check_number('upstream_lr', self.upstream_lr)
+        check_positive_int('upstream_steps', self.upstream_steps)
+        check_positive_int('upstream_clips', self.upstream_clips)
+        if self.features is not None:
+            object.__setattr__(self, 'features', check_feature_names(self.features))
+        if self.correlations and not self.features:
+            raise ValueError("correlations=True needs features=(...) to correlate with")
+        if not isinstance(self.plots, bool):
+            object.__setattr__(self, 'plots', tuple(check_formats(self.plots)))
+        if not isinstance(self.method_kw, dict):
+            raise TypeError("method_kw must be a dict of the method's settings, got "
+                            f"{type(self.method_kw).__name__}")
+        own = [p for p in inspect.signature(METHODS[self.attribution_method]).parameters
+               if p not in _SHARED]
         unknown = sorted(set(self.method_kw) - set(own))
-        if unknown: raise TypeError(f"{unknown} are not settings of the attribution method {self.attribution_method!r}; its settings are {own}")
+        if unknown:
+            raise TypeError(f"{unknown} are not settings of the attribution method "
+                            f"{self.attribution_method!r}; its settings are {own}")
 
     def to_dict(self):
         "Plain-JSON form (the frame policy as its string)."
-        return {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)}, 'frames': str(self.frames)}
+        return {**{f.name: getattr(self, f.name) for f in dataclasses.fields(self)},
+                'frames': str(self.frames)}
 
 # %% ../nbs/00_core.ipynb #47b77c9f
 def default_layer_groups(n_layers:int, site:str='hidden'): # N blocks
-    "The seed's groups: {'input': [0], 'encoder': [1..N-1], 'output': [N]} (for ffn: blocks 0..N-1)."
+    "The seed's groups: {'input': [0], 'encoder': [1..N-1], 'output': [N]} (ffn: blocks 0..N-1)."
     last = n_layers if site == 'hidden' else n_layers - 1
     groups = {'input': [0], 'encoder': list(range(1, last)), 'output': [last]}
-    return {g: ls for g, ls in groups.items() if ls and (g != 'output' or last > 0)}   # a 1-block model has no encoder group
+    # a 1-block model has no encoder group
+    return {g: ls for g, ls in groups.items() if ls and (g != 'output' or last > 0)}
 
 def _check_groups(st, groups, site):
     "{group: [layers]} validated: layers of the site, no empty group, no layer in two groups."
-    if not isinstance(groups, dict) or not groups: raise TypeError(f"layer_groups must be a non-empty dict {{name: [layer ids]}}, got {groups!r}")
+    if not isinstance(groups, dict) or not groups:
+        raise TypeError("layer_groups must be a non-empty dict {name: [layer ids]}, "
+                        f"got {groups!r}")
     out, owner = {}, {}
     for g, ls in groups.items():
-        ls = [st.check_layer(l, site) for l in (ls if isinstance(ls, (list, tuple, range)) else [ls])]
-        if not ls: raise ValueError(f"layer group {g!r} is empty: give it at least one layer of {st.layers(site)}, or leave it out")
+        ls = ls if isinstance(ls, (list, tuple, range)) else [ls]
+        ls = [st.check_layer(l, site) for l in ls]
+        if not ls:
+            raise ValueError(f"layer group {g!r} is empty: give it at least one layer of "
+                             f"{st.layers(site)}, or leave it out")
         for l in ls:
-            if l in owner: raise ValueError(f"layer {l} is in layer groups {owner[l]!r} and {g!r}: each layer belongs to one group, so that its effect counts once")
+            if l in owner:
+                raise ValueError(f"layer {l} is in layer groups {owner[l]!r} and {g!r}: each layer "
+                                 "belongs to one group, so that its effect counts once")
             owner[l] = g
         out[g] = ls
     return out
@@ -115,11 +144,12 @@ def _check_writable(path):
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=path): pass
     except OSError as e:
-        raise ValueError(f"save_dir {str(path)!r} is not writable ({e.strerror or e}): pass a folder you can write to") from None
+        raise ValueError(f"save_dir {str(path)!r} is not writable ({e.strerror or e}): "
+                         "pass a folder you can write to") from None
     return path
 
 def _main_checks(check, other):
-    "`check()` on rank 0 (`other` elsewhere); if it raises, every rank raises, so that no rank waits for the others at a collective."
+    "`check()` on rank 0 (`other` elsewhere); if it raises, every rank raises (none waits forever)."
     err = None
     if is_main():
         try: out = check()
@@ -132,28 +162,38 @@ def _main_checks(check, other):
 
 class NeuronAblator:
     "Layer-wise top-k vs random-k neuron ablation on a speech transformer."
-    def __init__(self, model, # HF model (bare or *ForSequenceClassification) or a `SpeechTransformer`
-                 save_dir='./ablation_results', # where results and figures go (created; must be writable)
-                 layer_groups:dict|None=None, # {group name: [layer ids]}; default `default_layer_groups`
+    def __init__(self,
+                 model, # HF model (bare or *ForSequenceClassification) or a `SpeechTransformer`
+                 save_dir='./ablation_results', # where results and figures go (created; writable)
+                 layer_groups:dict|None=None, # {group: [layer ids]}; default `default_layer_groups`
                  site:str='hidden', # 'hidden' (residual stream) or 'ffn' (feed-forward activations)
                  head:nn.Module|None=None, # e.g. a `LinearProbe` for a bare encoder
-                 n_random:int=20, # random-k control draws per layer (the p-value's resolution is 1/(1 + n_random))
+                 n_random:int=20, # random-k draws per layer (p-value resolution: 1/(1 + n_random))
                  seed:int=0, # seeds random-k draws and noise
                  batch_size:int=16, # clips per forward pass
-                 device=None, # 'auto', 'cpu', 'cuda', 'mps' (see `resolve_device`): moves the model there and inputs follow it; None = leave it where it is
-                 dtype=None, # 'float32', 'bfloat16', 'float16': casts the model and inputs follow it; None = keep the model's
-                 resume:bool=True): # keep each finished step and batch beside save_dir, so that a rerun with the same settings continues
+                 # 'auto', 'cpu', 'cuda', 'mps' (see `resolve_device`): moves the model there and
+                 # inputs follow it; None = leave it where it is
+                 device=None,
+                 # 'float32', 'bfloat16', 'float16': casts the model and inputs follow it;
+                 # None = keep the model's
+                 dtype=None,
+                 resume:bool=True): # keep finished steps beside save_dir, so that a rerun continues
         self.st = model if isinstance(model, SpeechTransformer) else SpeechTransformer(model, head)
         if head is not None: self.st.head = head
         check_site(site)
-        self.site, self.seed, self.batch_size = site, int(seed), check_positive_int('batch_size', batch_size)
-        self.device, self.dtype = None if device is None else resolve_device(device), as_dtype(dtype)
+        self.site, self.seed = site, int(seed)
+        self.batch_size = check_positive_int('batch_size', batch_size)
+        self.device = None if device is None else resolve_device(device)
+        self.dtype = as_dtype(dtype)
         self.resume = bool(resume)
         if self.device is not None or self.dtype is not None:
-            for mod in {id(m): m for m in (self.st.model, self.st.head) if isinstance(m, nn.Module)}.values(): mod.to(device=self.device, dtype=self.dtype)
+            mods = {id(m): m for m in (self.st.model, self.st.head) if isinstance(m, nn.Module)}
+            for mod in mods.values(): mod.to(device=self.device, dtype=self.dtype)
         self.n_random = AblationConfig(n_random=n_random).n_random
-        self.save_dir = _main_checks(lambda: _check_writable(save_dir), Path(save_dir))   # under torch.distributed rank 0 alone writes
-        groups = layer_groups if layer_groups is not None else default_layer_groups(self.st.n_layers, site)
+        # under torch.distributed rank 0 alone writes
+        self.save_dir = _main_checks(lambda: _check_writable(save_dir), Path(save_dir))
+        groups = (layer_groups if layer_groups is not None
+                  else default_layer_groups(self.st.n_layers, site))
         self.layer_groups = _check_groups(self.st, groups, site)
 
     @property
@@ -170,13 +210,16 @@ class NeuronAblator:
         return fit_probe(self.st, self.follow(inputs), labels, **kw)
 
     def follow(self, t): # a tensor (or anything else, returned as it is)
-        "`t` on the model's device (and, if floating, in its dtype) when the ablator was given `device`/`dtype`; otherwise `t` as it is."
+        "`t` on the model's device (if floating, in its dtype) if the ablator has `device`/`dtype`."
         if not isinstance(t, Tensor) or (self.device is None and self.dtype is None): return t
         p = next(self.st.model.parameters())
         return t.to(p.device, p.dtype) if t.is_floating_point() else t.to(p.device)
 
-    def __repr__(self): return (f"NeuronAblator({self.st!r}, site={self.site!r}, groups={self.layer_groups}, save_dir={str(self.save_dir)!r}"
-                                + (f", data parallel: {describe()}, clips split by batch over the ranks" if is_distributed() else '') + ")")
+    def __repr__(self):
+        par = (f", data parallel: {describe()}, clips split by batch over the ranks"
+               if is_distributed() else '')
+        return (f"NeuronAblator({self.st!r}, site={self.site!r}, groups={self.layer_groups}, "
+                f"save_dir={str(self.save_dir)!r}{par})")
 
 # %% ../nbs/00_core.ipynb #67094893
 @patch
@@ -190,138 +233,165 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
                            frames='all', # frame policy (see `as_frames`)
                            n_random:int|None=None, # random-k draws (default: the ablator's)
                            scores:NeuronScores|None=None, # precomputed scores (skips attribution)
-                           stats:NeuronStats|None=None, # precomputed statistics (mean/noise modes, activation method)
-                           spread_threshold:float=0.05, # relative change that counts a frame as affected
+                           stats:NeuronStats|None=None, # precomputed statistics (mean/noise modes)
+                           spread_threshold:float=0.05, # relative change marking a frame affected
                            upstream:bool=True, # also estimate the upstream norm of each top-k edit
-                           upstream_steps:int=UPSTREAM_STEPS, upstream_lr:float=UPSTREAM_LR, upstream_clips:int=8,
-                           effects:Sequence[Callable]=(), # extra per-clip measures `fn(states, cache) -> {metric: [B]}` (see below)
-                           features=None, # acoustic features to decode (+ speaker similarity), e.g. `FEATURES`
+                           upstream_steps:int=UPSTREAM_STEPS, upstream_lr:float=UPSTREAM_LR,
+                           upstream_clips:int=8,
+                           # extra per-clip measures `fn(states, cache) -> {metric: [B]}` (below)
+                           effects:Sequence[Callable]=(),
+                           features=None, # acoustic features to decode (+ speaker similarity)
                            correlations:bool=False, # also correlate every neuron with `features`
                            plots:bool=False, # draw every figure into save_dir
                            save:bool=True, # write the results into save_dir
                            progress:bool=True,
-                           eval_inputs:Tensor|None=None, # [B', S] held-out clips the effects are measured on (default: `inputs`)
+                           # [B', S] held-out clips the effects are measured on (default: `inputs`)
+                           eval_inputs:Tensor|None=None,
                            eval_labels=None, # [B'] their class ids
                            eval_attention_mask:Tensor|None=None, # [B', S] their mask
-                           stability:bool=True, # report the split-half Jaccard overlap of the top-k sets
-                           sampling_rate:int|None=16000, # Hz of the waveforms (the models take 16 kHz)
-                           gain:float|None=None, # ablate_mode 'gain' only: the factor the neurons are multiplied by
+                           stability:bool=True, # report the split-half Jaccard overlap of top-k
+                           sampling_rate:int|None=16000, # Hz of the waveforms (the models take 16k)
+                           gain:float|None=None, # ablate_mode 'gain' only: the neurons' factor
                            **method_kw): # passed to the attribution method (e.g. n_steps)
-    "Ablate the top-k neurons of every layer in the groups vs random-k controls; return `AblationResults`."
-    cfg = AblationConfig(topk, ablate_mode, target_class, attribution_method, frames, n_random, spread_threshold, upstream,
-                         upstream_steps, upstream_lr, upstream_clips, features, correlations, plots, method_kw, stability=stability, gain=gain)
-    return self.run(inputs, labels, cfg, attention_mask, scores=scores, stats=stats, effects=effects, save=save, progress=progress,
-                    eval_inputs=eval_inputs, eval_labels=eval_labels, eval_attention_mask=eval_attention_mask, sampling_rate=sampling_rate)
+    "Ablate each group layer's top-k neurons vs random-k controls -> `AblationResults`."
+    cfg = AblationConfig(topk, ablate_mode, target_class, attribution_method, frames, n_random,
+                         spread_threshold, upstream, upstream_steps, upstream_lr, upstream_clips,
+                         features, correlations, plots, method_kw, stability=stability, gain=gain)
+    return self.run(inputs, labels, cfg, attention_mask, scores=scores, stats=stats,
+                    effects=effects, save=save, progress=progress, eval_inputs=eval_inputs,
+                    eval_labels=eval_labels, eval_attention_mask=eval_attention_mask,
+                    sampling_rate=sampling_rate)
 
 @patch
-def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attention_mask, scores, stats,
-                  eval_inputs=None, eval_labels=None, eval_attention_mask=None, sampling_rate=None):
-    "Every check that needs the model, before any work: -> scoring `Clips`, evaluation `Clips`, n_random."
+def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attention_mask, scores,
+                  stats, eval_inputs=None, eval_labels=None, eval_attention_mask=None,
+                  sampling_rate=None):
+    "Every check that needs the model, before any work -> scoring and evaluation `Clips`, n_random."
     st = self.st
     inputs, attention_mask, eval_inputs, eval_attention_mask = map(
         self.follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))
     st.check_eval()
     check_topk(cfg.topk, st.width(self.site), self.site)   # what needs only the model comes first
-    _covers('stats', stats, self.site, self.layers); _covers('scores', scores, self.site, self.layers)
-    trusted, fitted_for = (), getattr(st.head, 'fitted_for', None)   # a probe a run fitted: the clips it was fitted on
-    if st.head is None or fitted_for is not None:   # a bare encoder: a probe fitted on these clips and labels
+    _covers('stats', stats, self.site, self.layers)
+    _covers('scores', scores, self.site, self.layers)
+    # a probe a run fitted knows the clips and labels it was fitted on
+    trusted, fitted_for = (), getattr(st.head, 'fitted_for', None)
+    if st.head is None or fitted_for is not None:   # bare encoder: a probe for these clips
         inputs, attention_mask = trusted = st.validate(inputs, attention_mask, sampling_rate)
-        key = _probe_key(inputs, labels)
-        if st.head is None or fitted_for != key:   # none yet, or fitted for other clips or labels: (re)fit
+        key = run_key(digests(inputs), None if labels is None else torch.as_tensor(labels).cpu())
+        if st.head is None or fitted_for != key:   # none yet, or fitted for others: (re)fit
             st.head = None
-            with st.trusting(*trusted): auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)
+            with st.trusting(*trusted):
+                auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)
             st.head.fitted_for = key
     if st.task == 'regression' and cfg.attribution_method == 'activation':
-        raise ValueError("attribution_method='activation' contrasts the target class's clips with the others', "
-                         "which a regression head does not have: use 'integrated_gradients', 'gradient' or "
-                         "'ablation' (they explain the chosen output)")
+        raise ValueError("attribution_method='activation' contrasts the target class's clips with "
+                         "the others', which a regression head does not have: use "
+                         "'integrated_gradients', 'gradient' or 'ablation' (they explain the "
+                         "chosen output)")
     with st.trusting(*trusted):   # validated above for the probe, else here
         sc = request(st, inputs, labels, cfg.target_class, attention_mask, sampling_rate)
     if eval_inputs is None and eval_labels is not None:
-        raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their labels), or neither")
-    ev = sc if eval_inputs is None else sc.also(st, eval_inputs, eval_labels, eval_attention_mask, sampling_rate)
+        raise ValueError("pass eval_inputs and eval_labels together (the held-out clips and their "
+                         "labels), or neither")
+    ev = (sc if eval_inputs is None
+          else sc.also(st, eval_inputs, eval_labels, eval_attention_mask, sampling_rate))
     for c in {id(sc): sc, id(ev): ev}.values(): _check_frames(st, cfg.frames, c.x, c.mask)
     if cfg.stability and scores is None:
         _check_halves(sc.labels, sc.target, len(st.class_names), cfg.attribution_method)
     return sc, ev, self.n_random if cfg.n_random is None else int(cfg.n_random)
 
-def _probe_key(x, labels):
-    "A digest of the clips and labels a probe is fitted on."
-    lab = np.ascontiguousarray(np.asarray(torch.as_tensor(labels).cpu())).tobytes() if labels is not None else b''
-    return hashlib.sha1(''.join(digests(x)).encode() + lab).hexdigest()[:16]
-
 def _covers(what:str, o, site:str, layers:list):
     "Refuse precomputed `stats` / `scores` that do not cover the run's site and layers."
     if o is not None and (o.site != site or not set(layers) <= set(o.layers)):
-        raise ValueError(f"{what} cover site {o.site!r}, layers {o.layers}; this run needs site {site!r}, "
-                         f"layers {layers}")
+        raise ValueError(f"{what} cover site {o.site!r}, layers {o.layers}; this run needs site "
+                         f"{site!r}, layers {layers}")
 
 def _check_halves(y, tc:int, n_classes:int, method:str):
     "Refuse, before any work, a split-half stability check that one half could not be scored for."
     counts = np.bincount(y.numpy(), minlength=n_classes)
-    if counts[tc] < 2 or (method == 'activation' and not any(counts[c] >= 2 for c in range(n_classes) if c != tc)):
-        raise ValueError(f"split-half stability needs at least 2 scoring clips of the target class (and, for 'activation', 2 of another "
-                         f"class); the class counts are {counts.tolist()}: pass more clips or stability=False")
+    if counts[tc] < 2 or (method == 'activation'
+                          and not any(counts[c] >= 2 for c in range(n_classes) if c != tc)):
+        raise ValueError("split-half stability needs at least 2 scoring clips of the target class "
+                         "(and, for 'activation', 2 of another class); the class counts are "
+                         f"{counts.tolist()}: pass more clips or stability=False")
 
 def _check_frames(st, frames:Frames, x, m):
     "Refuse, before any work, a frame policy that names frames the shortest clip does not have."
     if frames.kind not in ('list', 'window'): return
-    shortest = x.min_samples() if is_stream(x) else int(m.sum(1).min()) if m is not None else x.shape[1]
-    T = st.n_frames(shortest); want = max(frames.idx) if frames.kind == 'list' else frames.center
-    if want >= T: raise ValueError(f"frame policy {frames} needs frame {want}, but the shortest clip has only {T} frames (0..{T-1}): "
-                                   f"pick frames below {T} or drop the short clips")
+    shortest = (x.min_samples() if is_stream(x) else int(m.sum(1).min()) if m is not None
+                else x.shape[1])
+    T = st.n_frames(shortest)
+    want = max(frames.idx) if frames.kind == 'list' else frames.center
+    if want >= T:
+        raise ValueError(f"frame policy {frames} needs frame {want}, but the shortest clip has "
+                         f"only {T} frames (0..{T-1}): pick frames below {T} or drop the short "
+                         "clips")
 
 class _Steps:
     "Which step of a run is under way, for the one line printed when the run is interrupted."
     def __init__(self): self.done, self.now, self.t0 = [], 'validation', time.perf_counter()
     def __call__(self, name): self.done.append(self.now); self.now = name
     def interrupted(self, save_dir):
-        left = (f"the folder {str(save_dir)!r} holds either its previous results or this run's, each whole" if self.now == 'saving'
+        left = (f"the folder {str(save_dir)!r} holds either its previous results or this run's, "
+                "each whole" if self.now == 'saving'
                 else f"nothing was written to {str(save_dir)!r}")
-        return f"neuron_ablation: interrupted during {self.now} after {time.perf_counter() - self.t0:.0f} s (done: {', '.join(self.done)}); {left}"
+        return (f"neuron_ablation: interrupted during {self.now} after "
+                f"{time.perf_counter() - self.t0:.0f} s (done: {', '.join(self.done)}); {left}")
 
 @patch
-def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz: the clips the neurons are scored on
+def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz: the clips scored on
         labels, # [B] class ids
         config:AblationConfig, # the run's settings
         attention_mask:Tensor|None=None, # [B, S] 1 = real sample
         scores:NeuronScores|None=None, stats:NeuronStats|None=None, # precomputed (skip those steps)
         effects:Sequence[Callable]=(), save:bool=True, progress:bool=True,
-        eval_inputs:Tensor|None=None, eval_labels=None, eval_attention_mask:Tensor|None=None, # held-out clips the effects are measured on (default: `inputs`)
+        # held-out clips the effects are measured on (default: `inputs`)
+        eval_inputs:Tensor|None=None, eval_labels=None, eval_attention_mask:Tensor|None=None,
         sampling_rate:int|None=16000, # Hz of the waveforms (the models take 16 kHz)
-        record:dict|None=None): # extra entries for config.json (e.g. how the clips were chosen, files left out)
-    "Run every step of `config`: score neurons on `inputs`, measure effects on `eval_inputs`; return (and, with `save`, write) `AblationResults`."
+        record:dict|None=None): # extra entries for config.json (e.g. how the clips were chosen)
+    "Run `config`: score neurons on `inputs`, measure on `eval_inputs` -> `AblationResults`."
     steps, auto = _Steps(), self.st.head is None
-    try: return self._run(inputs, labels, config, attention_mask, scores, stats, effects, save, progress, eval_inputs, eval_labels,
-                          eval_attention_mask, sampling_rate, record, steps)
+    try: return self._run(inputs, labels, config, attention_mask, scores, stats, effects, save,
+                          progress, eval_inputs, eval_labels, eval_attention_mask, sampling_rate,
+                          record, steps)
     except KeyboardInterrupt:
         print(steps.interrupted(self.save_dir), file=sys.stderr); raise
-    finally:
-        if auto and sys.exc_info()[0] is not None: self.st.head = None   # a failed run leaves no probe behind
+    finally:   # a failed run leaves no probe behind
+        if auto and sys.exc_info()[0] is not None: self.st.head = None
 
 @patch
-def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, stats, effects, save, progress, eval_inputs, eval_labels,
-         eval_attention_mask, sampling_rate, record, steps):
+def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, stats, effects, save,
+         progress, eval_inputs, eval_labels, eval_attention_mask, sampling_rate, record, steps):
     cfg, st, site = config, self.st, self.site
     progress = progress and is_main()   # under torch.distributed only rank 0 draws bars
-    sc, ev, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats, eval_inputs,
-                                          eval_labels, eval_attention_mask, sampling_rate)
-    with st.trusting(*sc.tensors(), *ev.tensors()):   # validated once: the steps below do not check them again
-        return self._steps(sc, ev, cfg, inputs, eval_inputs, scores, stats, effects, save, progress, n_random,
-                           record, steps)
+    sc, ev, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats,
+                                          eval_inputs, eval_labels, eval_attention_mask,
+                                          sampling_rate)
+    with st.trusting(*sc.tensors(), *ev.tensors()):   # validated once: the steps trust them
+        return self._steps(sc, ev, cfg, inputs, eval_inputs, scores, stats, effects, save, progress,
+                           n_random, record, steps)
 
 @patch
-def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, scores, stats, effects, save,
-           progress, n_random, record, steps):
+def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, scores, stats, effects,
+           save, progress, n_random, record, steps):
     "Every step of a run on its validated clips."
-    st, site, names = self.st, self.site, self.st.class_names
+    st, site, names, bs = self.st, self.site, self.st.class_names, self.batch_size
     (x, m, y, tc), (xe, me, ye) = (sc.x, sc.mask, sc.labels, sc.target), (ev.x, ev.mask, ev.labels)
-    keep = Keep(self._partial_dir(cfg, x, m, y, xe, me, ye, scores, stats, effects) if save and self.resume else None)
+    keep = Keep()   # with resume, finished steps are kept under a key of all the numbers depend on
+    if save and self.resume:
+        keep = Keep.beside(self.save_dir, run_key(
+            cfg.to_dict(), self.layer_groups, site, self.seed, bs, self.n_random,
+            x, m, y, xe, me, ye, st.model,
+            st.head if isinstance(st.head, nn.Module) else repr(st.head), scores, stats,
+            [getattr(f, '__qualname__', type(f).__qualname__) for f in effects]))
     steps('neuron statistics')
     if stats is None and (needs_stats(cfg.ablate_mode) or cfg.attribution_method == 'activation'):
-        stats = keep('stats', lambda: fit_stats(st, x, m, y, site, self.layers, self.batch_size, len(names), progress))
+        stats = keep('stats', lambda: fit_stats(st, x, m, y, site, self.layers, bs, len(names),
+                                                progress))
     steps('split-half stability')
-    stability = keep('stability', lambda: self._stability(cfg, sc, progress)) if cfg.stability and scores is None else None
+    stability = (keep('stability', lambda: self._stability(cfg, sc, progress))
+                 if cfg.stability and scores is None else None)
     steps('attribution')
     if scores is None:
         scores = keep('scores', lambda: self._score(cfg, sc, stats, progress))
@@ -330,56 +400,33 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
         for l in conds: conds[l]['split_half_jaccard'] = stability.get(l, float('nan'))
     steps('acoustic features'); corr = None
     if cfg.features:
-        feat_eff, corr = keep('features', lambda: feature_analysis(st, xe, me, site, features=cfg.features, correlations=cfg.correlations,
-                                                                   batch_size=self.batch_size, progress=progress))
+        feat_eff, corr = keep('features', lambda: feature_analysis(
+            st, xe, me, site, features=cfg.features, correlations=cfg.correlations, batch_size=bs,
+            progress=progress))
         effects = list(effects) + feat_eff
-    edit = Edit({}, site=site, mode=cfg.ablate_mode, frames=cfg.frames, stats=stats, seed=self.seed, gain=cfg.gain)
+    edit = Edit({}, site=site, mode=cfg.ablate_mode, frames=cfg.frames, stats=stats, seed=self.seed,
+                gain=cfg.gain)
     steps('the ablation sweep')
     sweep = self._sweep(xe, me, conds, edit, effects, progress, keep)
     steps('statistics and upstream norm')
     targets = ev.values   # a regression head's target values [N, K] (None for a classifier)
-    res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress, targets, keep)
-    given = lambda a, v: a if isinstance(a, Tensor) else v   # the clips as passed: a device or dtype cast leaves their digests unchanged
-    res.config['clips'] = _clip_record(given(inputs, x), given(inputs if eval_inputs is None else eval_inputs, xe), eval_inputs is not None)
+    res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress,
+                        targets, keep)
+    # the clips as passed: a device or dtype cast leaves their digests unchanged
+    given = lambda a, v: a if isinstance(a, Tensor) else v
+    res.config['clips'] = clip_record(given(inputs, x),
+                                      given(inputs if eval_inputs is None else eval_inputs, xe),
+                                      eval_inputs is not None)
     res.config.update(record or {})
     steps('figures')
     formats = ('png',) if cfg.plots is True else cfg.plots
-    figures = ResultsVisualizer(self).render(res, correlations=corr, formats=formats, progress=progress, shared=True)[1] if cfg.plots else {}   # each rank draws its share
+    figures = (ResultsVisualizer(self).render(res, correlations=corr, formats=formats,
+                                              progress=progress, shared=True)[1]
+               if cfg.plots else {})   # each rank draws its share
     steps('saving')
-    if save and is_main(): res.save(self.save_dir, extra=figures); keep.clear()   # the other ranks hold the same results and write nothing
+    if save and is_main():   # the other ranks hold the same results and write nothing
+        res.save(self.save_dir, extra=figures); keep.clear()
     return res
-
-# %% ../nbs/00_core.ipynb #545b3913
-def _clip_record(x:Tensor, xe:Tensor, separate:bool):
-    "config['clips']: sizes and digests of the scoring and evaluation clips, and whether they share any clip."
-    a, b = digests(x), digests(xe)
-    overlap = len(set(a) & set(b))
-    return dict(scoring=dict(n=len(a), sha1=a), evaluation=dict(n=len(b), sha1=b), separate_sets=separate,
-                overlap=overlap, held_out=overlap == 0)
-
-# %% ../nbs/00_core.ipynb #4a92928d
-def _hash(h, o):
-    "Feed `o` (dicts, sequences, tensors, arrays, dataclasses, plain values) into the hash `h`, deterministically."
-    if isinstance(o, Tensor): h.update(str((o.dtype, tuple(o.shape))).encode()); h.update(o.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    elif is_stream(o): h.update(repr(o).encode()); _hash(h, o.digests())   # its settings and its clips' sources
-    elif isinstance(o, np.ndarray): h.update(str((o.dtype, o.shape)).encode()); h.update(np.ascontiguousarray(o).tobytes())
-    elif isinstance(o, dict):
-        for k in sorted(o, key=str): h.update(str(k).encode()); _hash(h, o[k])
-    elif isinstance(o, (list, tuple)):
-        h.update(b'['); [_hash(h, v) for v in o]; h.update(b']')
-    elif dataclasses.is_dataclass(o) and not isinstance(o, type): _hash(h, {f.name: getattr(o, f.name) for f in dataclasses.fields(o)})
-    elif isinstance(o, nn.Module): _hash(h, o.state_dict())
-    else: h.update(repr(o).encode())
-
-@patch
-def _partial_dir(self:NeuronAblator, cfg, x, m, y, xe, me, ye, scores, stats, effects):
-    "The folder of this run's partial results: `.<save_dir name>.partial-<hash of everything the numbers depend on>` beside save_dir."
-    h = hashlib.sha256()
-    _hash(h, [cfg.to_dict(), self.layer_groups, self.site, self.seed, self.batch_size, self.n_random, x, m, y, xe, me, ye,
-              self.st.model, self.st.head if isinstance(self.st.head, nn.Module) else repr(self.st.head), scores, stats,
-              [getattr(f, '__qualname__', type(f).__qualname__) for f in effects]])
-    return self.save_dir.parent/f'.{self.save_dir.name}.partial-{h.hexdigest()[:16]}'
-
 
 # %% ../nbs/00_core.ipynb #89866ab1
 def _split_halves(y:np.ndarray, seed:int):
@@ -397,23 +444,27 @@ def jaccard(a, b): # two collections of neuron ids
 @patch
 def _score(self:NeuronAblator, cfg:AblationConfig, clips:Clips, stats, progress):
     "The run's method on validated `clips` -> `NeuronScores` of the ablator's layers."
-    return METHODS[cfg.attribution_method](self.st, clips, clips.labels, clips.target, self.layers, self.site,
-                                           attention_mask=clips.mask, batch_size=self.batch_size, stats=stats,
-                                           progress=progress, **cfg.method_kw)
+    method = METHODS[cfg.attribution_method]
+    return method(self.st, clips, clips.labels, clips.target, self.layers, self.site,
+                  attention_mask=clips.mask, batch_size=self.batch_size, stats=stats,
+                  progress=progress, **cfg.method_kw)
 
 @patch
 def _stability(self:NeuronAblator, cfg:AblationConfig, clips:Clips, progress):
     "{layer: Jaccard overlap of the top-k sets scored on two halves of the scoring clips}."
-    y, tc = clips.labels, clips.target
+    y, tc, method = clips.labels, clips.target, cfg.attribution_method
     first = torch.from_numpy(_split_halves(y.numpy(), self.seed)); halves = (first, ~first)
     def top(half):
         part = clips[half]   # a subset of validated clips: validated
         with self.st.trusting(*part.tensors()): s = self._score(cfg, part, None, progress)
         return {l: s.topk(cfg.topk, l).tolist() for l in self.layers}
     w = rank_world()[1]
-    scored = lambda h: int(h.sum()) if cfg.attribution_method == 'activation' or cfg.method_kw.get('clips') == 'all' else int((y[h] == tc).sum())
-    shares_layers = cfg.attribution_method in ('integrated_gradients', 'gradient', 'ablation')   # these split (batch, layer) pairs when batches are few
-    if w > 1 and not shares_layers and max(-(-scored(h) // self.batch_size) for h in halves) < w:   # too few batches to split a half: ranks take whole halves
+    every = method == 'activation' or cfg.method_kw.get('clips') == 'all'   # else: the target's
+    scored = lambda h: int(h.sum()) if every else int((y[h] == tc).sum())
+    # these split (batch, layer) pairs when batches are few
+    shares_layers = method in ('integrated_gradients', 'gradient', 'ablation')
+    batches = max(-(-scored(h) // self.batch_size) for h in halves)
+    if w > 1 and not shares_layers and batches < w:   # too few batches to split: whole halves
         own = list(shard(2))
         with alone(): mine = {i: top(halves[i]) for i in own}
         tops = gather_ordered(mine, 2)
@@ -423,7 +474,8 @@ def _stability(self:NeuronAblator, cfg:AblationConfig, clips:Clips, progress):
 # %% ../nbs/00_core.ipynb #d8a5732e
 def _random_sets(layer, D, k, n, seed):
     "`n` seeded random k-sets of all `D` neurons of the layer."
-    return [torch.randperm(D, generator=torch.Generator().manual_seed(seed * 1_000_003 + layer * 1009 + i))[:k] for i in range(n)]
+    gen = lambda i: torch.Generator().manual_seed(seed * 1_000_003 + layer * 1009 + i)
+    return [torch.randperm(D, generator=gen(i))[:k] for i in range(n)]
 
 @patch
 def _conditions(self:NeuronAblator, scores:NeuronScores, topk:int, n_random:int):
@@ -431,7 +483,8 @@ def _conditions(self:NeuronAblator, scores:NeuronScores, topk:int, n_random:int)
     out = {}
     for l in self.layers:
         top = scores.topk(topk, l)
-        out[l] = dict(group=self.group_of(l), topk=top.tolist(), topk_scores=scores[l][top].tolist(),
+        out[l] = dict(group=self.group_of(l), topk=top.tolist(),
+                      topk_scores=scores[l][top].tolist(),
                       random=[r.tolist() for r in _random_sets(l, D, topk, n_random, self.seed)])
     return out
 
@@ -440,24 +493,24 @@ def _conditions(self:NeuronAblator, scores:NeuronScores, topk:int, n_random:int)
 def conditions(self:NeuronAblator, scores:NeuronScores, # scores of every layer of the groups
                topk:int, # neurons per set
                n_random:int|None=None): # random-k draws (default: the ablator's)
-    "{layer: dict(group, topk, topk_scores, random)}: each layer's top-k set and its seeded random-k sets."
+    "{layer: dict(group, topk, topk_scores, random)}: each layer's top-k and seeded random-k sets."
     return self._conditions(scores, topk, self.n_random if n_random is None else n_random)
 
 # %% ../nbs/00_core.ipynb #012e27aa
 @patch
 def _sweep(self:NeuronAblator, x, m, conds:dict, edit:Edit, effects, progress, keep:Keep):
-    "Every layer's top-k and random-k edits on every clip: `run_conditions`, one stacked tail pass per layer."
+    "Every layer's top-k and random-k edits on every clip: `run_conditions`, a tail pass per layer."
     passes = {l: [[((l, j), edit.at(l, ids)) for j, ids in enumerate([c['topk']] + c['random'])]]
               for l, c in conds.items()}
     def measure(key, cache, logits, states, edited):
         full = {**cache.hidden, **states}   # the edited states downstream, the cache's upstream
         out = {'effects': {k: torch.as_tensor(v, dtype=torch.float64).flatten()
                            for fn in effects for k, v in fn(full, cache).items()}}
-        if key != 'baseline' and key[1] == 0:   # the top-k edit: how it spreads, and the frames it edited
+        if key != 'baseline' and key[1] == 0:   # the top-k edit: its spread, the frames it edited
             out.update(rel=relative_change(states, cache.hidden, cache.frame_mask), edited=edited)
         return out
-    r = run_conditions(self.st, x, passes, m, self.site, self.batch_size, measure, states=True, keep=keep,
-                       progress=progress, desc='ablation sweep')
+    r = run_conditions(self.st, x, passes, m, self.site, self.batch_size, measure, states=True,
+                       keep=keep, progress=progress, desc='ablation sweep')
     eff = {((k,) if k == 'baseline' else k) + (name,): v.numpy()
            for k, ms in r.measures.items() for name, v in ms['effects'].items()}
     return (r.logits, {l: r.measures[(l, 0)]['rel'] for l in conds},
@@ -465,60 +518,61 @@ def _sweep(self:NeuronAblator, x, m, conds:dict, edit:Edit, effects, progress, k
 
 # %% ../nbs/00_core.ipynb #934f1578
 @patch
-def _results(self:NeuronAblator, cfg:AblationConfig, y, tc:int, n_random:int, conds:dict, sweep:tuple, scores:NeuronScores,
-             x, m, edit:Edit, corr, progress, targets=None, keep:Keep|None=None):
+def _results(self:NeuronAblator, cfg:AblationConfig, y, tc:int, n_random:int, conds:dict,
+             sweep:tuple, scores:NeuronScores, x, m, edit:Edit, corr, progress, targets=None,
+             keep:Keep|None=None):
     "Assemble `AblationResults` from the sweep's outputs."
     logits, rel, edited, eff, changed = sweep
     names = self.st.class_names; base_logp = F.log_softmax(logits['baseline'].float(), -1)
     cond_names = ['topk'] + [f'random_{i}' for i in range(n_random)]
     reg = self.st.task == 'regression'
-    values = {k: regression_values(lg, logits['baseline'], targets, names) if reg else clip_values(lg, base_logp, y, names) for k, lg in logits.items()}
+    values = {k: regression_values(lg, logits['baseline'], targets, names) if reg
+              else clip_values(lg, base_logp, y, names) for k, lg in logits.items()}
     for k, v in eff.items(): values[k[0] if k[0] == 'baseline' else k[:2]][('all', k[-1])] = v
     rows = []
     for l, c in conds.items():
-        for cname, key in [('baseline', 'baseline')] + [(cn, (l, j)) for j, cn in enumerate(cond_names)]:
-            rows += [(l, c['group'], cname, cls, met, clip_mean(v)) for (cls, met), v in values[key].items()]
-            if key != 'baseline': rows.append((l, c['group'], cname, 'all', 'n_changed', float(changed[key])))
+        g, keys = c['group'], [(cn, (l, j)) for j, cn in enumerate(cond_names)]
+        for cname, key in [('baseline', 'baseline')] + keys:
+            rows += [(l, g, cname, cls, met, clip_mean(v)) for (cls, met), v in values[key].items()]
+            if key != 'baseline':
+                rows.append((l, g, cname, 'all', 'n_changed', float(changed[key])))
     table = pd.DataFrame(rows, columns=['layer', 'group', 'condition', 'class', 'metric', 'value'])
-    units = {**{('layer', l): [l] for l in conds}, **{('group', g): ls for g, ls in self.layer_groups.items() if ls}}
-    stats = control_table(values, units, n_random, y.numpy(), names[tc], changed, cfg.n_boot, self.seed, cfg.level, 'value' if reg else 'prob_on_class')
-    spread = pd.concat([spread_from(rel[l], l, self.site, edited[l], cfg.spread_threshold).to_frame() for l in conds], ignore_index=True)
-    upstream = self._upstream(cfg, conds, x, m, edit, progress, keep or Keep()) if cfg.upstream else None
+    units = {**{('layer', l): [l] for l in conds},
+             **{('group', g): ls for g, ls in self.layer_groups.items() if ls}}
+    stats = control_table(values, units, n_random, y.numpy(), names[tc], changed, cfg.n_boot,
+                          self.seed, cfg.level, 'value' if reg else 'prob_on_class')
+    spread = pd.concat([spread_from(rel[l], l, self.site, edited[l], cfg.spread_threshold)
+                        .to_frame() for l in conds], ignore_index=True)
+    upstream = (self._upstream(cfg, conds, x, m, edit, progress, keep or Keep()) if cfg.upstream
+                else None)
     d = cfg.to_dict()
-    d.update(target_class=tc, n_random=n_random, n_clips=len(y), scores_meta=scores.meta, task=self.st.task,
-             upstream=dict(steps=cfg.upstream_steps, lr=cfg.upstream_lr, clips=cfg.upstream_clips) if cfg.upstream else None)
+    d.update(target_class=tc, n_random=n_random, n_clips=len(y), scores_meta=scores.meta,
+             task=self.st.task,
+             upstream=dict(steps=cfg.upstream_steps, lr=cfg.upstream_lr, clips=cfg.upstream_clips)
+             if cfg.upstream else None)
     for k in ('upstream_steps', 'upstream_lr', 'upstream_clips'): d.pop(k)
-    d.update({k: scores.meta[k] for k in ('steps_per_layer', 'convergence_delta', 'converged') if k in scores.meta})
-    return AblationResults(self._config(**d), conds, table, scores.to_frame(), spread, upstream, corr, stats)
+    d.update({k: scores.meta[k] for k in ('steps_per_layer', 'convergence_delta', 'converged')
+              if k in scores.meta})
+    config = dict(**model_record(self.st), site=self.site, layer_groups=self.layer_groups,
+                  seed=self.seed, batch_size=self.batch_size, versions=versions(), **d)
+    return AblationResults(config, conds, table, scores.to_frame(), spread, upstream, corr, stats)
 
 @patch
-def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edit, progress, keep:Keep):
-    "Upstream norm of every layer's top-k edit, on the first `upstream_clips` clips (under torch.distributed the layers are split over the ranks)."
+def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edit, progress,
+              keep:Keep):
+    "Upstream norm of each layer's top-k edit on the first `upstream_clips` clips (ranks share it)."
     x, m = first_batch(x, m, cfg.upstream_clips)
     cache = self.st.capture(x, m, self.site)
     todo = [(l, c) for l, c in conds.items() if not (self.site == 'hidden' and l == 0)]
-    rows = {i: keep(f'upstream-{i}', lambda: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode, cfg.frames, self.site,
-                                                                    edit.stats, self.seed, cfg.upstream_steps, cfg.upstream_lr, gain=cfg.gain), own=True)
-            for i in tqdm(claim(range(len(todo))), desc='upstream norm', disable=not progress, leave=False)}   # layers go to the ranks as they come free
+    norm = lambda i: upstream_norm(self.st, cache, todo[i][0], todo[i][1]['topk'], cfg.ablate_mode,
+                                   cfg.frames, self.site, edit.stats, self.seed, cfg.upstream_steps,
+                                   cfg.upstream_lr, gain=cfg.gain)
+    mine = tqdm(claim(range(len(todo))), desc='upstream norm', disable=not progress, leave=False)
+    rows = {i: keep(f'upstream-{i}', lambda: norm(i), own=True) for i in mine}   # as ranks free up
     return pd.DataFrame(gather_ordered(rows, len(todo)))
 
-@patch
-def _config(self:NeuronAblator, **kw):
-    cfg = self.st.config
-    return dict(model=type(self.st.model).__name__, name_or_path=getattr(cfg, '_name_or_path', ''), model_type=cfg.model_type,
-                n_layers=self.st.n_layers, d_model=self.st.d_model, d_ffn=self.st.d_ffn, stable_layer_norm=self.st.stable,
-                head=type(self.st.head).__name__, head_layers=list(self.st.head.layers), class_names=self.class_names,
-                probe=getattr(self.st.head, 'fit_info', None),
-                site=self.site, layer_groups=self.layer_groups, seed=self.seed, batch_size=self.batch_size,
-                versions=dict(neuron_ablation=_version(), torch=torch.__version__, transformers=_tf_version(), python=platform.python_version()),
-                **kw)
-
-def _version():
-    from neuron_ablation import __version__; return __version__
-def _tf_version():
-    import transformers; return transformers.__version__
-
-# An end-to-end run on a tiny WavLM classifier. Labels are the model's own predictions, so every class is present
-# and baseline accuracy is 1; ablating the top-k neurons must move the target class more than random-k does at some
-# layer, the baseline rows are identical across layers, and the probabilities in the table equal those of a full
-# forward pass under the `ablate` hooks (tail execution changes cost, not results).
+# An end-to-end run on a tiny WavLM classifier. Labels are the model's own predictions, so every
+# class is present and baseline accuracy is 1; ablating the top-k neurons must move the target class
+# more than random-k does at some layer, the baseline rows are identical across layers, and the
+# probabilities in the table equal those of a full forward pass under the `ablate` hooks (tail
+# execution changes cost, not results).

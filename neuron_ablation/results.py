@@ -13,7 +13,7 @@ from torch import Tensor
 
 # %% auto #0
 __all__ = ['MANIFEST', 'atomic_write', 'to_jsonable', 'folder_lock', 'verify_folder', 'check_replaceable', 'write_folder',
-           'AblationResults', 'results_diff']
+           'AblationResults', 'results_diff', 'clip_record', 'model_record', 'versions']
 
 # %% ../nbs/12_results.ipynb #0bfbce1e
 def _umask():
@@ -381,3 +381,34 @@ def results_diff(a, b, # two `AblationResults` or results folders
             and all(list(a.neurons[l]['topk']) == list(b.neurons[l]['topk']) for l in a.neurons))
     m = max(worst)
     return dict(same_neurons=bool(same), max_rel=float(m[0]), where=m[1])
+
+# %% ../nbs/12_results.ipynb #01455829
+import platform
+from .model import SpeechTransformer
+from .clips import digests
+
+# %% ../nbs/12_results.ipynb #616ca4a8
+def clip_record(scoring, # [N, S] the clips the neurons were scored on (or a stream)
+                evaluation, # [N', S] the clips the effects were measured on (or a stream)
+                separate:bool): # whether evaluation clips were passed apart from the scoring ones
+    "config['clips']: sizes and digests of the scoring and evaluation clips; do they share a clip?"
+    a, b = digests(scoring), digests(evaluation)
+    overlap = len(set(a) & set(b))
+    return dict(scoring=dict(n=len(a), sha1=a), evaluation=dict(n=len(b), sha1=b),
+                separate_sets=separate, overlap=overlap, held_out=overlap == 0)
+
+def model_record(st:SpeechTransformer): # the model a run edited, with its head
+    "The model's part of config.json: class, checkpoint, type, sizes, head, class names, probe fit."
+    cfg, head = st.config, st.head
+    return dict(model=type(st.model).__name__, name_or_path=getattr(cfg, '_name_or_path', ''),
+                model_type=cfg.model_type, n_layers=st.n_layers, d_model=st.d_model, d_ffn=st.d_ffn,
+                stable_layer_norm=st.stable, head=type(head).__name__,
+                head_layers=list(head.layers), class_names=st.class_names,
+                probe=getattr(head, 'fit_info', None))
+
+def versions():
+    "{package: version} of what computed a run: neuron_ablation, torch, transformers, python."
+    import transformers
+    from neuron_ablation import __version__
+    return dict(neuron_ablation=__version__, torch=torch.__version__,
+                transformers=transformers.__version__, python=platform.python_version())

@@ -4,45 +4,80 @@
 
 # %% ../nbs/17_sweep.ipynb #160b23be
 from __future__ import annotations
-import os, shutil
+import dataclasses, hashlib, os, shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Hashable
 
-import torch
-from torch import Tensor
+import numpy as np, torch
+from torch import nn, Tensor
 from tqdm.auto import tqdm
 
 from .model import SpeechTransformer, Cache, as_batches, is_stream
 from .edits import Edit
-from .distributed import my_batches, claim, gather_ordered, all_gather_objects, is_main
+from .distributed import my_batches, claim, gather_ordered, all_gather_objects
+from .distributed import is_main
 
 # %% auto #0
-__all__ = ['Keep', 'Conditions', 'run_on_cache', 'run_conditions']
+__all__ = ['Keep', 'run_key', 'Conditions', 'run_on_cache', 'run_conditions']
 
 # %% ../nbs/17_sweep.ipynb #272d18f2
 class Keep:
-    "Finished steps of one run in `folder` (None: keep nothing): `keep(name, fn)` reads or computes and writes."
+    "Finished steps of one run in `folder` (None: none): `keep(name, fn)` reads or computes them."
     def __init__(self, folder:Path|str|None=None): # where finished steps go (None: nowhere)
         self.folder = None if folder is None else Path(folder)
 
+    @classmethod
+    def beside(cls, save_dir:Path|str, # a results folder
+               key:str): # what the run's numbers depend on, e.g. a `run_key`
+        "The `Keep` of a run writing `save_dir`: the folder `.<its name>.partial-<key>` beside it."
+        save_dir = Path(save_dir)
+        return cls(save_dir.parent/f'.{save_dir.name}.partial-{key}')
+
     def __call__(self, name:str, # the step's file name, without '.pt'
                  fn:Callable, # computes the step
-                 own:bool=False): # this rank's share (every rank writes its own); else rank 0 writes
-        "`fn()`'s result: read from `folder/name.pt` if it is there, else computed and written atomically."
+                 own:bool=False): # this rank's share (each rank writes its own); else rank 0 writes
+        "`fn()`'s result: read from `folder/name.pt` if there, else computed and saved atomically."
         if self.folder is None: return fn()
         p = self.folder/f'{name}.pt'
-        if (p.exists() if own else all(all_gather_objects(p.exists()))): return torch.load(p, weights_only=False)
+        if p.exists() if own else all(all_gather_objects(p.exists())):
+            return torch.load(p, weights_only=False)
         out = fn()
         if own or is_main():
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = p.with_name(f'.{p.name}.{os.getpid()}.tmp'); torch.save(out, tmp); os.replace(tmp, p)
+            tmp = p.with_name(f'.{p.name}.{os.getpid()}.tmp')
+            torch.save(out, tmp); os.replace(tmp, p)
         return out
 
     def clear(self):
-        "Remove the folder (and older folders of the same results folder) once the results are written."
+        "Remove the folder (and older ones of the same results folder) once the results are saved."
         if self.folder is None: return
-        for d in self.folder.parent.glob(self.folder.name.rsplit('-', 1)[0] + '-*'): shutil.rmtree(d, ignore_errors=True)
+        for d in self.folder.parent.glob(self.folder.name.rsplit('-', 1)[0] + '-*'):
+            shutil.rmtree(d, ignore_errors=True)
+
+# %% ../nbs/17_sweep.ipynb #8b00b073
+def _hash(h, o):
+    "Feed `o` (dicts, sequences, tensors, arrays, dataclasses, plain values) into the hash `h`."
+    if isinstance(o, Tensor):
+        h.update(str((o.dtype, tuple(o.shape))).encode())
+        h.update(o.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif is_stream(o): h.update(repr(o).encode()); _hash(h, o.digests())   # settings, sources
+    elif isinstance(o, np.ndarray):
+        h.update(str((o.dtype, o.shape)).encode()); h.update(np.ascontiguousarray(o).tobytes())
+    elif isinstance(o, dict):
+        for k in sorted(o, key=str): h.update(str(k).encode()); _hash(h, o[k])
+    elif isinstance(o, (list, tuple)):
+        h.update(b'['); [_hash(h, v) for v in o]; h.update(b']')
+    elif dataclasses.is_dataclass(o) and not isinstance(o, type):
+        _hash(h, {f.name: getattr(o, f.name) for f in dataclasses.fields(o)})
+    elif isinstance(o, nn.Module): _hash(h, o.state_dict())
+    else: h.update(repr(o).encode())
+
+def run_key(*things) -> str: # settings, tensors, arrays, dataclasses, modules, streams, values
+    "16 hex digits of a SHA-256 of `things`, equal for equal inputs: the key of a run's kept steps."
+    h = hashlib.sha256()
+    _hash(h, list(things))
+    return h.hexdigest()[:16]
 
 # %% ../nbs/17_sweep.ipynb #5b92a0d0
 @dataclass
@@ -69,11 +104,11 @@ def _combine(parts:list):
 # %% ../nbs/17_sweep.ipynb #d1608633
 @torch.no_grad()
 def run_on_cache(st:SpeechTransformer, cache:Cache, # `st.capture` of a batch, at `site`
-                 passes:dict, # {layer: [[(key, Edit), ...], ...]}: one inner list per stacked tail pass
+                 passes:dict, # {layer: [[(key, Edit), ...], ...]}: one inner list per stacked pass
                  site:str='hidden', # the site every edit acts at
                  measure:Callable|None=None, # fn(key, cache, logits, states, edited) -> anything
                  states:bool=False): # hand `measure` the edited downstream states
-    "Every condition of `passes` on one captured batch -> (logits, changed, measures), keyed as `passes`."
+    "Every condition of `passes` on one captured batch -> (logits, changed, measures) by key."
     _check_passes(passes, site)
     B, hid = cache.batch_size, cache.hidden
     logits, changed, meas = {'baseline': cache.logits}, {}, {}
@@ -91,8 +126,12 @@ def run_on_cache(st:SpeechTransformer, cache:Cache, # `st.capture` of a batch, a
             for (key, _), sel, d in zip(stack, sels, diff):
                 changed[key] = int(d.sum())
                 if d.any():
-                    logits[key] = lg[j*B:(j+1)*B]; s = {k: v[j*B:(j+1)*B] for k, v in sts.items()}; j += 1
-                else: logits[key], s = cache.logits, ({k: hid[k] for k in hid if k >= start} if states else {})
+                    logits[key] = lg[j*B:(j+1)*B]
+                    s = {k: v[j*B:(j+1)*B] for k, v in sts.items()}
+                    j += 1
+                else:
+                    logits[key] = cache.logits
+                    s = {k: hid[k] for k in hid if k >= start} if states else {}
                 if measure: meas[key] = measure(key, cache, logits[key], s, sel)
     return logits, changed, meas
 
@@ -102,27 +141,31 @@ def _check_passes(passes:dict, site:str):
         for stack in stacks:
             for key, e in stack:
                 if e.site != site or l not in e.neurons:
-                    raise ValueError(f"condition {key!r} edits site {e.site!r}, layers {e.layers}; it is listed "
-                                     f"under layer {l} of site {site!r}: build it with `edit.at({l}, ids)`")
+                    raise ValueError(f"condition {key!r} edits site {e.site!r}, layers {e.layers}; "
+                                     f"it is listed under layer {l} of site {site!r}: build it "
+                                     f"with `edit.at({l}, ids)`")
 
 # %% ../nbs/17_sweep.ipynb #bc4516d2
 def run_conditions(st:SpeechTransformer, inputs, # [N, S] float32 waveforms at 16 kHz, or a stream
-                   passes:dict, # {layer: [[(key, Edit), ...], ...]}: one inner list per stacked tail pass
+                   passes:dict, # {layer: [[(key, Edit), ...], ...]}: an inner list per stacked pass
                    attention_mask:Tensor|None=None, # [N, S] 1 = real sample
                    site:str='hidden', # the site every edit acts at
                    batch_size:int=16, # clips per capture
-                   measure:Callable|None=None, # fn(key, cache, logits, states, edited) -> {name: [B, ...]}
+                   # fn(key, cache, logits, states, edited) -> {name: [B, ...]}
+                   measure:Callable|None=None,
                    states:bool=False, # hand `measure` the edited downstream states
                    keep:Keep|None=None, # resume: each batch kept as `{name}-{i}`
                    name:str='sweep', # the batches' names in `keep`
                    progress:bool=True, # a tqdm bar over batches
                    desc:str='conditions'): # its label
-    "Run every condition of `passes` on every clip (this rank's batches, then all gathered) -> `Conditions`."
+    "Run every condition of `passes` on every clip (this rank's, then gathered) -> `Conditions`."
     _check_passes(passes, site)
     keep = keep or Keep()
     batches = as_batches(inputs, attention_mask, None, batch_size)
-    share = my_batches(batches) if is_stream(inputs) else ((i, batches[i]) for i in claim(range(len(batches))))
-    run = lambda xb, mb: _cpu(run_on_cache(st, st.capture(xb, mb, site), passes, site, measure, states))
+    share = (my_batches(batches) if is_stream(inputs)
+             else ((i, batches[i]) for i in claim(range(len(batches)))))
+    run = lambda xb, mb: _cpu(run_on_cache(st, st.capture(xb, mb, site), passes, site, measure,
+                                           states))
     mine = {i: keep(f'{name}-{i}', lambda: run(xb, mb), own=True)
             for i, (xb, mb, _) in tqdm(share, desc=desc, disable=not progress, leave=False)}
     per = gather_ordered(mine, len(batches))
