@@ -363,7 +363,7 @@ def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz:
 @patch
 def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, stats, effects, save,
          progress, eval_inputs, eval_labels, eval_attention_mask, sampling_rate, record, steps):
-    cfg, st, site = config, self.st, self.site
+    cfg, st = config, self.st
     progress = progress and is_main()   # under torch.distributed only rank 0 draws bars
     sc, ev, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats,
                                           eval_inputs, eval_labels, eval_attention_mask,

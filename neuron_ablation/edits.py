@@ -297,7 +297,7 @@ def _layer(layer):
 def _neuron_ids(layer, idx):
     "Neuron ids of one layer as a 1-D LongTensor, or one clear exception."
     try: t = torch.as_tensor(np.asarray(idx.cpu() if isinstance(idx, Tensor) else idx)).flatten()
-    except (TypeError, ValueError) as e:
+    except (TypeError, ValueError):
         raise TypeError(f"neurons of layer {layer} must be a list of int ids, "
                         f"got {idx!r}") from None
     if len(t) and (t.dtype.is_floating_point or t.dtype == torch.bool):
