@@ -5,7 +5,7 @@ import torch
 from captum.attr import LayerConductance
 
 from common import base_model, clips, interleaved, summary, log, affine_flops
-import neuron_ablation.attribution as attribution
+import neuron_ablation.gradients as attribution   # the path methods live in gradients
 from neuron_ablation.model import SpeechTransformer, hook_count
 
 N_CLIPS, SECONDS, N_STEPS, METHOD, TARGET = 2, 1.0, 8, 'riemann_trapezoid', 0
@@ -59,4 +59,4 @@ def run(repeats:int, quick:bool=False):
                             compared='per-frame conductance [B, T, D] of every layer',
                             naive='captum LayerConductance on the full HF model, once per layer (input of block l; the last '
                                   "block's final_layer_norm output for layer N)",
-                            ours='neuron_ablation.attribution._conductance_batch: every layer from one forward + one backward per path point'))
+                            ours='neuron_ablation.gradients._conductance_batch: every layer from one forward + one backward per path point'))

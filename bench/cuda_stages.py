@@ -53,7 +53,7 @@ def stages(device, dtype):
     x = sine_batch(6, 0.5, seed=1); m = torch.ones(6, x.shape[1], dtype=torch.long); m[3:, 6000:] = 0; y = torch.tensor([0, 1, 2, 0, 1, 0])
     def abl(arch='wavlm', **kw):
         st = SpeechTransformer(tiny_model(arch, seed=0)); return NeuronAblator(st, tempfile.mkdtemp(), device=device, dtype=dtype, batch_size=4, n_random=3, **kw)
-    def f(a): return a._follow(x), a._follow(m)
+    def f(a): return a.follow(x), a.follow(m)
     out = {}
     for name in METHODS:
         kw = dict(n_steps=8) if name in ('integrated_gradients', 'conductance') else {}

@@ -7,7 +7,7 @@ import torch
 from captum.attr import LayerIntegratedGradients
 
 from common import base_model, clips, interleaved, summary, log
-import neuron_ablation.attribution as attribution
+import neuron_ablation.gradients as attribution   # the path methods live in gradients
 from neuron_ablation.model import SpeechTransformer, hook_count
 
 N_CLIPS, SECONDS, N_STEPS, METHOD, TARGET = 4, 1.0, 16, 'gausslegendre', 0

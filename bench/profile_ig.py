@@ -19,7 +19,7 @@ sys.path.insert(0, str(HERE))
 from common import base_model, clips, log, loadavg, write_json  # noqa: E402
 import ig  # noqa: E402
 from neuron_ablation.model import SpeechTransformer  # noqa: E402
-from neuron_ablation.attribution import _ig_frames, integrated_gradients  # noqa: E402
+from neuron_ablation.gradients import _ig_frames, integrated_gradients  # noqa: E402
 
 
 def _t(fn):

@@ -131,7 +131,7 @@ def _segment(self:SpeechTransformer, site:str, layer:int, cache:Cache):
         if layer == 0:
             raise ValueError("upstream norm needs layer >= 1: hidden layer 0 is the "
                              "CNN/positional-conv output, not a block's")
-        return layer - 1, lambda h: self._block(layer - 1, h, cache.block_kwargs[layer - 1])
+        return layer - 1, lambda h: self.run_block(layer - 1, h, cache.block_kwargs[layer - 1])
     def f(h):
         got = {}
         def _grab(a, hook): got['a'] = a

@@ -451,7 +451,10 @@ def _finish_block(self:SpeechTransformer, b:int, act:Tensor, mid:Tensor):
     return blk.final_layer_norm(y) if a.block_ln else y
 
 @patch
-def _block(self:SpeechTransformer, i:int, x:Tensor, kwargs:dict, keep:dict|None=None):
+def run_block(self:SpeechTransformer, i:int, # block index
+              x:Tensor, # [B, T, D] its input (hidden layer `i`)
+              kwargs:dict, # the block's other arguments, as captured (`Cache.block_kwargs[i]`)
+              keep:dict|None=None): # if given, gets the final layer norm's input as 'pre_ln'
     "Block `i` on `x` (pre-LN layout, last block: then the final layer norm, its input to `keep`)."
     x = _first(self.blocks[i](x, **kwargs))
     if not (self.arch.final_ln and i == self.n_layers - 1): return x
@@ -513,7 +516,7 @@ def run_from(self:SpeechTransformer, layer:int, # layer index at `site`
         need = N if return_states or later else depth
         states = {start: x}
         for i in range(start, need):
-            x = states[i+1] = self._block(i, x, tile(cache.block_kwargs[i], n), pre)
+            x = states[i+1] = self.run_block(i, x, tile(cache.block_kwargs[i], n), pre)
     if self.head is None:
         if return_states: return None, states
         self.require_head()
