@@ -107,7 +107,7 @@ def control_table(values:dict, # {'baseline' or (layer, j): {(class, metric): [N
                   units:dict,
                   n_random:int, # random-k draws (conditions j = 1..n_random)
                   labels, # [N] class id of each clip (the bootstrap resamples within classes)
-                  target:str, # the target class's name (for selectivity)
+                  target_name:str, # the target class's name (for selectivity)
                   n_changed:dict|None=None, # {(layer, j): activation values changed}
                   n_boot:int=1000, seed:int=0, level:float=0.95, # bootstrap settings
                   # the per-class metric selectivity compares ('value' for a regression head)
@@ -116,13 +116,13 @@ def control_table(values:dict, # {'baseline' or (layer, j): {(class, metric): [N
     if n_random < 1:
         raise ValueError(f"n_random={n_random}: statistics need at least one random-k draw")
     boot, keys = stratified_bootstrap(labels, n_boot, seed), list(values['baseline'])
-    others = [k for k in keys if k[1] == primary and k[0] != target]
+    others = [k for k in keys if k[1] == primary and k[0] != target_name]
     # under torch.distributed every rank bootstraps its share of the units; the rows are gathered
     # in unit order
     items = list(units.items())
     # groups (several layers) before single layers
     big_first = sorted(range(len(items)), key=lambda i: (-len(items[i][1]), i))
-    parts = gather_ordered({i: _unit_table(values, items[i], n_random, boot, keys, others, target,
+    parts = gather_ordered({i: _unit_table(values, items[i], n_random, boot, keys, others, target_name,
                                            primary, n_changed, level)
                             for i in claim(big_first)}, len(items))
     df = pd.DataFrame([r for part in parts for r in part])
@@ -130,15 +130,15 @@ def control_table(values:dict, # {'baseline' or (layer, j): {(class, metric): [N
                    .transform(lambda p: holm(p.values)))
     return df
 
-def _unit_table(values, item, n_random, boot, keys, others, target, primary, n_changed, level):
+def _unit_table(values, item, n_random, boot, keys, others, target_name, primary, n_changed, level):
     "The rows of one unit (every class and metric) of `control_table`."
     (utype, unit), layers = item; rows = []
     changed = sum(n_changed[(l, 0)] for l in layers) if n_changed is not None else np.nan
     eff = {k: _rows(values, layers, n_random, boot, k) for k in keys}
-    if (target, primary) in eff and others:
+    if (target_name, primary) in eff and others:
         oth = [eff[k] for k in others]
-        eff[(target, 'selectivity')] = tuple(e - sum(o[i] for o in oth) / len(oth)
-                                             for i, e in enumerate(eff[(target, primary)]))
+        eff[(target_name, 'selectivity')] = tuple(e - sum(o[i] for o in oth) / len(oth)
+                                             for i, e in enumerate(eff[(target_name, primary)]))
     for (cls, metric), (t, r, b) in eff.items():
         row = summarise(t, r, b, level)
         if changed == 0: row.update(effect=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan)

@@ -443,15 +443,15 @@ def _agreement(sc, conds, ms, layers):
                          for l in layers for i, a in enumerate(ms) for b in ms[i + 1:]],
                         columns=['layer', 'method_a', 'method_b', 'jaccard', 'spearman'])
 
-def _effects(method, vals, changed, layers, R, y, target:str, n_boot, seed, level):
+def _effects(method, vals, changed, layers, R, y, target_name:str, n_boot, seed, level):
     "Rows (layer, method, metric, effect, ...) of a method's `control_table` for the target class."
     values = {'baseline': vals['baseline'], **{(l, 0): vals[(method, l)] for l in layers},
               **{(l, j): vals[('random', l, j)] for l in layers for j in range(1, R + 1)}}
     n_ch = {**{(l, 0): changed[(method, l)] for l in layers},
             **{(l, j): changed[('random', l, j)] for l in layers for j in range(1, R + 1)}}
-    s = control_table(values, {('layer', l): [l] for l in layers}, R, y.numpy(), target, n_ch,
+    s = control_table(values, {('layer', l): [l] for l in layers}, R, y.numpy(), target_name, n_ch,
                       n_boot, seed, level)
-    s = s[(s['class'] == target) & s.metric.isin(['prob_on_class', 'accuracy', 'selectivity'])]
+    s = s[(s['class'] == target_name) & s.metric.isin(['prob_on_class', 'accuracy', 'selectivity'])]
     return s.assign(layer=s.unit.astype(int), method=method)[[
         'layer', 'method', 'metric', 'effect', 'ci_low', 'ci_high', 'random_mean', 'random_sd', 'p',
         'p_adj', 'no_edit']]
