@@ -31,7 +31,7 @@ def _ablation_clips(st:SpeechTransformer, cache:Cache, layer:int, site:str, targ
                     perturbations_per_eval:int=16): # neurons ablated per tail pass
     "Per clip and neuron: target logit clean minus with that neuron ablated [B, D]."
     act, B, edit = (cache.acts(site)[layer], cache.batch_size,
-                    Edit({layer: []}, site, mode, frames, stats, seed))
+                    Edit({layer: []}, site=site, mode=mode, frames=frames, stats=stats, seed=seed))
     clean, out = cache.logits[:, target], []
     for ids in torch.arange(act.shape[-1]).split(perturbations_per_eval):
         edits = [edit.at(layer, i[None]) for i in ids]

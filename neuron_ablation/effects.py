@@ -152,7 +152,8 @@ def upstream_norm(st:SpeechTransformer, cache:Cache, layer:int, neurons, mode:st
                   gain:float|None=None): # mode 'gain' only: the factor
     "Smallest change δ to the upstream state that reproduces an ablation at `layer` -> dict."
     layer = st.check_layer(layer, site)
-    e = Edit({layer: neurons}, site, mode, frames, stats, seed, gain).check(st)
+    e = Edit({layer: neurons}, site=site, mode=mode, frames=frames, stats=stats, seed=seed,
+             gain=gain).check(st)
     src, f = st._segment(site, layer, cache)
     act = cache.acts(site)[layer].detach(); sel = e.mask(act, layer, cache.frame_mask)
     target = e.apply(act, layer, sel=sel)
