@@ -56,20 +56,20 @@ def ablation(st:SpeechTransformer, # the wrapped model (with a head)
              aggregate:str='mean', # 'mean' (signed) or 'mean_abs' of the per-clip logit change
              clips:str='target'): # 'target' (clips of the target class) or 'all'
     "Target-logit drop when each neuron alone is ablated (stacked tail passes) -> `NeuronScores`."
-    x, m, y, tc, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
+    x, m, y, target, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
                                           attention_mask)
     check_mode(mode, 'the ablation score'); frames = as_frames(frames)
     check_choice('aggregate', aggregate, AGGREGATES)
     perturbations_per_eval = check_positive_int('perturbations_per_eval', perturbations_per_eval)
     if needs_stats(mode):
         stats = scoring_stats(st, x, m, site, layers, batch_size, stats, progress)
-    xs, ms = select_clips(x, m, y, tc, clips, st)
+    xs, ms = select_clips(x, m, y, target, clips, st)
     def per_layer(cache, l):
-        d = _ablation_clips(st, cache, l, site, tc, mode, frames, stats, seed,
+        d = _ablation_clips(st, cache, l, site, target, mode, frames, stats, seed,
                             perturbations_per_eval)
         return d.abs() if aggregate == 'mean_abs' else d
     s = score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer, 'ablation')
-    return NeuronScores(s, layers, site, 'ablation', tc,
+    return NeuronScores(s, layers, site, 'ablation', target,
                         dict(mode=mode, frames=str(frames),
                              perturbations_per_eval=perturbations_per_eval, seed=seed,
                              aggregate=aggregate, clips=clips, n_clips=len(xs)))
@@ -208,7 +208,7 @@ def attribute_neurons(ablator_or_model, # `NeuronAblator`, `SpeechTransformer` o
                       **kw): # the method's settings: n_steps, baselines, clips, mode, stats, ...
     "Score each neuron of `layers` at `site` for `target_class` by `method` -> `NeuronScores`."
     st, fn = as_transformer(ablator_or_model), get_method(method)
-    x, m, y, tc, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
+    x, m, y, target, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
                                           attention_mask)
-    return fn(st, x, y, tc, layers, site, attention_mask=m, batch_size=batch_size,
+    return fn(st, x, y, target, layers, site, attention_mask=m, batch_size=batch_size,
               progress=progress, **kw)

@@ -307,11 +307,11 @@ def _covers(what:str, o, site:str, layers:list):
         raise ValueError(f"{what} cover site {o.site!r}, layers {o.layers}; this run needs site "
                          f"{site!r}, layers {layers}")
 
-def _check_halves(y, tc:int, n_classes:int, method:str):
+def _check_halves(y, target:int, n_classes:int, method:str):
     "Refuse, before any work, a split-half stability check that one half could not be scored for."
     counts = np.bincount(y.numpy(), minlength=n_classes)
-    if counts[tc] < 2 or (method == 'activation'
-                          and not any(counts[c] >= 2 for c in range(n_classes) if c != tc)):
+    if counts[target] < 2 or (method == 'activation'
+                          and not any(counts[c] >= 2 for c in range(n_classes) if c != target)):
         raise ValueError("split-half stability needs at least 2 scoring clips of the target class "
                          "(and, for 'activation', 2 of another class); the class counts are "
                          f"{counts.tolist()}: pass more clips or stability=False")
@@ -377,7 +377,8 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
            save, progress, n_random, record, steps):
     "Every step of a run on its validated clips."
     st, site, names, bs = self.st, self.site, self.st.class_names, self.batch_size
-    (x, m, y, tc), (xe, me, ye) = (sc.x, sc.mask, sc.labels, sc.target), (ev.x, ev.mask, ev.labels)
+    x, m, y, target = sc.x, sc.mask, sc.labels, sc.target
+    xe, me, ye = ev.x, ev.mask, ev.labels
     keep = Keep()   # with resume, finished steps are kept under a key of all the numbers depend on
     if save and self.resume:
         keep = Keep.beside(self.save_dir, run_key(
@@ -410,8 +411,8 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
     sweep = self._sweep(xe, me, conds, edit, effects, progress, keep)
     steps('statistics and upstream norm')
     targets = ev.values   # a regression head's target values [N, K] (None for a classifier)
-    res = self._results(cfg, ye, tc, n_random, conds, sweep, scores, xe, me, edit, corr, progress,
-                        targets, keep)
+    res = self._results(cfg, ye, target, n_random, conds, sweep, scores, xe, me, edit, corr,
+                        progress, targets, keep)
     # the clips as passed: a device or dtype cast leaves their digests unchanged
     given = lambda a, v: a if isinstance(a, Tensor) else v
     res.config['clips'] = clip_record(given(inputs, x),
@@ -452,7 +453,7 @@ def _score(self:NeuronAblator, cfg:AblationConfig, clips:Clips, stats, progress)
 @patch
 def _stability(self:NeuronAblator, cfg:AblationConfig, clips:Clips, progress):
     "{layer: Jaccard overlap of the top-k sets scored on two halves of the scoring clips}."
-    y, tc, method = clips.labels, clips.target, cfg.attribution_method
+    y, target, method = clips.labels, clips.target, cfg.attribution_method
     first = torch.from_numpy(_split_halves(y.numpy(), self.seed)); halves = (first, ~first)
     def top(half):
         part = clips[half]   # a subset of validated clips: validated
@@ -460,7 +461,7 @@ def _stability(self:NeuronAblator, cfg:AblationConfig, clips:Clips, progress):
         return {l: s.topk(cfg.topk, l).tolist() for l in self.layers}
     w = rank_world()[1]
     every = method == 'activation' or cfg.method_kw.get('clips') == 'all'   # else: the target's
-    scored = lambda h: int(h.sum()) if every else int((y[h] == tc).sum())
+    scored = lambda h: int(h.sum()) if every else int((y[h] == target).sum())
     # these split (batch, layer) pairs when batches are few
     shares_layers = method in ('integrated_gradients', 'gradient', 'ablation')
     batches = max(-(-scored(h) // self.batch_size) for h in halves)
@@ -518,7 +519,7 @@ def _sweep(self:NeuronAblator, x, m, conds:dict, edit:Edit, effects, progress, k
 
 # %% ../nbs/00_core.ipynb #934f1578
 @patch
-def _results(self:NeuronAblator, cfg:AblationConfig, y, tc:int, n_random:int, conds:dict,
+def _results(self:NeuronAblator, cfg:AblationConfig, y, target:int, n_random:int, conds:dict,
              sweep:tuple, scores:NeuronScores, x, m, edit:Edit, corr, progress, targets=None,
              keep:Keep|None=None):
     "Assemble `AblationResults` from the sweep's outputs."
@@ -539,14 +540,14 @@ def _results(self:NeuronAblator, cfg:AblationConfig, y, tc:int, n_random:int, co
     table = pd.DataFrame(rows, columns=['layer', 'group', 'condition', 'class', 'metric', 'value'])
     units = {**{('layer', l): [l] for l in conds},
              **{('group', g): ls for g, ls in self.layer_groups.items() if ls}}
-    stats = control_table(values, units, n_random, y.numpy(), names[tc], changed, cfg.n_boot,
+    stats = control_table(values, units, n_random, y.numpy(), names[target], changed, cfg.n_boot,
                           self.seed, cfg.level, 'value' if reg else 'prob_on_class')
     spread = pd.concat([spread_from(rel[l], l, self.site, edited[l], cfg.spread_threshold)
                         .to_frame() for l in conds], ignore_index=True)
     upstream = (self._upstream(cfg, conds, x, m, edit, progress, keep or Keep()) if cfg.upstream
                 else None)
     d = cfg.to_dict()
-    d.update(target_class=tc, n_random=n_random, n_clips=len(y), scores_meta=scores.meta,
+    d.update(target_class=target, n_random=n_random, n_clips=len(y), scores_meta=scores.meta,
              task=self.st.task,
              upstream=dict(steps=cfg.upstream_steps, lr=cfg.upstream_lr, clips=cfg.upstream_clips)
              if cfg.upstream else None)

@@ -142,7 +142,7 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
                          aggregate:str='mean', # 'mean' or 'mean_abs' over real frames, then clips
                          clips:str='target'): # 'target' (clips of the target class) or 'all'
     "IG of the target logit w.r.t. every layer's state, on its tail -> `NeuronScores`."
-    x, m, y, tc, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
+    x, m, y, target, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
                                           attention_mask)
     if not isinstance(baselines, Tensor): check_choice('baselines', baselines, BASELINES)
     check_choice('aggregate', aggregate, AGGREGATES)
@@ -153,12 +153,12 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
         raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
     if isinstance(baselines, str) and baselines == 'mean':
         stats = scoring_stats(st, x, m, site, layers, batch_size, stats, progress)
-    xs, ms = select_clips(x, m, y, tc, clips, st)
+    xs, ms = select_clips(x, m, y, target, clips, st)
     deltas, steps = {l: (0., 0.) for l in layers}, {l: 0 for l in layers}
     def per_layer(cache, l):
         h = cache.acts(site)[l]
         mean = stats.mean_std(l)[0] if isinstance(baselines, str) and baselines == 'mean' else None
-        a, err, k = _ig_adaptive(st, cache, l, site, tc,
+        a, err, k = _ig_adaptive(st, cache, l, site, target,
                                  _baseline(baselines, h, mean, cache.frame_mask), n_steps,
                                  tolerance, max_steps, approximation_method, internal_batch_size)
         deltas[l], steps[l] = tuple(map(max, deltas[l], err)), max(steps[l], k)
@@ -174,7 +174,7 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
                 converged=[deltas[l][1] <= tolerance for l in layers],
                 convergence_delta=dict(max_abs=[deltas[l][0] for l in layers],
                                        max_rel=[deltas[l][1] for l in layers]))
-    return NeuronScores(s, layers, site, 'integrated_gradients', tc, meta)
+    return NeuronScores(s, layers, site, 'integrated_gradients', target, meta)
 
 # %% ../nbs/01b_gradients.ipynb #0894b5bd
 WAVE_BASELINES = ('noise', 'zeros') # conductance's input baselines (besides a waveform tensor)
@@ -293,7 +293,7 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 aggregate:str='mean', # 'mean' (signed) or 'mean_abs' over real frames, then clips
                 clips:str='target'): # 'target' (clips of the target class) or 'all'
     "Neuron conductance of all layers on one input path, one pass per step -> `NeuronScores`."
-    x, m, y, tc, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
+    x, m, y, target, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
                                           attention_mask)
     check_choice('aggregate', aggregate, AGGREGATES)
     check_choice('approximation_method', approximation_method, _IG_APPROX)
@@ -308,13 +308,13 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                       "a cut between input and output and conductance's completeness does not "
                       "hold: using n_steps=32 without the adaptive check", stacklevel=2)
         n_steps = 32
-    xs, ms = select_clips(x, m, y, tc, clips, st)
+    xs, ms = select_clips(x, m, y, target, clips, st)
     total = torch.zeros(len(layers), st.width(site), dtype=torch.float64)
     n, deltas, steps = len(xs), {l: (0., 0.) for l in layers}, 0
     for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance',
                                disable=not (progress and is_main()), leave=False):
         chunk = max(1, (internal_batch_size or 16 * len(xb)) // len(xb))
-        c, fm, err, k = _conductance_adaptive(st, xb, mb, tc, layers, site,
+        c, fm, err, k = _conductance_adaptive(st, xb, mb, target, layers, site,
                                               _wave_baseline(baselines, xb, mb), n_steps, tolerance,
                                               max_steps, approximation_method, chunk, rule)
         rows = torch.stack([_frame_aggregate(c[l], fm, aggregate).double().sum(0) for l in layers])
@@ -331,7 +331,7 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 converged=[deltas[l][1] <= tolerance for l in layers],
                 convergence_delta=dict(max_abs=[deltas[l][0] for l in layers],
                                        max_rel=[deltas[l][1] for l in layers]))
-    return NeuronScores((total / n).float(), layers, site, 'conductance', tc, meta)
+    return NeuronScores((total / n).float(), layers, site, 'conductance', target, meta)
 
 # %% ../nbs/01b_gradients.ipynb #3193cd9d
 def _grad_frames(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:int,
@@ -356,13 +356,13 @@ def gradient(st:SpeechTransformer, # the wrapped model (with a head)
              aggregate:str='mean', # 'mean' (signed) or 'mean_abs' over real frames, then clips
              clips:str='target'): # 'target' (clips of the target class) or 'all'
     "Gradient (or gradient × activation) of the target logit w.r.t. each layer -> `NeuronScores`."
-    x, m, y, tc, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
+    x, m, y, target, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
                                           attention_mask)
     check_choice('aggregate', aggregate, AGGREGATES)
-    xs, ms = select_clips(x, m, y, tc, clips, st)
+    xs, ms = select_clips(x, m, y, target, clips, st)
     per_layer = lambda cache, l: _frame_aggregate(
-        _grad_frames(st, cache, l, site, tc, times_activation), cache.frame_mask, aggregate)
+        _grad_frames(st, cache, l, site, target, times_activation), cache.frame_mask, aggregate)
     s = score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer, 'gradient')
-    return NeuronScores(s, layers, site, 'gradient', tc,
+    return NeuronScores(s, layers, site, 'gradient', target,
                         dict(times_activation=bool(times_activation), aggregate=aggregate,
                              clips=clips, n_clips=len(xs)))

@@ -157,14 +157,14 @@ def prepare_scoring(st:SpeechTransformer, # the wrapped model (with a head)
     if isinstance(inputs, Clips):
         return (*_trusted(inputs, labels, target_class, attention_mask), _layers(st, layers, site))
     x, m = st.validate(inputs, attention_mask)
-    tc = validate_target(target_class, st.class_names)
+    target = validate_target(target_class, st.class_names)
     # a regression head: labels are the clips' target values (or None); every clip is scored for
     # the chosen output
     if st.task == 'regression':
-        regression_targets(labels, len(x), st.class_names, tc)
-        y = torch.full((len(x),), tc, dtype=torch.long)
+        regression_targets(labels, len(x), st.class_names, target)
+        y = torch.full((len(x),), target, dtype=torch.long)
     else: y = validate_labels(labels, len(x), st.class_names)
-    return x, m, y, tc, _layers(st, layers, site)
+    return x, m, y, target, _layers(st, layers, site)
 
 def _layers(st, layers, site):
     "The layer ids to score (default: every layer of the site), checked."

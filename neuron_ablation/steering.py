@@ -180,10 +180,10 @@ def steering_sweep(
     gains, frames = check_gains(gains), as_frames(frames)
     sc_, ev_ = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs,
                           eval_labels, eval_attention_mask, topk)
-    tc, (xe, me, ye) = sc_.target, (ev_.x, ev_.mask, ev_.labels)
+    target, (xe, me, ye) = sc_.target, (ev_.x, ev_.mask, ev_.labels)
     with ablator.st.trusting(*sc_.tensors(), *ev_.tensors()):   # validated once: not checked again
-        AblationConfig(topk, 'gain', tc, method, frames, n_boot=n_boot, level=level, gain=gains[0],
-                       method_kw=dict(method_kw or {}))   # validates the rest
+        AblationConfig(topk, 'gain', target, method, frames, n_boot=n_boot, level=level,
+                       gain=gains[0], method_kw=dict(method_kw or {}))   # validates the rest
         sc = _scores(ablator, method, sc_, progress, method_kw, scores)
         conds = ablator.conditions(sc, topk)
         per_gain = {g: Edit({}, site=ablator.site, mode='gain', frames=frames, seed=ablator.seed,
@@ -196,11 +196,12 @@ def steering_sweep(
                            progress=progress and is_main(), desc='steering sweep')
         logits, changed = r.logits, r.changed
         names, R = ablator.class_names, ablator.n_random
-        vals = {k: steering_values(v, logits['baseline'], ye, names, tc) for k, v in logits.items()}
+        vals = {k: steering_values(v, logits['baseline'], ye, names, target)
+                for k, v in logits.items()}
         table = _steer_table(vals, conds, gains, R)
         stats = _steer_stats(vals, conds, gains, R, ye.numpy(), changed,
                              n_boot, ablator.seed, level)
-        cfg = dict(target_class=tc, target=names[tc], class_names=names, gains=list(gains),
+        cfg = dict(target_class=target, target=names[target], class_names=names, gains=list(gains),
                    topk=topk, method=method, method_kw=method_kw or {}, scores_meta=sc.meta,
                    frames=str(frames), site=ablator.site, layers=list(conds), n_random=R,
                    seed=ablator.seed, n_boot=n_boot, level=level, n_clips=len(ye),
@@ -394,11 +395,11 @@ def compare_selectors(
                          f"methods: {ms}")
     sc_, ev_ = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs,
                           eval_labels, eval_attention_mask, topk)
-    (x, m, y, tc), (xe, me, ye) = ((sc_.x, sc_.mask, sc_.labels, sc_.target),
+    (x, m, y, target), (xe, me, ye) = ((sc_.x, sc_.mask, sc_.labels, sc_.target),
                                    (ev_.x, ev_.mask, ev_.labels))
     with ablator.st.trusting(*sc_.tensors(), *ev_.tensors()):   # validated once: not checked again
         for k in ms:   # every setting checked before any work
-            AblationConfig(topk, ablate_mode, tc, k, frames, n_boot=n_boot, level=level,
+            AblationConfig(topk, ablate_mode, target, k, frames, n_boot=n_boot, level=level,
                            method_kw=method_kw.get(k, {}))
         stats = (fit_stats(ablator.st, x, m, y, ablator.site, ablator.layers, ablator.batch_size,
                            len(ablator.class_names), progress)
@@ -420,9 +421,10 @@ def compare_selectors(
         base_logp = F.log_softmax(logits['baseline'].float(), -1)
         vals = {key: clip_values(lg, base_logp, ye, names) for key, lg in logits.items()}
         effects = pd.concat([_effects(k, vals, changed, ablator.layers, ablator.n_random, ye,
-                                      names[tc], n_boot, ablator.seed, level) for k in ms],
+                                      names[target], n_boot, ablator.seed, level) for k in ms],
                             ignore_index=True)
-        cfg = dict(target_class=tc, target=names[tc], class_names=names, methods=ms, topk=topk,
+        cfg = dict(target_class=target, target=names[target], class_names=names, methods=ms,
+                   topk=topk,
                    ablate_mode=ablate_mode, frames=str(as_frames(frames)), method_kw=method_kw,
                    site=ablator.site, layers=ablator.layers, n_random=ablator.n_random,
                    seed=ablator.seed, n_boot=n_boot, level=level, n_scoring_clips=len(y),
