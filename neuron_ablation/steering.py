@@ -17,7 +17,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from .checks import validate_labels, validate_target, check_topk
-from .sweep import run_conditions
+from .sweep import Keep, run_conditions
 from .clips import request
 from .distributed import is_main
 from .edits import Edit, as_frames, check_gain, check_mode, fit_stats, needs_stats
@@ -175,7 +175,8 @@ def steering_sweep(
                    eval_inputs:Tensor|None=None, eval_labels=None,
                    eval_attention_mask:Tensor|None=None,
                    n_boot:int=1000, level:float=0.95, # bootstrap resamples and interval coverage
-                   progress:bool=True): # tqdm bars
+                   progress:bool=True, # tqdm bars
+                   keep:Keep|None=None): # resume: finished steps and batches kept there
     "Scale each layer's top-k and random-k neurons by each gain: P, flips, KL -> `SteeringResults`."
     gains, frames = check_gains(gains), as_frames(frames)
     sc_, ev_ = _validated(ablator, inputs, labels, target_class, attention_mask, eval_inputs,
@@ -184,7 +185,8 @@ def steering_sweep(
     with ablator.st.trusting(*sc_.tensors(), *ev_.tensors()):   # validated once: not checked again
         AblationConfig(topk, 'gain', target, method, frames, n_boot=n_boot, level=level,
                        gain=gains[0], method_kw=dict(method_kw or {}))   # validates the rest
-        sc = _scores(ablator, method, sc_, progress, method_kw, scores)
+        keep = keep or Keep()
+        sc = keep('scores', lambda: _scores(ablator, method, sc_, progress, method_kw, scores))
         conds = ablator.conditions(sc, topk)
         per_gain = {g: Edit({}, site=ablator.site, mode='gain', frames=frames, seed=ablator.seed,
                             gain=g) for g in gains}
@@ -193,7 +195,7 @@ def steering_sweep(
                       for g in gains]
                   for l, c in conds.items()}
         r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size,
-                           progress=progress and is_main(), desc='steering sweep')
+                           progress=progress and is_main(), desc='steering sweep', keep=keep)
         logits, changed = r.logits, r.changed
         names, R = ablator.class_names, ablator.n_random
         vals = {k: steering_values(v, logits['baseline'], ye, names, target)
@@ -385,7 +387,8 @@ def compare_selectors(
                       eval_inputs:Tensor|None=None, eval_labels=None,
                       eval_attention_mask:Tensor|None=None,
                       n_boot:int=1000, level:float=0.95, # bootstrap resamples and interval coverage
-                      progress:bool=True): # tqdm bars
+                      progress:bool=True, # tqdm bars
+                      keep:Keep|None=None): # resume: finished steps and batches kept there
     "Each method's top-k vs the same random-k sets, ablated on held-out clips: `SelectorComparison`"
     ms, method_kw, scores = _check_methods(methods), dict(method_kw or {}), dict(scores or {})
     check_mode(ablate_mode, 'compare_selectors')
@@ -404,7 +407,9 @@ def compare_selectors(
         stats = (fit_stats(ablator.st, x, m, y, ablator.site, ablator.layers, ablator.batch_size,
                            len(ablator.class_names), progress)
                  if needs_stats(ablate_mode) else None)
-        sc = {k: _scores(ablator, k, sc_, progress, method_kw.get(k), scores.get(k))
+        keep = keep or Keep()
+        score = lambda k: _scores(ablator, k, sc_, progress, method_kw.get(k), scores.get(k))
+        sc = {k: keep(f'scores-{k}', lambda: score(k))
               for k in tqdm(ms, desc='selectors', disable=not progress, leave=False)}
         conds = {k: ablator.conditions(s, topk) for k, s in sc.items()}
         edit = Edit({}, site=ablator.site, mode=ablate_mode, frames=frames, stats=stats,
@@ -415,7 +420,7 @@ def compare_selectors(
                          for j, r in enumerate(rnd[l]['random'], 1)]]
                   for l in ablator.layers}
         r = run_conditions(ablator.st, xe, passes, me, ablator.site, ablator.batch_size,
-                           progress=progress and is_main(), desc='selector comparison')
+                           progress=progress and is_main(), desc='selector comparison', keep=keep)
         logits, changed = r.logits, r.changed
         names = ablator.class_names
         base_logp = F.log_softmax(logits['baseline'].float(), -1)
