@@ -63,7 +63,7 @@ $(VENV5)/.installed: settings.ini setup.py
 
 test-tf5: $(VENV5)/.installed
 	$(VENV5)/bin/python -c "import transformers; print('transformers', transformers.__version__)"
-	$(VENV5)/bin/nbdev_test --n_workers 2 --file_re '^(00_core|01_attribution|06_cli|08_checks|09_model|10_edits|11_effects|13_testing|19_models|20_steering)'
+	$(VENV5)/bin/nbdev_test --n_workers 2 --file_re '^(00_core|01_attribution|01a_scores|01b_gradients|06_cli|08_checks|09_arch|09_model|09a_heads|09b_clips|10_edits|11_effects|13_testing|17_sweep|19_models|20_steering)'
 
 demo: install
 	$(PY) -m neuron_ablation.example --save_dir results/demo
