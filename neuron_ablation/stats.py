@@ -22,12 +22,13 @@ def effect_sign(metric:str): # a metric name of the results table
 # %% ../nbs/15_stats.ipynb #7ab4e9a2
 def empirical_p(top:float, # the top-k effect
                 random:np.ndarray): # [R] the random-k effects
-    "One-sided empirical p, +1 corrected: (1 + #{random ≥ top}) / (1 + R); NaN if `top` is NaN."
+    "One-sided empirical p over the draws that measured something: (1 + #{random ≥ top}) / (1 + R)."
     random = np.asarray(random, dtype=np.float64)
     if np.isnan(top): return np.nan
     if random.size == 0:
         raise ValueError("an empirical p-value needs at least one random-k draw (n_random >= 1)")
-    return (1 + np.sum(random >= top)) / (1 + random.size)
+    random = random[~np.isnan(random)]   # a draw that measured nothing neither beats top-k nor loses
+    return (1 + np.sum(random >= top)) / (1 + random.size) if random.size else np.nan
 
 def holm(p): # p-values of one family (NaN entries are left out and stay NaN)
     "Holm's step-down adjusted p-values: p_(i) * (m - i + 1), made monotone, capped at 1."
@@ -83,14 +84,17 @@ def _boot_mean(eff, # [L, N] per-clip effects
 
 def summarise(top:float, random, boot, # from `unit_effects` (or a linear combination of them)
               level:float=0.95): # coverage of the interval
-    "Row: effect, bootstrap interval, random-k mean and SD, empirical p."
-    random, boot = np.asarray(random), np.asarray(boot)
+    "Row: effect, interval, random-k mean and SD, standardised effect `z`, empirical p and its floor."
+    random, boot = np.asarray(random, dtype=np.float64), np.asarray(boot)
+    R = int(np.isfinite(random).sum())   # the draws the p-value counts
+    sd = float(np.nanstd(random, ddof=1)) if R > 1 else np.nan
     lo, hi = (np.nanpercentile(boot, [50 * (1 - level), 50 * (1 + level)])
               if np.isfinite(boot).any() else (np.nan, np.nan))
     return dict(effect=float(top), ci_low=float(lo), ci_high=float(hi),
-                random_mean=float(np.nanmean(random)),
-                random_sd=float(np.nanstd(random, ddof=1)) if len(random) > 1 else np.nan,
-                p=float(empirical_p(top, random)))
+                random_mean=float(np.nanmean(random)) if R else np.nan, random_sd=sd,
+                z=float((top - np.nanmean(random)) / sd) if R > 1 and sd > 0 else np.nan,
+                p=float(empirical_p(top, random)),
+                p_floor=1 / (1 + R) if R else np.nan)   # the smallest p these draws can give
 
 # %% ../nbs/15_stats.ipynb #d33e1296
 def _rows(values, layers, n_random, boot, key):
