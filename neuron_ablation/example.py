@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.docments import docments
 
-from .checks import SITES
+from .checks import SITES, check_topk
 from .model import load_model, is_stream
 from .edits import MODES, as_frames
 from .attribution import METHODS
@@ -300,6 +300,7 @@ def run_job(args):
     ablator = NeuronAblator(model, args.save_dir, site=args.site, seed=args.seed,
                             batch_size=args.batch_size, device=args.device, dtype=args.dtype,
                             **n_random)
+    check_topk(args.topk, ablator.st.width(args.site), args.site)   # before a probe is fitted
     to_head = prepare_head(ablator, args, train, test.class_names)
     ye, ys = to_head(ye), to_head(ys)
     target = resolve_target(args.target_class, ablator.class_names, args.model_name is None)
