@@ -110,6 +110,10 @@ def run_on_cache(st:SpeechTransformer, cache:Cache, # `st.capture` of a batch, a
                  states:bool=False): # hand `measure` the edited downstream states
     "Every condition of `passes` on one captured batch -> (logits, changed, measures) by key."
     _check_passes(passes, site)
+    return _on_cache(st, cache, passes, site, measure, states)
+
+def _on_cache(st, cache, passes, site, measure, states):
+    "`run_on_cache` for `passes` already checked (`run_conditions` checks once, not per batch)."
     B, hid = cache.batch_size, cache.hidden
     logits, changed, meas = {'baseline': cache.logits}, {}, {}
     if measure: meas['baseline'] = measure('baseline', cache, cache.logits, {}, None)
@@ -164,8 +168,8 @@ def run_conditions(st:SpeechTransformer, inputs, # [N, S] float32 waveforms at 1
     batches = as_batches(inputs, attention_mask, None, batch_size)
     share = (my_batches(batches) if is_stream(inputs)
              else ((i, batches[i]) for i in claim(range(len(batches)))))
-    run = lambda xb, mb: _cpu(run_on_cache(st, st.capture(xb, mb, site), passes, site, measure,
-                                           states))
+    run = lambda xb, mb: _cpu(_on_cache(st, st.capture(xb, mb, site), passes, site, measure,
+                                        states))
     mine = {i: keep(f'{name}-{i}', lambda: run(xb, mb), own=True)
             for i, (xb, mb, _) in tqdm(share, desc=desc, disable=not progress, leave=False)}
     per = gather_ordered(mine, len(batches))
