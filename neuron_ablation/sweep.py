@@ -112,6 +112,7 @@ def run_on_cache(st:SpeechTransformer, cache:Cache, # `st.capture` of a batch, a
     _check_passes(passes, site)
     return _on_cache(st, cache, passes, site, measure, states)
 
+@torch.no_grad()
 def _on_cache(st, cache, passes, site, measure, states):
     "`run_on_cache` for `passes` already checked (`run_conditions` checks once, not per batch)."
     B, hid = cache.batch_size, cache.hidden
