@@ -4,7 +4,7 @@
 
 # %% ../nbs/21_distributed.ipynb #428790ed
 from __future__ import annotations
-import os
+import os, time
 from contextlib import contextmanager
 import torch, torch.distributed as dist
 from torch import Tensor
@@ -201,6 +201,18 @@ def backend_for(device) -> str: # a torch device or its name
     "The collective backend of a device: 'nccl' for CUDA, 'gloo' otherwise."
     return 'nccl' if torch.device(device).type == 'cuda' else 'gloo'
 
+_CLOSED = [0]   # process groups this process has closed (a fresh store key for each)
+
+def _left_together():
+    "Wait, through the group's store, until every rank has returned from its last collective."
+    store = getattr(dist.distributed_c10d, '_get_default_store', lambda: None)()
+    if store is None: return
+    _CLOSED[0] += 1
+    key, w = f'neuron_ablation/closing/{_CLOSED[0]}', dist.get_world_size()
+    n, t0 = store.add(key, 1), time.monotonic()
+    # a rank that tears down while a peer is still inside gloo's barrier can abort that peer
+    while n < w and time.monotonic() - t0 < 60: time.sleep(0.005); n = store.add(key, 0)
+
 @contextmanager
 def launched(device='cpu'): # device this process computes on (picks the backend; 'auto' resolved)
     "Join torchrun's process group in the block (no-op if none or joined); yields (rank, world)."
@@ -219,5 +231,5 @@ def launched(device='cpu'): # device this process computes on (picks the backend
     finally:
         if started:
             # every rank finishes before any closes its connections: gloo aborts a peer using one
-            if ok: dist.barrier()
+            if ok: dist.barrier(); _left_together()
             dist.destroy_process_group()
