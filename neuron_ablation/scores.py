@@ -5,6 +5,7 @@
 # %% ../nbs/01a_scores.ipynb #80ca13ed
 from __future__ import annotations
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -23,7 +24,8 @@ from .distributed import (
     my_batches, claim, gather_ordered, rank_world, all_reduce_sum, is_main)
 
 # %% auto #0
-__all__ = ['AGGREGATES', 'CLIPS', 'NeuronScores', 'select_clips', 'score_layers', 'prepare_scoring', 'scoring_stats']
+__all__ = ['AGGREGATES', 'CLIPS', 'NeuronScores', 'select_clips', 'score_layers', 'kept_clip_scores', 'prepare_scoring',
+           'scoring_stats']
 
 # %% ../nbs/01a_scores.ipynb #6931975c
 @dataclass
@@ -113,8 +115,9 @@ def score_layers(st:SpeechTransformer, # the wrapped model
                  per_layer, # fn(cache, layer) -> per-clip scores [B, D]
                  desc:str=''): # the bar's label
     "Mean over clips of `per_layer(cache, l)` per layer -> [n_layers, D] float32 (over all ranks)."
-    batches, nl = as_batches(x, m, None, batch_size), len(layers)
+    batches, nl, keep = as_batches(x, m, None, batch_size), len(layers), bool(_KEPT)
     total = torch.zeros(nl, st.width(site), dtype=torch.float64)
+    rows = {}   # with `kept_clip_scores`: (batch, layer) -> per-clip scores [b, D]
     bar = lambda n: tqdm(total=n, desc=desc, disable=not (progress and is_main()), leave=False)
     # whole batches: every rank gets two or more
     if rank_world()[1] == 1 or len(batches) >= 2 * rank_world()[1]:
@@ -123,9 +126,11 @@ def score_layers(st:SpeechTransformer, # the wrapped model
             for i, (xb, mb, _) in share:
                 cache = st.capture(xb, mb, site)
                 for j in range(nl):
-                    s = per_layer(cache, layers[j]).detach().double().sum(0)
-                    total[j] += s.to(total.device)
+                    r = per_layer(cache, layers[j]).detach().double()
+                    total[j] += r.sum(0).to(total.device)
+                    if keep: rows[i * nl + j] = r.cpu()
                     b.update()
+        if keep: _keep_rows(rows, len(batches), nl, layers)
         return (all_reduce_sum(total) / len(x)).float()
     # few batches (a class's clips, a split half): the (batch, layer) pairs go to the ranks as they
     # come free, the longest tail first (a layer's tail: the blocks after it and the head); IG's
@@ -137,11 +142,30 @@ def score_layers(st:SpeechTransformer, # the wrapped model
         for k in claim(sorted(range(len(batches) * nl), key=lambda k: (-tail[k % nl], k))):
             i, j = divmod(k, nl)
             if i not in caches: caches[i] = st.capture(*batches[i][:2], site)
-            mine[k] = per_layer(caches[i], layers[j]).detach().double().sum(0).cpu()
+            r = per_layer(caches[i], layers[j]).detach().double().cpu()
+            mine[k] = (r.sum(0), r if keep else None)
             b.update()
-    for k, v in enumerate(gather_ordered(mine, len(batches) * nl)):
+    for k, (v, r) in enumerate(gather_ordered(mine, len(batches) * nl)):
         total[k % nl] += v.to(total.device)
+        if keep: rows[k] = r
+    if keep: _keep_rows(rows, len(batches), nl, layers, gathered=True)
     return (total / len(x)).float()
+
+_KEPT = []   # the lists `kept_clip_scores` blocks fill (innermost last)
+
+def _keep_rows(rows, n_batches, nl, layers, gathered=False):
+    "Per-clip scores [N, L, D] in clip order, gathered over ranks, into the innermost block's list."
+    if not gathered: rows = dict(enumerate(gather_ordered(rows, n_batches * nl)))
+    per = torch.cat([torch.stack([rows[i * nl + j] for j in range(nl)], 1)
+                     for i in range(n_batches)])
+    _KEPT[-1].append((list(layers), per))
+
+@contextmanager
+def kept_clip_scores():
+    "In the block `score_layers` also keeps each clip's scores: yields a list of (layers, [N, L, D])."
+    got = []; _KEPT.append(got)
+    try: yield got
+    finally: _KEPT.remove(got)
 
 # %% ../nbs/01a_scores.ipynb #8fa29719
 def prepare_scoring(st:SpeechTransformer, # the wrapped model (with a head)
