@@ -9,7 +9,8 @@ from .distributed import claim, gather_ordered
 
 # %% auto #0
 __all__ = ['RISE_METRICS', 'effect_sign', 'empirical_p', 'holm', 'stratified_bootstrap', 'unit_effects', 'summarise',
-           'control_table']
+           'control_table', 'besag_clifford', 'still_open', 'cluster_weights', 'choose_clusters', 'paired_effect',
+           'class_matrix']
 
 # %% ../nbs/15_stats.ipynb #5843e352
 # metrics an ablation raises (divergence, error); every other metric's effect is its drop
@@ -151,3 +152,143 @@ def _unit_table(values, item, n_random, boot, keys, others, target_name, primary
                          direction='rise' if effect_sign(metric) > 0 else 'drop', **row,
                          n_random=n_random, n_changed_topk=changed, no_edit=bool(changed == 0)))
     return rows
+
+# %% ../nbs/15_stats.ipynb #06109a84
+def _check_h(h):
+    "`h` as an int, or a clear error."
+    if isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h < 1:
+        raise ValueError(f"h={h!r}: the number of draws reaching top-k that stops the test "
+                         "must be a positive int (e.g. h=10)")
+    return int(h)
+
+def besag_clifford(top:float, # the top-k effect
+                   null, # [R] control effects in the order drawn (NaN = measured nothing, skipped)
+                   h:int=10): # stop at the draw that makes `h` draws >= `top`
+    "Sequential Monte Carlo p (Besag & Clifford 1991): `h / L` if the L-th draw makes `h` hits."
+    h, null = _check_h(h), np.asarray(null, dtype=np.float64)
+    if null.ndim != 1:
+        raise ValueError(f"null has shape {null.shape}: pass the [R] control effects of one unit")
+    p = float(empirical_p(top, null))   # the fixed-R p (also refuses R = 0)
+    done = null[~np.isnan(null)]; hits = np.cumsum(done >= top)
+    stopped = bool(hits.size) and bool(hits[-1] >= h)
+    L = int(np.argmax(hits >= h)) + 1 if stopped else done.size
+    return dict(p=h / L if stopped else p, n_draws=L, stopped=stopped,
+                p_floor=1 / (1 + done.size) if done.size else np.nan)
+
+# %% ../nbs/15_stats.ipynb #0bd34c18
+def still_open(top, # [U] top-k effect of each unit
+               null, # [U, R] control effects drawn so far (NaN = not drawn yet or measured nothing)
+               h:int=10): # a unit closes once `h` of its draws reach or beat its `top`
+    "[U] bool: True where fewer than `h` draws so far reach `top` (the unit needs more draws)."
+    h = _check_h(h)
+    top, null = np.asarray(top, dtype=np.float64), np.asarray(null, dtype=np.float64)
+    if top.ndim != 1 or null.ndim != 2 or len(null) != len(top):
+        raise ValueError(f"top has shape {top.shape}, null {null.shape}: "
+                         "pass top [U] and null [U, R] (one row of draws per unit)")
+    return np.sum(null >= top[:, None], 1) < h
+
+# %% ../nbs/15_stats.ipynb #e2eff1ff
+def _labels(x, name):
+    "[N] labels, or a clear error."
+    x = np.asarray(x)
+    if x.ndim != 1 or x.size == 0 or pd.isna(x).any():
+        raise ValueError(f"{name} must be [N] labels, one per clip, none missing "
+                         f"(got shape {x.shape}{', with missing labels' if x.size else ''})")
+    return x
+
+def _check_strata(cl, st):
+    "Refuse a cluster that spans several strata."
+    if len(st) != len(cl): raise ValueError(f"strata has {len(st)} labels for {len(cl)} clips")
+    n = pd.Series(st).groupby(cl).nunique(); bad = list(n.index[n > 1])
+    if bad: raise ValueError(f"clusters {bad[:5]} lie in more than one stratum: a cluster must lie "
+                             "in one stratum (cluster within each stratum, e.g. speaker x class)")
+
+def cluster_weights(clusters, # [N] cluster of each clip (speaker, sentence, ...: any labels)
+                    n_boot:int=1000, # resamples
+                    seed:int=0, # seeds the resampling
+                    strata=None): # [N] stratum of each clip (e.g. class), resampled separately
+    "Weights [n_boot, N] int: each resample draws every stratum's clusters with replacement."
+    cl = _labels(clusters, 'clusters'); rng = np.random.default_rng(seed)
+    st = np.zeros(len(cl), int) if strata is None else _labels(strata, 'strata')
+    _check_strata(cl, st)
+    if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
+        raise ValueError(f"n_boot={n_boot!r}: the number of resamples must be a positive int")
+    w = np.zeros((n_boot, len(cl)), np.int64)
+    for s in np.unique(st):
+        ids, inv = np.unique(cl[st == s], return_inverse=True)
+        w[:, st == s] = rng.multinomial(len(ids), np.full(len(ids), 1 / len(ids)), n_boot)[:, inv]
+    return w
+
+# %% ../nbs/15_stats.ipynb #1822a2e6
+def choose_clusters(speakers=None, # [N] speaker of each clip, or None if unknown
+                    sentences=None, # [N] sentence (text or id) of each clip, or None
+                    min_clusters:int=8): # fewest distinct clusters worth resampling
+    "(cluster ids [N] int, kind): speakers, else sentences, if `min_clusters` distinct, else clips."
+    if isinstance(min_clusters, bool) or not isinstance(min_clusters, (int, np.integer)) \
+            or min_clusters < 2:
+        raise ValueError(f"min_clusters={min_clusters!r}: must be an int >= 2 (e.g. 8)")
+    given = [(kind, _labels(x, name)) for kind, name, x in
+             (('speaker', 'speakers', speakers), ('sentence', 'sentences', sentences))
+             if x is not None]
+    if not given:
+        raise ValueError("choose_clusters needs speakers or sentences ([N] labels per clip)")
+    if len({len(x) for _, x in given}) > 1:
+        raise ValueError(f"speakers has {len(given[0][1])} labels, sentences {len(given[1][1])}")
+    for kind, x in given:
+        ids, inv = np.unique(x, return_inverse=True)
+        if len(ids) >= min_clusters: return inv.astype(np.int64), kind
+    return np.arange(len(given[0][1]), dtype=np.int64), 'clip'
+
+# %% ../nbs/15_stats.ipynb #c0bddd13
+def _paired_inputs(base, top, null, sign, weights, level):
+    "Arrays of `paired_effect`, checked."
+    base, top, null, w = (np.asarray(a, dtype=np.float64) for a in (base, top, null, weights))
+    N = len(base)
+    if (base.ndim != 1 or top.shape != (N,) or null.ndim != 2 or null.shape[1:] != (N,)
+            or not len(null)):
+        raise ValueError(f"base {base.shape}, top {top.shape}, null {null.shape}: pass base [N], "
+                         "top [N] and null [R, N] with R >= 1, on the same clips")
+    if w.ndim != 2 or w.shape[1] != N or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"weights {w.shape}: pass [B, {N}] finite weights >= 0 "
+                         "(`cluster_weights`)")
+    if sign not in (1, -1): raise ValueError(f"sign={sign!r}: must be +1 (rise) or -1 (drop)")
+    if not 0 < level < 1: raise ValueError(f"level={level!r}: the coverage must be in (0, 1)")
+    return base, top, null, w
+
+def paired_effect(base, # [N] per-clip value, unedited (NaN = clip not measured)
+                  top, # [N] per-clip value with the top-k set edited
+                  null, # [R, N] per-clip value under each control draw
+                  sign:float, # `effect_sign(metric)`: +1 if a rise is the effect, -1 if a drop is
+                  weights, # [B, N] bootstrap weights per clip (`cluster_weights`)
+                  level:float=0.95): # coverage of the interval
+    "Top-k minus mean control effect, clip by clip: mean, bootstrap interval, base level, relative."
+    base, top, null, w = _paired_inputs(base, top, null, sign, weights, level)
+    eff = sign * (top - base); ok = np.isfinite(eff) & np.isfinite(null).any(0)
+    ctrl = np.nanmean(sign * (null[:, ok] - base[ok]), 0)        # [n] over the draws measuring it
+    d = eff[ok] - ctrl; tot = w[:, ok].sum(1)
+    with np.errstate(invalid='ignore', divide='ignore'): boot = w[:, ok] @ d / tot
+    boot = boot[tot > 0]
+    lo, hi = (np.percentile(boot, [50 * (1 - level), 50 * (1 + level)]) if boot.size
+              else (np.nan, np.nan))
+    m = (lambda x: float(np.mean(x)) if ok.any() else np.nan)
+    b, e = m(base[ok]), m(eff[ok])
+    return dict(diff=m(d), diff_low=float(lo), diff_high=float(hi), effect=e, control=m(ctrl),
+                base_level=b, relative=e / abs(b) if b != 0 and np.isfinite(b) else np.nan,
+                n_clips=int(ok.sum()))
+
+# %% ../nbs/15_stats.ipynb #79ac751b
+def class_matrix(frame:pd.DataFrame): # tidy: target_class, evaluated_class, effect (one row a pair)
+    "(matrix targets x evaluated classes, summary per target: `self`, `cross`, `specificity`)."
+    cols = ['target_class', 'evaluated_class']
+    if miss := [c for c in cols + ['effect'] if c not in frame.columns]:
+        raise ValueError(f"frame lacks columns {miss}: "
+                         "it needs target_class, evaluated_class, effect")
+    if (dup := frame.duplicated(cols, keep=False)).any():
+        pairs = sorted(set(map(tuple, frame.loc[dup, cols].values)))[:5]
+        raise ValueError(f"(target, evaluated) pairs {pairs} occur more than once: "
+                         "give one effect a pair")
+    m = (frame.pivot(index=cols[0], columns=cols[1], values='effect').astype(np.float64)
+         .reindex(index=pd.unique(frame[cols[0]]), columns=pd.unique(frame[cols[1]])))
+    own = pd.Series([m.at[t, t] if t in m.columns else np.nan for t in m.index], m.index)
+    cross = pd.Series([m.loc[t, m.columns != t].mean() for t in m.index], m.index)
+    return m, pd.DataFrame(dict(self=own, cross=cross, specificity=own - cross))
