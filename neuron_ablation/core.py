@@ -23,7 +23,9 @@ from .edits import fit_stats, needs_stats
 from .attribution import METHODS, NeuronScores
 from .effects import clip_values, regression_values, clip_mean, relative_change
 from .effects import spread_from, upstream_norm, UPSTREAM_STEPS, UPSTREAM_LR
-from .stats import control_table
+from .stats import control_table, cluster_weights, holm
+from .controls import CONTROLS, clip_scores, permuted_labels, magnitude_matched
+from .controls import null_test, null_table, target_clips, PER_CLIP
 from .results import AblationResults, check_replaceable, clip_record, model_record
 from .results import versions
 from .sweep import Keep, run_conditions, run_key
@@ -71,6 +73,12 @@ class AblationConfig:
     stability:bool=True # also report the Jaccard overlap of top-k sets scored on two halves
     level:float=0.95 # coverage of the intervals
     gain:float|None=None # ablate_mode 'gain' only: the neurons' factor (see `steering_sweep`)
+    # the control every printed claim ("significant") is tested against, one of `CONTROLS`:
+    # 'permutation' (labels permuted, neurons re-selected by the same selector), 'magnitude'
+    # (random sets matched to the top-k's mean |activation|) or 'uniform' (random k-sets)
+    primary:str='permutation'
+    n_null:int=199 # most draws per control and unit of the sequential tests (p floor 1/(n+1))
+    null_hits:int=10 # a unit stops drawing once this many draws reach its effect (Besag-Clifford)
 
     def __post_init__(self):
         check_topk(self.topk)   # against the site's width when the model is known (`_validate_run`)
@@ -83,6 +91,8 @@ class AblationConfig:
             raise ValueError("n_random must be an int >= 1 (random-k control draws per layer; "
                              f"20 or more for p-values), got {n!r}")
         check_positive_int('n_boot', self.n_boot)
+        check_choice('primary', self.primary, CONTROLS)
+        check_positive_int('n_null', self.n_null); check_positive_int('null_hits', self.null_hits)
         if not 0 < _check_number('level', self.level) < 1:
             raise ValueError(f"level must be in (0, 1), got {self.level!r}")
         _check_number('spread_threshold', self.spread_threshold, 0., strict=False)
@@ -265,7 +275,7 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
 @patch
 def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attention_mask, scores,
                   stats, eval_inputs=None, eval_labels=None, eval_attention_mask=None,
-                  sampling_rate=None):
+                  sampling_rate=None, eval_clusters=None):
     "Every check that needs the model, before any work -> scoring and evaluation `Clips`, n_random."
     st = self.st
     inputs, attention_mask, eval_inputs, eval_attention_mask = map(
@@ -299,7 +309,25 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     for c in {id(sc): sc, id(ev): ev}.values(): _check_frames(st, cfg.frames, c.x, c.mask)
     if cfg.stability and scores is None:
         _check_halves(sc.labels, sc.target, len(st.class_names), cfg.attribution_method)
+    _check_controls(st, cfg, scores, ev, eval_clusters)
+    if cfg.primary == 'magnitude' and 2 * cfg.topk > st.width(self.site):
+        raise ValueError(f"topk={cfg.topk}: the magnitude-matched control replaces each top-k neuron "
+                         f"by another of the {st.width(self.site)} at site {self.site!r}, so topk "
+                         f"must be at most {st.width(self.site) // 2} (or use another primary)")
     return sc, ev, self.n_random if cfg.n_random is None else int(cfg.n_random)
+
+def _check_controls(st, cfg, scores, ev, clusters):
+    "Refuse, before any work, a primary test the run cannot draw, or clusters of other clips."
+    if st.task != 'regression' and cfg.primary == 'permutation':
+        why = ("precomputed scores were passed" if scores is not None else
+               f"{cfg.attribution_method!r} does not keep each clip's scores"
+               if cfg.attribution_method not in PER_CLIP else None)
+        if why: raise ValueError(
+            f"the permutation null re-selects the neurons with permuted labels, but {why}: pass "
+            f"primary='magnitude' (or 'uniform'), or scores=None with a method in {list(PER_CLIP)}")
+    if clusters is not None and len(clusters) != len(ev):
+        raise ValueError(f"eval_clusters has {len(clusters)} entries for {len(ev)} held-out clips: "
+                         f"give one cluster (speaker or sentence) per clip")
 
 def _covers(what:str, o, site:str, layers:list):
     "Refuse precomputed `stats` / `scores` that do not cover the run's site and layers."
@@ -349,12 +377,15 @@ def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz:
         # held-out clips the effects are measured on (default: `inputs`)
         eval_inputs:Tensor|None=None, eval_labels=None, eval_attention_mask:Tensor|None=None,
         sampling_rate:int|None=16000, # Hz of the waveforms (the models take 16 kHz)
-        record:dict|None=None): # extra entries for config.json (e.g. how the clips were chosen)
+        record:dict|None=None, # extra entries for config.json (e.g. how the clips were chosen)
+        # [B'] cluster of each held-out clip (speaker, or sentence where speakers are few): the
+        # primary test's interval resamples clusters (None: clips, as if independent)
+        eval_clusters=None):
     "Run `config`: score neurons on `inputs`, measure on `eval_inputs` -> `AblationResults`."
     steps, auto = _Steps(), self.st.head is None
     try: return self._run(inputs, labels, config, attention_mask, scores, stats, effects, save,
                           progress, eval_inputs, eval_labels, eval_attention_mask, sampling_rate,
-                          record, steps)
+                          record, steps, eval_clusters)
     except KeyboardInterrupt:
         print(steps.interrupted(self.save_dir), file=sys.stderr); raise
     finally:   # a failed run leaves no probe behind
@@ -362,19 +393,20 @@ def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz:
 
 @patch
 def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, stats, effects, save,
-         progress, eval_inputs, eval_labels, eval_attention_mask, sampling_rate, record, steps):
+         progress, eval_inputs, eval_labels, eval_attention_mask, sampling_rate, record, steps,
+         eval_clusters=None):
     cfg, st = config, self.st
     progress = progress and is_main()   # under torch.distributed only rank 0 draws bars
     sc, ev, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats,
                                           eval_inputs, eval_labels, eval_attention_mask,
-                                          sampling_rate)
+                                          sampling_rate, eval_clusters)
     with st.trusting(*sc.tensors(), *ev.tensors()):   # validated once: the steps trust them
         return self._steps(sc, ev, cfg, inputs, eval_inputs, scores, stats, effects, save, progress,
-                           n_random, record, steps)
+                           n_random, record, steps, eval_clusters)
 
 @patch
 def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, scores, stats, effects,
-           save, progress, n_random, record, steps):
+           save, progress, n_random, record, steps, clusters=None):
     "Every step of a run on its validated clips."
     st, site, names, bs = self.st, self.site, self.st.class_names, self.batch_size
     x, m, y, target = sc.x, sc.mask, sc.labels, sc.target
@@ -385,16 +417,22 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
             cfg.to_dict(), self.layer_groups, site, self.seed, bs, self.n_random,
             x, m, y, xe, me, ye, st.model,
             st.head if isinstance(st.head, nn.Module) else repr(st.head), scores, stats,
-            [getattr(f, '__qualname__', type(f).__qualname__) for f in effects]))
+            [getattr(f, '__qualname__', type(f).__qualname__) for f in effects], clusters))
     steps('neuron statistics')
     if stats is None and (needs_stats(cfg.ablate_mode) or cfg.attribution_method == 'activation'):
         stats = keep('stats', lambda: fit_stats(st, x, m, y, site, self.layers, bs, len(names),
                                                 progress))
-    steps('split-half stability')
-    stability = (keep('stability', lambda: self._stability(cfg, sc, progress))
-                 if cfg.stability and scores is None else None)
-    steps('attribution')
-    if scores is None:
+    steps('attribution'); cs, stability = None, None
+    if scores is None and cfg.attribution_method in PER_CLIP:   # each clip's scores, once
+        cs = keep('clip_scores', lambda: clip_scores(st, sc, cfg.attribution_method, self.layers,
+                                                     site, bs, stats, progress, seed=self.seed,
+                                                     **cfg.method_kw))
+        scores = cs.scores()
+        if cfg.stability: stability = self._halves(cs, cfg.topk)
+    elif scores is None:
+        if cfg.stability:
+            steps('split-half stability')
+            stability = keep('stability', lambda: self._stability(cfg, sc, progress))
         scores = keep('scores', lambda: self._score(cfg, sc, stats, progress))
     conds = self._conditions(scores, cfg.topk, n_random)
     if stability is not None:
@@ -413,6 +451,11 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
     targets = ev.values   # a regression head's target values [N, K] (None for a classifier)
     res = self._results(cfg, ye, target, n_random, conds, sweep, scores, xe, me, edit, corr,
                         progress, targets, keep)
+    steps('controls')
+    if st.task != 'regression':
+        res.controls = keep('controls', lambda: self._controls(cfg, sc, ev, cs, conds, edit, stats,
+                                                               clusters, progress))
+    res.config.update(self._accounting(cfg, sc, ev, scores, clusters))
     # the clips as passed: a device or dtype cast leaves their digests unchanged
     given = lambda a, v: a if isinstance(a, Tensor) else v
     res.config['clips'] = clip_record(given(inputs, x),
@@ -449,6 +492,13 @@ def _score(self:NeuronAblator, cfg:AblationConfig, clips:Clips, stats, progress)
     return method(self.st, clips, clips.labels, clips.target, self.layers, self.site,
                   attention_mask=clips.mask, batch_size=self.batch_size, stats=stats,
                   progress=progress, **cfg.method_kw)
+
+@patch
+def _halves(self:NeuronAblator, cs, k:int):
+    "{layer: Jaccard overlap of the top-k sets pooled on two halves of the scoring clips}."
+    first = torch.from_numpy(_split_halves(cs.labels.numpy(), self.seed))
+    a, b = cs.topk(k, keep=first), cs.topk(k, keep=~first)
+    return {l: jaccard(a[l].tolist(), b[l].tolist()) for l in cs.layers}
 
 @patch
 def _stability(self:NeuronAblator, cfg:AblationConfig, clips:Clips, progress):
@@ -577,3 +627,66 @@ def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edi
 # more than random-k does at some layer, the baseline rows are identical across layers, and the
 # probabilities in the table equal those of a full forward pass under the `ablate` hooks (tail
 # execution changes cost, not results).
+
+# %% ../nbs/00_core.ipynb #297fc23e
+@patch
+def _controls(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, cs, conds:dict,
+              edit:Edit, stats, clusters, progress):
+    "Each unit's test against every control, drawn sequentially -> tidy table (`primary` marked)."
+    st = self.st
+    tev, sel = target_clips(st, ev, self.batch_size), (ev.labels == ev.target).numpy()
+    w = cluster_weights(np.arange(len(tev)) if clusters is None else np.asarray(clusters)[sel],
+                        cfg.n_boot, self.seed)
+    units = {**{('layer', l): [l] for l in conds},
+             **{('group', g): ls for g, ls in self.layer_groups.items() if ls}}
+    top, tabs = {l: torch.tensor(c['topk']) for l, c in conds.items()}, []
+    with st.trusting(*tev.tensors()):
+        for name, draw in self._draws(cfg, sc, cs, top, stats).items():
+            t = null_test(st, tev, top, draw, units, edit, name, cfg.n_null, cfg.null_hits,
+                          batch_size=self.batch_size, progress=progress)
+            tabs.append(null_table(t, units, w, cfg.level))
+    df = pd.concat(tabs, ignore_index=True)
+    # one declared family per control: every unit (layers and groups) the summaries report
+    df['p_adj'] = df.groupby('control', sort=False).p.transform(lambda p: holm(p.values))
+    df['primary'] = df.control == cfg.primary
+    df['clusters'] = 'clips' if clusters is None else 'given'
+    return df
+
+@patch
+def _draws(self:NeuronAblator, cfg:AblationConfig, sc:Clips, cs, top:dict, stats):
+    "{control: fn(layer, j) -> its j-th set}, the primary first (permutation needs `cs`)."
+    k, D, seed, out = cfg.topk, self.st.width(self.site), self.seed, {}
+    if cs is not None:
+        perms, got = permuted_labels(cs.labels, cfg.n_null, seed), {}
+        def perm(l, j):
+            if j not in got: got[j] = cs.topk(k, perms[j])   # every layer at once
+            return got[j][l]
+        out['permutation'] = perm
+    if stats is None:
+        stats = fit_stats(self.st, sc.x, sc.mask, None, self.site, self.layers, self.batch_size,
+                          progress=False)
+    mag = {l: stats.abs_mean[stats.row(l)] for l in top}
+    if 2 * k <= D:   # else no set of other neurons can match (the accounting says so)
+        out['magnitude'] = lambda l, j: magnitude_matched(mag[l], top[l], 1,
+                                                          seed * 1_000_003 + l * 1009 + j)[0]
+    rs = {l: _random_sets(l, D, k, cfg.n_null, seed) for l in top}
+    out['uniform'] = lambda l, j: rs[l][j]
+    return dict(sorted(out.items(), key=lambda kv: kv[0] != cfg.primary))
+
+@patch
+def _accounting(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, scores, clusters):
+    "Which clips chose the neurons, which set the baseline, which judged them (for config.json)."
+    n_t = lambda c: int((c.labels == c.target).sum())
+    pooled = scores.meta.get('pooled_clips', scores.meta.get('n_clips', len(sc)))
+    base = scores.meta.get('baselines')
+    return dict(accounting=dict(
+        selected_on=f"{pooled} of {len(sc)} scoring clips" +
+                    (" (the target's)" if pooled == n_t(sc) < len(sc) else ''),
+        baseline=(None if base is None else f"{base} over all {len(sc)} scoring clips"
+                  if base == 'mean' else str(base)),
+        primary_test=f"{cfg.primary} control on the {n_t(ev)} held-out clips of the target",
+        not_drawn=(None if 2 * cfg.topk <= self.st.width(self.site) else
+                   f"magnitude: topk {cfg.topk} > half the width {self.st.width(self.site)}"),
+        table=f"all {len(ev)} held-out clips", family=f"{len(self.layers)} layers and "
+              f"{len(self.layer_groups)} groups, Holm", interval_resamples=(
+              'clips' if clusters is None else f"{len(set(np.asarray(clusters).tolist()))} clusters")))

@@ -16,6 +16,8 @@ from .attribution import METHODS
 from .corpora import DATASETS
 from .acoustics import FEATURES, check_feature_names
 from .core import NeuronAblator, AblationConfig
+from .controls import CONTROLS
+from .stats import choose_clusters
 from .visualization import FORMATS, check_formats, figure_bytes
 from .steering import (steering_sweep, compare_selectors, plot_steering,
                                       plot_selector_comparison, check_gains)
@@ -23,7 +25,7 @@ from .distributed import launched, is_main, is_distributed, describe, DEVICES, D
 
 # %% auto #0
 __all__ = ['PRESETS', 'default_preset', 'has_steps', 'build_parser', 'load_job', 'align_labels', 'prepare_head', 'resolve_target',
-           'job_config', 'run_job', 'main']
+           'job_config', 'run_job', 'eval_clusters', 'main']
 
 # %% ../nbs/06_cli.ipynb #cf8d232d
 PRESETS = dict(   # named settings of `AblationConfig` fields, under the explicit flags
@@ -87,7 +89,8 @@ def _generated(g, f, doc):
     if t is bool:
         return g.add_argument(f'--{f.name}', f'--no_{f.name}', dest=f.name, action=_Switch,
                               default=f.default, help=h)
-    choices = {'ablate_mode': MODES, 'attribution_method': sorted(METHODS)}.get(f.name)
+    choices = {'ablate_mode': MODES, 'attribution_method': sorted(METHODS),
+               'primary': CONTROLS}.get(f.name)
     g.add_argument(f'--{f.name}', type=t, default=f.default, choices=choices, help=h)
 
 # %% ../nbs/06_cli.ipynb #7cadfd92
@@ -317,12 +320,21 @@ def run_job(args):
     record = dict(clips_note=note, skipped_files=[dict(path=p, reason=r) for p, r in test.skipped],
                   preset=args.preset)
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
+                      eval_clusters=eval_clusters(test)[0],
                       **({} if args.in_sample
                          else dict(eval_inputs=xe, eval_labels=ye, eval_attention_mask=me)))
     return dict(results=res, summary=res.summary('group'), correlations=res.correlations,
                 save_dir=ablator.save_dir,
                 figures=sorted(p.stem for p in Path(ablator.save_dir).glob('*.png')),
                 seconds=time.perf_counter() - t0)
+
+def eval_clusters(corpus): # the held-out `Corpus` (a stream: None)
+    "(cluster per clip, kind): speakers if 8 or more, else sentences (meta 'sentence'), else clips."
+    if is_stream(corpus): return None, 'clip'
+    meta = corpus.meta if corpus.meta is not None else {}
+    sentences = meta['sentence'].tolist() if 'sentence' in meta else None
+    ids, kind = choose_clusters(corpus.speakers, sentences)
+    return (None if kind == 'clip' else ids), kind
 
 def _beyond_job(args, ablator, score, test, target, t0):
     "Steering sweep (--ablate_mode gain) / selector comparison (--compare_selectors) in --save_dir."
@@ -368,6 +380,22 @@ def _report_beyond(out, args):
     print(f"\nfigures {out['figures']}, tables and config in {Path(out['save_dir']).resolve()} "
           f"({out['seconds']:.0f} s)")
 
+def _report_primary(res, s):
+    "The primary test per group: the claim's test, its family and the other controls beside it."
+    a, c = res.config.get('accounting', {}), res.controls
+    prim = c[c.primary].iloc[0]
+    print(f"\nprimary test ({prim.control} control): drop of P(target) on {a.get('primary_test')}; "
+          f"top-k minus control, paired, 95 % interval resampling {a.get('interval_resamples')}; "
+          f"sequential p (stop after {res.config['null_hits']} draws reach it, at most "
+          f"{res.config['n_null']}), Holm across {a.get('family')}\n")
+    cols = [k for k in ('primary_diff', 'primary_diff_low', 'primary_diff_high', 'base_level',
+                        'relative_drop', 'primary_z', 'primary_p', 'primary_p_adj', 'significant',
+                        'p_permutation', 'p_magnitude', 'p_uniform') if k in s]
+    print(s[cols].to_string(float_format=lambda v: f'{v:.4f}'))
+    floor = c[c.primary & c.at_floor]
+    if len(floor): print(f"note: {len(floor)} primary tests sit at their p floor "
+                         f"(1/(draws + 1)): raise --n_null for a finer p")
+
 def _report(out, args):
     if 'summary' not in out: return _report_beyond(out, args)
     res, s = out['results'], out['summary']
@@ -390,8 +418,9 @@ def _report(out, args):
               f"completeness error {{{', '.join(f'{l}: {e:.1e}' for l, e in errs.items())}}}"
               + (f"; NOT CONVERGED at layers {bad} (tolerance {meta['tolerance']})" if bad
                  else f", all within {meta['tolerance']:.0%}"))
-    print('drop of P(target | target clips) under top-k vs random-k; 95 % bootstrap interval; '
-          'empirical p, Holm-adjusted across groups\n')
+    if res.controls is not None: _report_primary(res, s)
+    print(f"\nexploratory, uncorrected across metrics: top-k vs {res.config['n_random']} uniform "
+          'random-k draws (all held-out clips); bootstrap interval of the top-k effect\n')
     print(s[cols].to_string(float_format=lambda v: f'{v:.4f}'))
     n, m = res.config['n_random'], len(s)
     if m * 1 / (1 + n) > 0.05:

@@ -221,9 +221,9 @@ def write_folder(path, # the results folder to (re)place
 _FILES = dict(config='config.json', neurons='neurons.json', table='results.csv',
               scores='scores.csv', spread='spread.csv', upstream='upstream.csv',
               correlations='correlations.csv',
-              stats='stats.csv', summary='summary.csv')
+              stats='stats.csv', summary='summary.csv', controls='controls.csv')
 
-_TABLES = ('table', 'scores', 'spread', 'upstream', 'correlations', 'stats')
+_TABLES = ('table', 'scores', 'spread', 'upstream', 'correlations', 'stats', 'controls')
 
 @dataclass
 class AblationResults:
@@ -238,6 +238,10 @@ class AblationResults:
     correlations: pd.DataFrame|None = None
     # per unit, class, metric: effect, interval, random-k mean/SD, p, p_adj (`stats.control_table`)
     stats: pd.DataFrame|None = None
+    # per unit and control (permutation, magnitude, uniform): effect, z, sequential p, p_adj,
+    # paired interval; `primary` marks the test every printed claim comes from
+    # (`controls.null_table`)
+    controls: pd.DataFrame|None = None
 
     def to_frame(self): return self.table.copy()
 
@@ -290,6 +294,7 @@ class AblationResults:
                 pd.Series(self.config['convergence_delta']['max_rel'], index=scored))
             out['attribution_steps'] = per_unit(pd.Series(self.config['steps_per_layer'],
                                                           index=scored))
+        if self.controls is not None: out = _with_controls(out, self.controls, by)
         jac = {l: v.get('split_half_jaccard') for l, v in self.neurons.items()}
         if any(v is not None for v in jac.values()):
             per = pd.Series({int(l): np.nan if v is None else v for l, v in jac.items()},
@@ -299,6 +304,21 @@ class AblationResults:
         return out
 
 # %% ../nbs/12_results.ipynb #054741ea
+def _with_controls(out, controls, by):
+    "The summary with the primary test first (its effect, interval, z, adjusted p) and the others' p."
+    c = controls[controls.unit_type == by].copy(); c['unit'] = c.unit.astype(str)
+    prim = c[c.primary].set_index('unit')
+    cols = dict(control='primary', diff='primary_diff', diff_low='primary_diff_low',
+                diff_high='primary_diff_high', z='primary_z', p='primary_p', p_adj='primary_p_adj',
+                at_floor='primary_at_floor', base_level='base_level', relative='relative_drop')
+    first = prim[list(cols)].rename(columns=cols)
+    first['significant'] = first.primary_p_adj <= 0.05
+    others = c.pivot(index='unit', columns='control', values='p')
+    others.columns = [f'p_{k}' for k in others.columns]
+    idx = out.index.astype(str)
+    return pd.concat([first.reindex(idx).set_index(out.index), others.reindex(idx)
+                      .set_index(out.index), out], axis=1)
+
 def _summary(df, stats, target, by, task='classification'):
     if by not in ('group', 'layer'): raise ValueError(f"summary(by={by!r}): use 'group' or 'layer'")
     st = stats[stats.unit_type == by]
