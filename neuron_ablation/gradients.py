@@ -93,10 +93,15 @@ def _top_set(s:Tensor, k:int): # [D] scores, set size
     "Indices of the `k` highest of `s` [k] (ties: the lower index first, so runs agree)."
     return torch.sort(s.detach().cpu(), descending=True, stable=True).indices[:k]
 
+def _rank_set(pc:Tensor, k:int): # [B, D] per-clip scores, set size
+    "Top-`k` set of the clip mean of `pc`; empty where that mean is round-off (nothing to rank)."
+    s = pc.detach().double().mean(0)
+    return _top_set(s, k)[:0] if s.abs().max() <= 1e-3 * pc.abs().max() else _top_set(s, k)
+
 def _jaccard(a:Tensor, b:Tensor): # two index sets [k]
     "|a ∩ b| / |a ∪ b| of two sets of neuron indices (1 for two empty sets)."
     sa, sb = set(a.tolist()), set(b.tolist())
-    return len(sa & sb) / max(len(sa | sb), 1)
+    return len(sa & sb) / len(sa | sb) if sa | sb else 1.
 
 def _adaptive(run, # fn(steps) -> (result, error, {layer: top-k set} or None)
               n_steps:int|None, # fixed steps, or None: adaptive
@@ -121,7 +126,7 @@ def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_s
     def run(steps):
         ibs = internal_batch_size or min(steps, 32) * cache.batch_size   # <= 32 steps per tail pass
         a, d = _ig_frames(st, cache, layer, site, target, base, steps, approximation_method, ibs)
-        top = _top_set(_frame_aggregate(a, cache.frame_mask, aggregate).mean(0), topk)
+        top = _rank_set(_frame_aggregate(a, cache.frame_mask, aggregate), topk)
         return (a, d), _delta_stats(a, d)[1], {layer: top}
     (a, d), steps, jac = _adaptive(run, n_steps, tolerance, max_steps, stability)
     jac = float('nan') if jac is None else jac[layer]   # nan: no n vs 2n pair was run
@@ -381,7 +386,7 @@ def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, toleran
         c, fm, fx, fb = _conductance_batch(st, x, m, target, layers, site, base, steps, method,
                                            chunk, rule, path, warp)
         rel = max(_delta_stats(c[l], c[l].sum((1, 2)) - (fx - fb))[1] for l in layers)
-        tops = {l: _top_set(_frame_aggregate(c[l], fm, aggregate).mean(0), topk) for l in layers}
+        tops = {l: _rank_set(_frame_aggregate(c[l], fm, aggregate), topk) for l in layers}
         return (c, fm, fx, fb), rel, tops
     (c, fm, fx, fb), steps, jac = _adaptive(run, n_steps, tolerance, max_steps, stability)
     err = {l: _delta_stats(c[l], c[l].sum((1, 2)) - (fx - fb)) for l in layers}
