@@ -4,7 +4,7 @@
 
 # %% ../nbs/01b_gradients.ipynb #4d4751d8
 from __future__ import annotations
-import warnings
+import math, warnings
 from typing import Sequence
 
 import torch
@@ -22,7 +22,8 @@ from .scores import (
     NeuronScores, AGGREGATES, prepare_scoring, select_clips, score_layers, scoring_stats)
 
 # %% auto #0
-__all__ = ['BASELINES', 'START_STEPS', 'WAVE_BASELINES', 'integrated_gradients', 'conductance', 'gradient']
+__all__ = ['BASELINES', 'START_STEPS', 'ON_UNCONVERGED', 'WAVE_BASELINES', 'PATHS', 'integrated_gradients', 'conductance',
+           'gradient']
 
 # %% ../nbs/01b_gradients.ipynb #8e58c3e6
 def _tail(st:SpeechTransformer, layer:int, cache:Cache, site:str='hidden'):
@@ -88,37 +89,110 @@ def _max_ranks(d:dict): # {key: number or tuple of numbers} of this rank
     return {k: type(d[k])(o.tolist()) if isinstance(d[k], tuple) else type(d[k])(o.item())
             for k, o in zip(keys, out)}
 
-def _adaptive(run, # fn(steps) -> (result, error): one step count's attributions, completeness error
+def _top_set(s:Tensor, k:int): # [D] scores, set size
+    "Indices of the `k` highest of `s` [k] (ties: the lower index first, so runs agree)."
+    return torch.sort(s.detach().cpu(), descending=True, stable=True).indices[:k]
+
+def _rank_set(pc:Tensor, k:int): # [B, D] per-clip scores, set size
+    "Top-`k` set of the clip mean of `pc`; empty where that mean is round-off (nothing to rank)."
+    s = pc.detach().double().mean(0)
+    return _top_set(s, k)[:0] if s.abs().max() <= 1e-3 * pc.abs().max() else _top_set(s, k)
+
+def _jaccard(a:Tensor, b:Tensor): # two index sets [k]
+    "|a ∩ b| / |a ∪ b| of two sets of neuron indices (1 for two empty sets)."
+    sa, sb = set(a.tolist()), set(b.tolist())
+    return len(sa & sb) / len(sa | sb) if sa | sb else 1.
+
+def _adaptive(run, # fn(steps) -> (result, error, {layer: top-k set} or None)
               n_steps:int|None, # fixed steps, or None: adaptive
-              tolerance:float, # error to reach
-              max_steps:int): # cap of the adaptive steps
-    "`run` at `n_steps`, or doubled from `START_STEPS` to error <= tolerance or cap -> (out, k)."
-    steps = n_steps or min(START_STEPS, max_steps)
-    while True:
-        out, err = run(steps)
-        if n_steps is not None or err <= tolerance or steps * 2 > max_steps: return out, steps
-        steps *= 2
+              tolerance:float, # completeness error to reach
+              max_steps:int, # cap of the adaptive steps
+              stability:float=0.9): # Jaccard of the top-k sets at n and 2n steps to reach
+    "`run` at `n_steps`, or doubled from `START_STEPS` until complete and stable or capped."
+    steps, prev = n_steps or min(START_STEPS, max_steps), None
+    while True:   # -> (out, steps, {layer: Jaccard of the last n vs 2n} or None)
+        out, err, tops = run(steps)
+        jac = None if prev is None or tops is None else {l: _jaccard(prev[l], t)
+                                                         for l, t in tops.items()}
+        stable = tops is None or (jac is not None and min(jac.values()) >= stability)
+        if n_steps is not None or (err <= tolerance and stable) or steps * 2 > max_steps:
+            return out, steps, jac
+        prev, steps = tops, steps * 2
 
 def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_steps,
-                 approximation_method, internal_batch_size):
-    "IG of one layer at `n_steps` or adaptive steps (see `_adaptive`) -> (a, (abs, rel), steps)."
+                 approximation_method, internal_batch_size, aggregate='mean', topk=20,
+                 stability=0.9):
+    "IG of one layer at `n_steps` or adaptive steps (see `_adaptive`) -> (a, err, steps, J, df)."
     def run(steps):
         ibs = internal_batch_size or min(steps, 32) * cache.batch_size   # <= 32 steps per tail pass
         a, d = _ig_frames(st, cache, layer, site, target, base, steps, approximation_method, ibs)
-        err = _delta_stats(a, d)
-        return (a, err), err[1]
-    (a, err), steps = _adaptive(run, n_steps, tolerance, max_steps)
-    return a, err, steps
+        top = _rank_set(_frame_aggregate(a, cache.frame_mask, aggregate), topk)
+        return (a, d), _delta_stats(a, d)[1], {layer: top}
+    (a, d), steps, jac = _adaptive(run, n_steps, tolerance, max_steps, stability)
+    jac = float('nan') if jac is None else jac[layer]   # nan: no n vs 2n pair was run
+    return a, _delta_stats(a, d), steps, jac, (a.sum((1, 2)) - d).detach()
+
+ON_UNCONVERGED = ('raise', 'warn') # what a path method does with a layer that did not converge
+
+def _check_path_args(st, site, n_steps, max_steps, tolerance, topk, stability, on_unconverged):
+    "Validated (n_steps, max_steps, topk clipped to the width) of a path method's settings."
+    if n_steps is not None: n_steps = check_positive_int('n_steps', n_steps)
+    max_steps, topk = check_positive_int('max_steps', max_steps), check_positive_int('topk', topk)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
+        raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
+    if isinstance(stability, bool) or not isinstance(stability, (int, float)) \
+            or not 0 <= stability <= 1:
+        raise ValueError(f"stability must be a number in [0, 1] (a Jaccard index), "
+                         f"got {stability!r}")
+    check_choice('on_unconverged', on_unconverged, ON_UNCONVERGED)
+    return n_steps, max_steps, min(topk, st.width(site))
+
+def _min_j(a:float, b:float): # two Jaccard indices (nan: not measured)
+    "The worse of two Jaccard indices; an unmeasured one (nan) wins."
+    return float('nan') if math.isnan(a) or math.isnan(b) else min(a, b)
+
+def _converged(rel:float, jac:float, tolerance:float, stability:float, fixed:bool):
+    "A layer is converged when complete and (adaptive steps) its top-k set is stable."
+    return rel <= tolerance and (fixed or jac >= stability)
 
 def _warn_delta(deltas:dict, # layer -> (max abs, max rel)
                 steps:dict, # layer -> steps used
-                tolerance:float, method:str='integrated gradients'):
-    "Warn, naming each layer, about integrals whose completeness error exceeds `tolerance`."
-    bad = {l: f"{d[1]:.3g} at {steps[l]} steps" for l, d in deltas.items() if d[1] > tolerance}
-    if bad: warnings.warn(f"{method} did not converge to the tolerance {tolerance:g} at layers "
-                          f"{list(bad)}: |sum(attributions) - (f(h) - f(baseline))| / "
-                          f"|f(h) - f(baseline)| is {bad}; raise max_steps "
-                          f"(or n_steps) or use baselines='mean'", stacklevel=3)
+                tolerance:float, method:str='integrated gradients',
+                jaccard:dict|None=None, # layer -> Jaccard of the top-k sets, n vs 2n (nan: none)
+                stability:float=0.9, fixed:bool=True, # fixed: n_steps given (no stability test)
+                on_unconverged:str='warn', # 'warn' or 'raise'
+                hint:str="raise max_steps (or n_steps) or use baselines='mean'"):
+    "Warn or raise, naming each layer, about paths not complete to `tolerance` (or not stable)."
+    jaccard = jaccard or {l: float('nan') for l in deltas}
+    bad = {l: f"{d[1]:.3g} at {steps[l]} steps, top-k Jaccard {jaccard[l]:.2f}"
+           for l, d in deltas.items()
+           if not _converged(d[1], jaccard[l], tolerance, stability, fixed)}
+    if not bad: return
+    msg = (f"{method} did not converge at layers {list(bad)} (wanted completeness error "
+           f"|sum(attributions) - (f(h) - f(baseline))| / |f(h) - f(baseline)| <= {tolerance:g}"
+           + ("" if fixed else f" and top-k Jaccard n vs 2n steps >= {stability:g}")
+           + f"): {bad}; {hint}")
+    if on_unconverged == 'raise':
+        raise RuntimeError(msg + "; or pass on_unconverged='warn' to get the scores marked "
+                           "meta['converged'] False")
+    warnings.warn(msg, stacklevel=3)
+
+def _path_meta(layers, steps, deltas, jac, f_in, f_base, tolerance, stability, fixed, topk):
+    "The convergence part of a path method's meta, one entry per layer."
+    jac = {l: -_max_ranks({0: -jac[l]})[0] for l in layers}
+    return dict(steps_per_layer=[steps[l] for l in layers], topk=topk, stability=stability,
+                converged=[_converged(deltas[l][1], jac[l], tolerance, stability, fixed)
+                           for l in layers],
+                convergence_delta=dict(max_abs=[deltas[l][0] for l in layers],
+                                       max_rel=[deltas[l][1] for l in layers]),
+                topk_jaccard=[jac[l] for l in layers],
+                f_input=[f_in[l] for l in layers], f_baseline=[f_base[l] for l in layers])
+
+def _mean_ranks(sums:dict, n:int): # {layer: sum over this rank's clips}, clips over all ranks
+    "{layer: mean over all ranks' clips} of per-layer sums."
+    keys = list(sums)
+    tot = all_reduce_sum(torch.tensor([float(sums[k]) for k in keys], dtype=torch.float64))
+    return {k: v / n for k, v in zip(keys, tot.tolist())}
 
 def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
                          inputs:Tensor, # [B, S] float32 waveforms at 16 kHz
@@ -140,40 +214,47 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
                          approximation_method:str='gausslegendre', # captum's `method`: quadrature
                          internal_batch_size:int|None=None, # rows per tail pass (None: 32 steps)
                          aggregate:str='mean', # 'mean' or 'mean_abs' over real frames, then clips
-                         clips:str='target'): # 'target' (clips of the target class) or 'all'
+                         clips:str='target', # 'target' (clips of the target class) or 'all'
+                         topk:int=20, # size of the top set whose stability stops the steps
+                         # Jaccard of a batch's top-k sets at n and 2n steps to reach, every layer
+                         stability:float=0.9,
+                         on_unconverged:str='warn'): # 'warn' or 'raise' (refuse to rank)
     "IG of the target logit w.r.t. every layer's state, on its tail -> `NeuronScores`."
     x, m, y, target, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
                                           attention_mask)
     if not isinstance(baselines, Tensor): check_choice('baselines', baselines, BASELINES)
     check_choice('aggregate', aggregate, AGGREGATES)
     check_choice('approximation_method', approximation_method, _IG_APPROX)
-    if n_steps is not None: n_steps = check_positive_int('n_steps', n_steps)
-    max_steps = check_positive_int('max_steps', max_steps)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
-        raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
+    n_steps, max_steps, k = _check_path_args(st, site, n_steps, max_steps, tolerance, topk,
+                                             stability, on_unconverged)
     if isinstance(baselines, str) and baselines == 'mean':
         stats = scoring_stats(st, x, m, site, layers, batch_size, stats, progress)
     xs, ms = select_clips(x, m, y, target, clips, st)
     deltas, steps = {l: (0., 0.) for l in layers}, {l: 0 for l in layers}
+    jac, f_in, f_b = {l: 1. for l in layers}, {l: 0. for l in layers}, {l: 0. for l in layers}
     def per_layer(cache, l):
         h = cache.acts(site)[l]
         mean = stats.mean_std(l)[0] if isinstance(baselines, str) and baselines == 'mean' else None
-        a, err, k = _ig_adaptive(st, cache, l, site, target,
-                                 _baseline(baselines, h, mean, cache.frame_mask), n_steps,
-                                 tolerance, max_steps, approximation_method, internal_batch_size)
-        deltas[l], steps[l] = tuple(map(max, deltas[l], err)), max(steps[l], k)
+        a, err, n, j, df = _ig_adaptive(st, cache, l, site, target,
+                                        _baseline(baselines, h, mean, cache.frame_mask), n_steps,
+                                        tolerance, max_steps, approximation_method,
+                                        internal_batch_size, aggregate, k, stability)
+        deltas[l], steps[l], jac[l] = tuple(map(max, deltas[l], err)), max(steps[l], n), \
+            _min_j(jac[l], j)
+        fx = cache.logits[:, target].detach().double()
+        f_in[l], f_b[l] = f_in[l] + fx.sum().item(), f_b[l] + (fx - df.double()).sum().item()
         return _frame_aggregate(a, cache.frame_mask, aggregate)
     s = score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer,
                       'integrated gradients')
     deltas, steps = _max_ranks(deltas), _max_ranks(steps)
-    _warn_delta(deltas, steps, tolerance)
+    conv = _path_meta(layers, steps, deltas, jac, _mean_ranks(f_in, len(xs)),
+                      _mean_ranks(f_b, len(xs)), tolerance, stability, n_steps is not None, k)
+    _warn_delta(deltas, steps, tolerance, jaccard=dict(zip(layers, conv['topk_jaccard'])),
+                stability=stability, fixed=n_steps is not None, on_unconverged=on_unconverged)
     meta = dict(baselines=baselines if isinstance(baselines, str) else 'tensor', n_steps=n_steps,
                 tolerance=tolerance, max_steps=max_steps, approximation_method=approximation_method,
                 internal_batch_size=internal_batch_size, aggregate=aggregate, clips=clips,
-                n_clips=len(xs), steps_per_layer=[steps[l] for l in layers],
-                converged=[deltas[l][1] <= tolerance for l in layers],
-                convergence_delta=dict(max_abs=[deltas[l][0] for l in layers],
-                                       max_rel=[deltas[l][1] for l in layers]))
+                n_clips=len(xs), on_unconverged=on_unconverged, **conv)
     return NeuronScores(s, layers, site, 'integrated_gradients', target, meta)
 
 # %% ../nbs/01b_gradients.ipynb #0894b5bd
@@ -204,6 +285,46 @@ def _wave_baseline(kind, # 'noise', 'zeros' (silence) or a waveform tensor [S] o
 # the transformer's input as a leaf: no backward into the CNN
 def _detached(a, hook): return a.detach().requires_grad_()
 
+_CONDUCTANCE_HINT = ("raise max_steps, use path='hidden' (the straight line between layer-0 "
+                     "states), warp=2 (nodes crowd near the clip), baselines='noise', or "
+                     "integrated_gradients with baselines='mean', which converges on such models")
+
+PATHS = ('hidden', 'input') # where the conductance path runs: layer-0 states, or waveforms
+
+def _input_points(st:SpeechTransformer, x:Tensor, m:Tensor|None, site:str,
+                  base:Tensor): # [B, S] input baseline
+    "fn(alphas) -> (acts, logits, frame mask) on the waveforms `b + α (x − b)` (graph from block 0)."
+    def run(al):
+        xs = torch.cat([base + a * (x - base) for a in al])
+        with st.hooks([('blocks.0.hook_resid_pre', _detached)]), torch.enable_grad():
+            c = st.capture(xs, tile(m, len(al)), site, grad=True, validated=True)
+        return c.acts(site), c.logits, c.frame_mask
+    return run
+
+def _hidden_points(st:SpeechTransformer, x:Tensor, m:Tensor|None, site:str,
+                   base:Tensor): # [B, S] input baseline
+    "fn(alphas) -> (acts, logits, frame mask) on the states `h0(b) + α (h0(x) − h0(b))` of layer 0."
+    with torch.no_grad():
+        cx = st.capture(x, m, site, validated=True)
+        hb, hx = st.capture(base, m, validated=True).hidden[0], cx.hidden[0]
+    if cx.frame_mask is not None: hb = torch.where(cx.frame_mask[..., None], hb, hx)
+    def run(al):
+        ffn, fns = {}, []
+        if site == 'ffn': fns = [(f'blocks.{i}.mlp.hook_post',
+                                  lambda a, hook: ffn.__setitem__(hook.layer, a))
+                                 for i in range(st.n_layers)]
+        with st.hooks(fns), torch.enable_grad():
+            h = torch.cat([hb + a * (hx - hb) for a in al]).requires_grad_()
+            logits, states = st.run_from(0, h, cx, 'hidden', return_states=True)
+        return (states if site == 'hidden' else ffn), logits, tile(cx.frame_mask, len(al))
+    return run
+
+def _alphas(n_steps:int, method:str='riemann_trapezoid',
+            warp:float=1.): # exponent p of α = 1 - (1 - u)^p: nodes crowd near α = 1 for p > 1
+    "The path's `n_steps + 1` positions α in [0, 1] (captum's nodes `u`, warped) [n_steps + 1]."
+    u = torch.as_tensor(approximation_parameters(method)[1](n_steps + 1), dtype=torch.float64)
+    return (1 - (1 - u) ** warp).tolist()
+
 def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int, layers:list,
                        site:str,
                        base:Tensor, # [B, S] input baseline
@@ -211,9 +332,10 @@ def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int
                        chunk:int=16, # path points per forward/backward pass
                        # 'trapezoid': mean of both ends' gradients per step (2nd order);
                        # 'left': captum's rule
-                       rule:str='trapezoid'):
-    "({layer: conductance [B, T, D]}, frame mask, F(x) − F(b) [B]); forward + backward per point."
-    alphas = approximation_parameters(method)[1](n_steps + 1)
+                       rule:str='trapezoid',
+                       path:str='input', # 'input' (waveforms) or 'hidden' (layer-0 states)
+                       warp:float=1.): # node crowding towards α = 1 (see `_alphas`)
+    "({layer: conductance [B, T, D]}, frame mask, F(x) [B], F(b) [B]); one pass per point."
     # only the layer states need gradients: weights that do not require grad keep autograd from
     # recording the CNN front end and from preparing weight gradients (restored in `finally`, so
     # the model is unchanged afterwards, also after an error)
@@ -222,23 +344,24 @@ def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int
               if p.requires_grad]
     try:
         for p in params: p.requires_grad_(False)
-        return _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
+        points = (_hidden_points if path == 'hidden' else _input_points)(st, x, m, site, base)
+        return _conductance_path(points, len(x), target, layers, _alphas(n_steps, method, warp),
+                                 chunk, rule)
     finally:
         for p in params: p.requires_grad_(True)
 
-def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule):
+def _conductance_path(points, B, target, layers, alphas, chunk, rule):
     "The sum over the path points `alphas`, `chunk` of them per pass (see `_conductance_batch`)."
-    B, total, prev, f = len(x), {l: 0. for l in layers}, None, []
+    total, prev, f = {l: 0. for l in layers}, None, []
     for i in range(0, len(alphas), chunk):
         al = alphas[i:i + chunk]; k = len(al)
-        xs = torch.cat([base + a * (x - base) for a in al])
-        with st.hooks([('blocks.0.hook_resid_pre', _detached)]), torch.enable_grad():
-            cache = st.capture(xs, tile(m, k), site, grad=True, validated=True)
-            acts = [cache.acts(site)[l] for l in layers]
-            grads = torch.autograd.grad(cache.logits[:, target].sum(), acts, allow_unused=True)
+        with torch.enable_grad():
+            acts, logits, fm = points(al)
+            acts = [acts[l] for l in layers]
+            grads = torch.autograd.grad(logits[:, target].sum(), acts, allow_unused=True)
             # a state the head never reads: no flow
             grads = [torch.zeros_like(a) if g is None else g for a, g in zip(acts, grads)]
-        f.append(cache.logits[:, target].detach().unflatten(0, (k, B)))
+        f.append(logits[:, target].detach().unflatten(0, (k, B)))
         nxt = {}
         for l, a, g in zip(layers, acts, grads):
             a, g = a.detach().unflatten(0, (k, B)), g.unflatten(0, (k, B))
@@ -248,24 +371,47 @@ def _conductance_path(st, x, m, target, layers, site, base, alphas, chunk, rule)
                                    * (g[:-1] if rule == 'left' else (g[:-1] + g[1:]) / 2)).sum(0)
             nxt[l] = (a[-1], g[-1])
         prev = nxt
-    fm = None if cache.frame_mask is None else cache.frame_mask[:B]
+    fm = None if fm is None else fm[:B]
     if alphas[0] == 0 and alphas[-1] == 1:   # the path's ends are on it
         f = torch.cat(f)
-        return total, fm, f[-1] - f[0]
-    with torch.no_grad():
-        f = st.capture(torch.cat([x, base]), tile(m, 2), site, validated=True).logits[:, target]
-    return total, fm, f[:B] - f[B:]
+        return total, fm, f[-1], f[0]
+    with torch.no_grad(): f = points([1., 0.])[1][:, target].detach()
+    return total, fm, f[:B], f[B:]
 
 def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, tolerance, max_steps,
-                          method, chunk, rule='trapezoid'):
-    "Conductance at `n_steps` or adaptive steps until every layer is complete (see `_adaptive`)."
-    def run(steps):   # -> ((c, fm, {l: (abs, rel)}), worst relative error over the layers)
-        c, fm, df = _conductance_batch(st, x, m, target, layers, site, base, steps, method, chunk,
-                                       rule)
-        err = {l: _delta_stats(c[l], c[l].sum((1, 2)) - df) for l in layers}
-        return (c, fm, err), max(e[1] for e in err.values())
-    (c, fm, err), steps = _adaptive(run, n_steps, tolerance, max_steps)
-    return c, fm, err, steps
+                          method, chunk, rule='trapezoid', path='input', warp=1.,
+                          aggregate='mean', topk=20, stability=0.9):
+    "Conductance at `n_steps` or adaptive steps until every layer is complete and stable."
+    def run(steps):   # -> ((c, fm, fx, fb), worst relative error over the layers, top-k sets)
+        c, fm, fx, fb = _conductance_batch(st, x, m, target, layers, site, base, steps, method,
+                                           chunk, rule, path, warp)
+        rel = max(_delta_stats(c[l], c[l].sum((1, 2)) - (fx - fb))[1] for l in layers)
+        tops = {l: _rank_set(_frame_aggregate(c[l], fm, aggregate), topk) for l in layers}
+        return (c, fm, fx, fb), rel, tops
+    (c, fm, fx, fb), steps, jac = _adaptive(run, n_steps, tolerance, max_steps, stability)
+    err = {l: _delta_stats(c[l], c[l].sum((1, 2)) - (fx - fb)) for l in layers}
+    jac = {l: float('nan') for l in layers} if jac is None else jac
+    return c, fm, err, steps, jac, (fx, fb)
+
+def _conductance_runs(st, xs, ms, target, layers, site, baselines, n_steps, tolerance, max_steps,
+                      method, chunk_rows, rule, path, warp, aggregate, topk, stability,
+                      batch_size, progress):
+    "Sums over this rank's batches: (scores [L, D] f64, errors, steps, Jaccards, ΣF(x), ΣF(b))."
+    total = torch.zeros(len(layers), st.width(site), dtype=torch.float64)
+    deltas, steps, jac = {l: (0., 0.) for l in layers}, 0, {l: 1. for l in layers}
+    f_in = f_b = 0.
+    for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance',
+                               disable=not (progress and is_main()), leave=False):
+        chunk = max(1, (chunk_rows or 16 * len(xb)) // len(xb))
+        c, fm, err, k, j, (fx, fb) = _conductance_adaptive(
+            st, xb, mb, target, layers, site, _wave_baseline(baselines, xb, mb), n_steps,
+            tolerance, max_steps, method, chunk, rule, path, warp, aggregate, topk, stability)
+        rows = torch.stack([_frame_aggregate(c[l], fm, aggregate).double().sum(0) for l in layers])
+        total, steps = total + rows.to(total.device), max(steps, k)
+        deltas = {l: tuple(map(max, deltas[l], err[l])) for l in layers}
+        jac = {l: _min_j(jac[l], j[l]) for l in layers}
+        f_in, f_b = f_in + fx.double().sum().item(), f_b + fb.double().sum().item()
+    return total, deltas, steps, jac, f_in, f_b
 
 def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 inputs:Tensor, # [B, S] float32 waveforms at 16 kHz
@@ -291,47 +437,56 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 # rows per forward/backward pass (default: 16 path points' worth)
                 internal_batch_size:int|None=None,
                 aggregate:str='mean', # 'mean' (signed) or 'mean_abs' over real frames, then clips
-                clips:str='target'): # 'target' (clips of the target class) or 'all'
-    "Neuron conductance of all layers on one input path, one pass per step -> `NeuronScores`."
+                clips:str='target', # 'target' (clips of the target class) or 'all'
+                # 'hidden': the straight line between the layer-0 states of baseline and clip;
+                # 'input': between the waveforms (captum's LayerConductance)
+                path:str='hidden',
+                warp:float=1., # exponent p of α = 1 - (1 - u)^p (1: uniform nodes)
+                topk:int=20, # size of the top set whose stability stops the steps
+                # Jaccard of a batch's top-k sets at n and 2n steps to reach, every layer
+                stability:float=0.9,
+                # 'raise' (refuse to rank), 'warn', or None: 'raise' with adaptive steps,
+                # 'warn' with a fixed `n_steps` (the caller chose the approximation)
+                on_unconverged:str|None=None):
+    "Neuron conductance of all layers on one path, one pass per step -> `NeuronScores`."
     x, m, y, target, layers = prepare_scoring(st, inputs, labels, target_class, layers, site,
                                           attention_mask)
     check_choice('aggregate', aggregate, AGGREGATES)
     check_choice('approximation_method', approximation_method, _IG_APPROX)
-    if n_steps is not None: n_steps = check_positive_int('n_steps', n_steps)
-    max_steps = check_positive_int('max_steps', max_steps)
-    if isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
-        raise ValueError(f"tolerance must be a number > 0, got {tolerance!r}")
+    if on_unconverged is None: on_unconverged = 'raise' if n_steps is None else 'warn'
+    n_steps, max_steps, k = _check_path_args(st, site, n_steps, max_steps, tolerance, topk,
+                                             stability, on_unconverged)
     _wave_baseline(baselines, first_batch(x, m)[0])
-    check_choice('rule', rule, ('trapezoid', 'left'))
-    if n_steps is None and len(getattr(st.head, 'layers', [])) > 1:
+    check_choice('rule', rule, ('trapezoid', 'left')); check_choice('path', path, PATHS)
+    if isinstance(warp, bool) or not isinstance(warp, (int, float)) or not warp >= 1:
+        raise ValueError(f"warp must be a number >= 1 (1: uniform nodes), got {warp!r}")
+    cut = len(getattr(st.head, 'layers', [])) <= 1
+    if n_steps is None and not cut:
         warnings.warn("the head reads several layers (a weighted layer sum), so no hidden layer is "
                       "a cut between input and output and conductance's completeness does not "
                       "hold: using n_steps=32 without the adaptive check", stacklevel=2)
         n_steps = 32
     xs, ms = select_clips(x, m, y, target, clips, st)
-    total = torch.zeros(len(layers), st.width(site), dtype=torch.float64)
-    n, deltas, steps = len(xs), {l: (0., 0.) for l in layers}, 0
-    for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance',
-                               disable=not (progress and is_main()), leave=False):
-        chunk = max(1, (internal_batch_size or 16 * len(xb)) // len(xb))
-        c, fm, err, k = _conductance_adaptive(st, xb, mb, target, layers, site,
-                                              _wave_baseline(baselines, xb, mb), n_steps, tolerance,
-                                              max_steps, approximation_method, chunk, rule)
-        rows = torch.stack([_frame_aggregate(c[l], fm, aggregate).double().sum(0) for l in layers])
-        total, steps = total + rows.to(total.device), max(steps, k)
-        deltas = {l: tuple(map(max, deltas[l], err[l])) for l in layers}
+    # the FFN is no cut (the residual bypasses it): its completeness is reported, not required
+    tol = tolerance if site == 'hidden' else math.inf
+    total, deltas, steps, jac, f_in, f_b = _conductance_runs(
+        st, xs, ms, target, layers, site, baselines, n_steps, tol, max_steps,
+        approximation_method, internal_batch_size, rule, path, warp, aggregate, k, stability,
+        batch_size, progress)
     total, deltas, steps = all_reduce_sum(total), _max_ranks(deltas), _max_ranks({0: steps})[0]
+    f = _mean_ranks({'x': f_in, 'b': f_b}, len(xs)); steps = {l: steps for l in layers}
+    conv = _path_meta(layers, steps, deltas, jac, {l: f['x'] for l in layers},
+                      {l: f['b'] for l in layers}, tol, stability, n_steps is not None, k)
     # with a weighted layer sum completeness is not expected (warned above)
-    cut = len(getattr(st.head, 'layers', [])) <= 1
-    if cut: _warn_delta(deltas, {l: steps for l in layers}, tolerance, 'conductance')
+    if cut: _warn_delta(deltas, steps, tol, 'conductance',
+                        dict(zip(layers, conv['topk_jaccard'])), stability, n_steps is not None,
+                        on_unconverged, _CONDUCTANCE_HINT)
     meta = dict(baselines=baselines if isinstance(baselines, str) else 'tensor', n_steps=n_steps,
                 tolerance=tolerance, max_steps=max_steps, approximation_method=approximation_method,
                 rule=rule, internal_batch_size=internal_batch_size, aggregate=aggregate,
-                clips=clips, n_clips=len(xs), steps_per_layer=[steps] * len(layers),
-                converged=[deltas[l][1] <= tolerance for l in layers],
-                convergence_delta=dict(max_abs=[deltas[l][0] for l in layers],
-                                       max_rel=[deltas[l][1] for l in layers]))
-    return NeuronScores((total / n).float(), layers, site, 'conductance', target, meta)
+                clips=clips, n_clips=len(xs), path=path, warp=warp, complete=tol < math.inf,
+                on_unconverged=on_unconverged, **conv)
+    return NeuronScores((total / len(xs)).float(), layers, site, 'conductance', target, meta)
 
 # %% ../nbs/01b_gradients.ipynb #3193cd9d
 def _grad_frames(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:int,
