@@ -262,11 +262,16 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
                            stability:bool=True, # report the split-half Jaccard overlap of top-k
                            sampling_rate:int|None=16000, # Hz of the waveforms (the models take 16k)
                            gain:float|None=None, # ablate_mode 'gain' only: the neurons' factor
+                           # the claim's control (see `AblationConfig.primary`); None:
+                           # 'permutation', or 'magnitude' with precomputed `scores` (nothing to
+                           # re-select: the summary names the control it used)
+                           primary:str|None=None,
                            **method_kw): # passed to the attribution method (e.g. n_steps)
     "Ablate each group layer's top-k neurons vs random-k controls -> `AblationResults`."
     cfg = AblationConfig(topk, ablate_mode, target_class, attribution_method, frames, n_random,
                          spread_threshold, upstream, upstream_steps, upstream_lr, upstream_clips,
-                         features, correlations, plots, method_kw, stability=stability, gain=gain)
+                         features, correlations, plots, method_kw, stability=stability, gain=gain,
+                         primary=primary or ('permutation' if scores is None else 'magnitude'))
     return self.run(inputs, labels, cfg, attention_mask, scores=scores, stats=stats,
                     effects=effects, save=save, progress=progress, eval_inputs=eval_inputs,
                     eval_labels=eval_labels, eval_attention_mask=eval_attention_mask,
@@ -684,9 +689,9 @@ def _accounting(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, scor
                     (" (the target's)" if pooled == n_t(sc) < len(sc) else ''),
         baseline=(None if base is None else f"{base} over all {len(sc)} scoring clips"
                   if base == 'mean' else str(base)),
-        primary_test=f"{cfg.primary} control on the {n_t(ev)} held-out clips of the target",
+        primary_test=f"the {n_t(ev)} held-out clips of the target, against the {cfg.primary} control",
         not_drawn=(None if 2 * cfg.topk <= self.st.width(self.site) else
                    f"magnitude: topk {cfg.topk} > half the width {self.st.width(self.site)}"),
         table=f"all {len(ev)} held-out clips", family=f"{len(self.layers)} layers and "
-              f"{len(self.layer_groups)} groups, Holm", interval_resamples=(
+              f"{len(self.layer_groups)} groups", interval_resamples=(
               'clips' if clusters is None else f"{len(set(np.asarray(clusters).tolist()))} clusters")))

@@ -384,7 +384,7 @@ def _report_primary(res, s):
     "The primary test per group: the claim's test, its family and the other controls beside it."
     a, c = res.config.get('accounting', {}), res.controls
     prim = c[c.primary].iloc[0]
-    print(f"\nprimary test ({prim.control} control): drop of P(target) on {a.get('primary_test')}; "
+    print(f"\nprimary test: drop of P(target) on {a.get('primary_test')}; "
           f"top-k minus control, paired, 95 % interval resampling {a.get('interval_resamples')}; "
           f"sequential p (stop after {res.config['null_hits']} draws reach it, at most "
           f"{res.config['n_null']}), Holm across {a.get('family')}\n")

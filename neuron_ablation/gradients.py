@@ -19,7 +19,8 @@ from .model import SpeechTransformer, Cache, as_batches, first_batch, masked_mea
 from .edits import NeuronStats
 from .distributed import my_batches, all_reduce_sum, all_reduce_max, is_main
 from .scores import (
-    NeuronScores, AGGREGATES, prepare_scoring, select_clips, score_layers, scoring_stats)
+    NeuronScores, AGGREGATES, prepare_scoring, select_clips, score_layers, scoring_stats,
+    keeping_clips, keep_clip_rows)
 
 # %% auto #0
 __all__ = ['BASELINES', 'START_STEPS', 'ON_UNCONVERGED', 'WAVE_BASELINES', 'PATHS', 'integrated_gradients', 'conductance',
@@ -399,18 +400,20 @@ def _conductance_runs(st, xs, ms, target, layers, site, baselines, n_steps, tole
     "Sums over this rank's batches: (scores [L, D] f64, errors, steps, Jaccards, ΣF(x), ΣF(b))."
     total = torch.zeros(len(layers), st.width(site), dtype=torch.float64)
     deltas, steps, jac = {l: (0., 0.) for l in layers}, 0, {l: 1. for l in layers}
-    f_in = f_b = 0.
-    for _, (xb, mb, _) in tqdm(my_batches(as_batches(xs, ms, None, batch_size)), desc='conductance',
+    f_in = f_b = 0.; batches, kept = as_batches(xs, ms, None, batch_size), {}
+    for i, (xb, mb, _) in tqdm(my_batches(batches), desc='conductance',
                                disable=not (progress and is_main()), leave=False):
         chunk = max(1, (chunk_rows or 16 * len(xb)) // len(xb))
         c, fm, err, k, j, (fx, fb) = _conductance_adaptive(
             st, xb, mb, target, layers, site, _wave_baseline(baselines, xb, mb), n_steps,
             tolerance, max_steps, method, chunk, rule, path, warp, aggregate, topk, stability)
-        rows = torch.stack([_frame_aggregate(c[l], fm, aggregate).double().sum(0) for l in layers])
-        total, steps = total + rows.to(total.device), max(steps, k)
+        per = torch.stack([_frame_aggregate(c[l], fm, aggregate).double() for l in layers], 1)
+        if keeping_clips(): kept[i] = per.cpu()   # each clip's scores [b, L, D]
+        total, steps = total + per.sum(0).to(total.device), max(steps, k)
         deltas = {l: tuple(map(max, deltas[l], err[l])) for l in layers}
         jac = {l: _min_j(jac[l], j[l]) for l in layers}
         f_in, f_b = f_in + fx.double().sum().item(), f_b + fb.double().sum().item()
+    if keeping_clips(): keep_clip_rows(kept, len(batches), layers)
     return total, deltas, steps, jac, f_in, f_b
 
 def conductance(st:SpeechTransformer, # the wrapped model (with a head)

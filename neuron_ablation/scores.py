@@ -24,8 +24,8 @@ from .distributed import (
     my_batches, claim, gather_ordered, rank_world, all_reduce_sum, is_main)
 
 # %% auto #0
-__all__ = ['AGGREGATES', 'CLIPS', 'NeuronScores', 'select_clips', 'score_layers', 'kept_clip_scores', 'prepare_scoring',
-           'scoring_stats']
+__all__ = ['AGGREGATES', 'CLIPS', 'NeuronScores', 'select_clips', 'score_layers', 'keeping_clips', 'keep_clip_rows',
+           'kept_clip_scores', 'prepare_scoring', 'scoring_stats']
 
 # %% ../nbs/01a_scores.ipynb #6931975c
 @dataclass
@@ -158,6 +158,17 @@ def _keep_rows(rows, n_batches, nl, layers, gathered=False):
     if not gathered: rows = dict(enumerate(gather_ordered(rows, n_batches * nl)))
     per = torch.cat([torch.stack([rows[i * nl + j] for j in range(nl)], 1)
                      for i in range(n_batches)])
+    _KEPT[-1].append((list(layers), per))
+
+def keeping_clips() -> bool:
+    "Whether a `kept_clip_scores` block is open (a method with its own loop keeps each clip's rows)."
+    return bool(_KEPT)
+
+def keep_clip_rows(rows:dict, # {global batch index: per-clip scores [b, L, D]} of this rank
+                   n_batches:int, # batches over all ranks
+                   layers:list): # the L layer ids
+    "Hand a method's per-clip scores to the open `kept_clip_scores` block, in clip order."
+    per = torch.cat(gather_ordered({i: r.double().cpu() for i, r in rows.items()}, n_batches))
     _KEPT[-1].append((list(layers), per))
 
 @contextmanager
