@@ -651,11 +651,18 @@ def _controls(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, cs, co
                           batch_size=self.batch_size, progress=progress)
             tabs.append(null_table(t, units, w, cfg.level))
     df = pd.concat(tabs, ignore_index=True)
-    # one declared family per control: every unit (layers and groups) the summaries report
-    df['p_adj'] = df.groupby('control', sort=False).p.transform(lambda p: holm(p.values))
+    # one declared family per control: every distinct test the summaries report (a group of one
+    # layer is that layer's test, counted once)
+    df['p_adj'] = df.groupby('control', sort=False, group_keys=False).apply(_holm_distinct)
     df['primary'] = df.control == cfg.primary
     df['clusters'] = 'clips' if clusters is None else 'given'
     return df
+
+def _holm_distinct(d):
+    "Holm-adjusted p of one control's rows, each distinct set of layers counted once."
+    first = d.drop_duplicates('layers')
+    adj = pd.Series(holm(first.p.values), index=first.layers.values)
+    return d.layers.map(adj)
 
 @patch
 def _draws(self:NeuronAblator, cfg:AblationConfig, sc:Clips, cs, top:dict, stats):
@@ -692,6 +699,7 @@ def _accounting(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, scor
         primary_test=f"the {n_t(ev)} held-out clips of the target, against the {cfg.primary} control",
         not_drawn=(None if 2 * cfg.topk <= self.st.width(self.site) else
                    f"magnitude: topk {cfg.topk} > half the width {self.st.width(self.site)}"),
-        table=f"all {len(ev)} held-out clips", family=f"{len(self.layers)} layers and "
-              f"{len(self.layer_groups)} groups", interval_resamples=(
+        table=f"all {len(ev)} held-out clips",
+        family=f"{len({tuple(ls) for ls in self.layer_groups.values()} | {(l,) for l in self.layers})}"
+               f" distinct tests (every layer and group)", interval_resamples=(
               'clips' if clusters is None else f"{len(set(np.asarray(clusters).tolist()))} clusters")))

@@ -405,7 +405,10 @@ def _report(out, args):
     print(f"\ntarget class: {res.config['class_names'][res.config['target_class']]!r}, "
           f"top-{args.topk} vs {res.config['n_random']} random-{args.topk} draws, "
           f"mode {args.ablate_mode!r}, site {args.site!r}, method {args.attribution_method!r}")
-    print(res.config['clips_note'])
+    a = res.config.get('accounting', {})
+    base = f"; baseline {a['baseline']}" if a.get('baseline') else ''
+    print(f"neurons chosen on {a['selected_on']}{base}; judged on {a['primary_test']} (primary "
+          f"test) and on {a['table']} (table)" if a else res.config['clips_note'])
     if res.config['skipped_files']:
         print(f"left out {len(res.config['skipped_files'])} audio files that cannot be used "
               "(listed in config.json)")
