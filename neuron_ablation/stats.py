@@ -10,7 +10,7 @@ from .distributed import claim, gather_ordered
 # %% auto #0
 __all__ = ['RISE_METRICS', 'effect_sign', 'empirical_p', 'holm', 'stratified_bootstrap', 'unit_effects', 'summarise',
            'control_table', 'besag_clifford', 'still_open', 'cluster_weights', 'choose_clusters', 'paired_effect',
-           'class_matrix']
+           'class_matrix', 'sign_flip_p']
 
 # %% ../nbs/15_stats.ipynb #5843e352
 # metrics an ablation raises (divergence, error); every other metric's effect is its drop
@@ -292,3 +292,16 @@ def class_matrix(frame:pd.DataFrame): # tidy: target_class, evaluated_class, eff
     own = pd.Series([m.at[t, t] if t in m.columns else np.nan for t in m.index], m.index)
     cross = pd.Series([m.loc[t, m.columns != t].mean() for t in m.index], m.index)
     return m, pd.DataFrame(dict(self=own, cross=cross, specificity=own - cross))
+
+# %% ../nbs/15_stats.ipynb #3d489634
+def sign_flip_p(d, # [N] paired per-clip differences (NaN: clip not measured, left out)
+                n_flips:int=9999, # random sign flips
+                seed:int=0): # seeds them
+    "Two-sided paired randomization p of mean(d) = 0: (1 + #{|mean(s·d)| >= |mean(d)|}) / (1 + F)."
+    d = np.asarray(d, dtype=np.float64); d = d[np.isfinite(d)]
+    if isinstance(n_flips, bool) or not isinstance(n_flips, (int, np.integer)) or n_flips < 1:
+        raise ValueError(f"n_flips={n_flips!r}: must be a positive int (e.g. 9999)")
+    if d.size == 0: return np.nan
+    s = np.random.default_rng(seed).choice([-1., 1.], size=(n_flips, d.size))
+    t = abs(d.mean())
+    return float((1 + np.sum(np.abs(s @ d) / d.size >= t - 1e-12)) / (1 + n_flips))

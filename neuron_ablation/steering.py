@@ -24,6 +24,7 @@ from .edits import Edit, as_frames, check_gain, check_mode, fit_stats, needs_sta
 from .attribution import METHODS, NeuronScores, get_method
 from .effects import clip_values
 from .stats import control_table, stratified_bootstrap, unit_effects, summarise, holm
+from .stats import sign_flip_p
 from .results import to_jsonable, write_folder, verify_folder
 from .core import NeuronAblator, AblationConfig, jaccard
 from .visualization import COLORS, OKABE_ITO, figure_bytes
@@ -308,20 +309,32 @@ class SelectorComparison:
     agreement: pd.DataFrame # layer, method_a, method_b, jaccard, spearman
     # layer, method, metric, effect, ci_low, ci_high, random_mean, random_sd, p, p_adj
     effects: pd.DataFrame
+    # layer, method_a, method_b, diff (a's drop of P(target) minus b's, target clips), p (paired)
+    pairs: pd.DataFrame|None = None
 
-    def winners(self, metric:str='prob_on_class'): # the effect that ranks the methods
-        "Per layer: the method with the largest effect, its effect and p, and the runner-up."
+    def winners(self, metric:str='prob_on_class', # the effect that ranks the methods
+                alpha:float=0.05): # the paired p below which the leader is named
+        "Per layer: the leader, and `winner` only if it beats the runner-up on the same clips."
         d = self.effects[self.effects.metric == metric].sort_values(['layer', 'effect'],
                                                                     ascending=[True, False])
         rows = []
         for l, g in d.groupby('layer', sort=True):
             w = g.iloc[0]
             r = g.iloc[1] if len(g) > 1 else None
-            rows.append(dict(layer=l, winner=w.method, effect=w.effect, ci_low=w.ci_low,
+            pp = self._paired(l, w.method, None if r is None else r.method)
+            rows.append(dict(layer=l, leader=w.method, effect=w.effect, ci_low=w.ci_low,
                              ci_high=w.ci_high, p=w.p, random_mean=w.random_mean,
                              runner_up=None if r is None else r.method,
-                             runner_up_effect=np.nan if r is None else r.effect))
+                             runner_up_effect=np.nan if r is None else r.effect, paired_p=pp,
+                             winner=w.method if r is None or pp <= alpha else None))
         return pd.DataFrame(rows)
+
+    def _paired(self, layer, a, b):
+        "The paired p of methods a and b at `layer` (NaN without `pairs` or a runner-up)."
+        if b is None or self.pairs is None: return np.nan
+        q = self.pairs[(self.pairs.layer == layer) & (self.pairs.method_a.isin([a, b]))
+                       & (self.pairs.method_b.isin([a, b]))]
+        return float(q.p.iloc[0]) if len(q) else np.nan
 
     def to_frame(self):
         "One tidy table: layer, method, other_method ('' for effects), metric, value."
@@ -342,6 +355,7 @@ class SelectorComparison:
         files = {'comparison.csv': self.to_frame().to_csv(index=False),
                  'agreement.csv': self.agreement.to_csv(index=False),
                  'effects.csv': self.effects.to_csv(index=False),
+                 **({} if self.pairs is None else {'pairs.csv': self.pairs.to_csv(index=False)}),
                  'winners.csv': self.winners().to_csv(index=False),
                  'config.json': json.dumps(to_jsonable(self.config), indent=1),
                  'neurons.json': json.dumps(to_jsonable({m: {str(l): v for l, v in d.items()}
@@ -356,7 +370,8 @@ class SelectorComparison:
         path, js = _read(path, 'selector comparison')
         neurons = {m: {int(l): v for l, v in d.items()} for m, d in js('neurons.json').items()}
         return cls(js('config.json'), neurons, pd.read_csv(path/'agreement.csv'),
-                   pd.read_csv(path/'effects.csv'))
+                   pd.read_csv(path/'effects.csv'),
+                   pd.read_csv(path/'pairs.csv') if (path/'pairs.csv').exists() else None)
 
 # %% ../nbs/20_steering.ipynb #9b9c612a
 def _check_methods(methods):
@@ -439,7 +454,20 @@ def compare_selectors(
         return SelectorComparison(
             cfg, {k: {l: conds[k][l]['topk'] for l in ablator.layers} for k in ms},
             _agreement(sc, conds, ms, ablator.layers),
-            effects.sort_values(['layer', 'metric', 'method'], ignore_index=True))
+            effects.sort_values(['layer', 'metric', 'method'], ignore_index=True),
+            _pairs(vals, ms, ablator.layers, names[target], ablator.seed))
+
+def _pairs(vals, ms, layers, target_name, seed):
+    "Rows (layer, method_a, method_b, diff, p): paired sign-flip test on the target's clips."
+    key, base = (target_name, 'prob_on_class'), vals['baseline'][(target_name, 'prob_on_class')]
+    rows = []
+    for l in layers:
+        for i, a in enumerate(ms):
+            for b in ms[i + 1:]:
+                d = (base - vals[(a, l)][key]) - (base - vals[(b, l)][key])
+                rows.append(dict(layer=l, method_a=a, method_b=b, diff=float(np.nanmean(d)),
+                                 p=sign_flip_p(d, seed=seed)))
+    return pd.DataFrame(rows)
 
 def _agreement(sc, conds, ms, layers):
     "Rows (layer, method_a, method_b, jaccard, spearman) for every pair of methods."
