@@ -68,7 +68,10 @@ class AblationConfig:
     features:tuple|None=None # acoustic features to decode (+ speaker similarity); None = none
     correlations:bool=False # also correlate every neuron with the features (needs `features`)
     plots:bool|tuple=False # draw every figure (+ report.html): True = PNG, or formats ('svg', ...)
-    method_kw:dict=field(default_factory=dict) # settings of the attribution method (e.g. n_steps)
+    # settings of the attribution method (e.g. n_steps); integrated gradients' `baselines`, unless
+    # given, follow the ablation: 'zeros' for ablate_mode 'zero', else 'mean' (IG then scores what
+    # the edit removes, and `f_baseline` in its meta is the logit at that state)
+    method_kw:dict=field(default_factory=dict)
     n_boot:int=1000 # bootstrap resamples of the clips for the intervals
     stability:bool=True # also report the Jaccard overlap of top-k sets scored on two halves
     level:float=0.95 # coverage of the intervals
@@ -108,6 +111,9 @@ class AblationConfig:
         if not isinstance(self.method_kw, dict):
             raise TypeError("method_kw must be a dict of the method's settings, got "
                             f"{type(self.method_kw).__name__}")
+        if self.attribution_method == 'integrated_gradients' and 'baselines' not in self.method_kw:
+            object.__setattr__(self, 'method_kw', {**self.method_kw, 'baselines':
+                               'zeros' if self.ablate_mode == 'zero' else 'mean'})
         own = [p for p in inspect.signature(METHODS[self.attribution_method]).parameters
                if p not in _SHARED]
         unknown = sorted(set(self.method_kw) - set(own))
