@@ -290,7 +290,7 @@ def _split_note(score, test, in_sample:bool):
     if in_sample:
         return (f"scored and measured on the same {len(test)} clips (speakers {spk(test)}): "
                 "in-sample, not held out")
-    return (f"neurons scored on {len(score)} training clips (speakers {spk(score)}); "
+    return (f"scoring set: {len(score)} training clips (speakers {spk(score)}); "
             f"effects measured on {len(test)} held-out clips (speakers {spk(test)})")
 
 def run_job(args):
