@@ -272,6 +272,8 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
                            # 'permutation', or 'magnitude' with precomputed `scores` (nothing to
                            # re-select: the summary names the control it used)
                            primary:str|None=None,
+                           eval_clusters=None, # [B'] speaker/sentence of each held-out clip
+                           score_clusters=None, # [B] speaker of each scoring clip (halves by speaker)
                            **method_kw): # passed to the attribution method (e.g. n_steps)
     "Ablate each group layer's top-k neurons vs random-k controls -> `AblationResults`."
     cfg = AblationConfig(topk, ablate_mode, target_class, attribution_method, frames, n_random,
@@ -281,12 +283,13 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
     return self.run(inputs, labels, cfg, attention_mask, scores=scores, stats=stats,
                     effects=effects, save=save, progress=progress, eval_inputs=eval_inputs,
                     eval_labels=eval_labels, eval_attention_mask=eval_attention_mask,
-                    sampling_rate=sampling_rate)
+                    sampling_rate=sampling_rate, eval_clusters=eval_clusters,
+                    score_clusters=score_clusters)
 
 @patch
 def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attention_mask, scores,
                   stats, eval_inputs=None, eval_labels=None, eval_attention_mask=None,
-                  sampling_rate=None, eval_clusters=None):
+                  sampling_rate=None, eval_clusters=None, score_clusters=None):
     "Every check that needs the model, before any work -> scoring and evaluation `Clips`, n_random."
     st = self.st
     inputs, attention_mask, eval_inputs, eval_attention_mask = map(
@@ -320,6 +323,8 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     for c in {id(sc): sc, id(ev): ev}.values(): _check_frames(st, cfg.frames, c.x, c.mask)
     if cfg.stability and scores is None:
         _check_halves(sc.labels, sc.target, len(st.class_names), cfg.attribution_method)
+        if score_clusters is not None:
+            _check_speaker_halves(sc.labels, sc.target, score_clusters, self.seed)
     _check_controls(st, cfg, scores, ev, eval_clusters)
     if cfg.primary == 'magnitude' and 2 * cfg.topk > st.width(self.site):
         raise ValueError(f"topk={cfg.topk}: the magnitude-matched control replaces each top-k neuron "
@@ -345,6 +350,17 @@ def _covers(what:str, o, site:str, layers:list):
     if o is not None and (o.site != site or not set(layers) <= set(o.layers)):
         raise ValueError(f"{what} cover site {o.site!r}, layers {o.layers}; this run needs site "
                          f"{site!r}, layers {layers}")
+
+def _check_speaker_halves(y, target:int, groups, seed:int):
+    "Refuse speaker-disjoint halves that leave one half without a clip of the target."
+    if len(groups) != len(y):
+        raise ValueError(f"score_clusters has {len(groups)} entries for {len(y)} scoring clips: "
+                         f"give one speaker per clip")
+    first = _split_halves(y.numpy(), seed, groups)
+    if not ((y.numpy() == target) & first).any() or not ((y.numpy() == target) & ~first).any():
+        raise ValueError(f"split-half stability by speaker: one half of the {len(set(groups))} "
+                         f"speakers has no clip of the target class; pass more speakers, or "
+                         f"score_clusters=None (split the clips of each class)")
 
 def _check_halves(y, target:int, n_classes:int, method:str):
     "Refuse, before any work, a split-half stability check that one half could not be scored for."
@@ -391,12 +407,15 @@ def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz:
         record:dict|None=None, # extra entries for config.json (e.g. how the clips were chosen)
         # [B'] cluster of each held-out clip (speaker, or sentence where speakers are few): the
         # primary test's interval resamples clusters (None: clips, as if independent)
-        eval_clusters=None):
+        eval_clusters=None,
+        # [B] speaker of each scoring clip: split-half stability splits the speakers in two, so
+        # the halves share none (None: the clips of each class are split)
+        score_clusters=None):
     "Run `config`: score neurons on `inputs`, measure on `eval_inputs` -> `AblationResults`."
     steps, auto = _Steps(), self.st.head is None
     try: return self._run(inputs, labels, config, attention_mask, scores, stats, effects, save,
                           progress, eval_inputs, eval_labels, eval_attention_mask, sampling_rate,
-                          record, steps, eval_clusters)
+                          record, steps, eval_clusters, score_clusters)
     except KeyboardInterrupt:
         print(steps.interrupted(self.save_dir), file=sys.stderr); raise
     finally:   # a failed run leaves no probe behind
@@ -405,19 +424,19 @@ def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz:
 @patch
 def _run(self:NeuronAblator, inputs, labels, config, attention_mask, scores, stats, effects, save,
          progress, eval_inputs, eval_labels, eval_attention_mask, sampling_rate, record, steps,
-         eval_clusters=None):
+         eval_clusters=None, score_clusters=None):
     cfg, st = config, self.st
     progress = progress and is_main()   # under torch.distributed only rank 0 draws bars
     sc, ev, n_random = self._validate_run(inputs, labels, cfg, attention_mask, scores, stats,
                                           eval_inputs, eval_labels, eval_attention_mask,
-                                          sampling_rate, eval_clusters)
+                                          sampling_rate, eval_clusters, score_clusters)
     with st.trusting(*sc.tensors(), *ev.tensors()):   # validated once: the steps trust them
         return self._steps(sc, ev, cfg, inputs, eval_inputs, scores, stats, effects, save, progress,
-                           n_random, record, steps, eval_clusters)
+                           n_random, record, steps, eval_clusters, score_clusters)
 
 @patch
 def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, scores, stats, effects,
-           save, progress, n_random, record, steps, clusters=None):
+           save, progress, n_random, record, steps, clusters=None, score_clusters=None):
     "Every step of a run on its validated clips."
     st, site, names, bs = self.st, self.site, self.st.class_names, self.batch_size
     x, m, y, target = sc.x, sc.mask, sc.labels, sc.target
@@ -428,7 +447,8 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
             cfg.to_dict(), self.layer_groups, site, self.seed, bs, self.n_random,
             x, m, y, xe, me, ye, st.model,
             st.head if isinstance(st.head, nn.Module) else repr(st.head), scores, stats,
-            [getattr(f, '__qualname__', type(f).__qualname__) for f in effects], clusters))
+            [getattr(f, '__qualname__', type(f).__qualname__) for f in effects], clusters,
+            score_clusters))
     steps('neuron statistics')
     if stats is None and (needs_stats(cfg.ablate_mode) or cfg.attribution_method == 'activation'):
         stats = keep('stats', lambda: fit_stats(st, x, m, y, site, self.layers, bs, len(names),
@@ -439,11 +459,12 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
                                                      site, bs, stats, progress, seed=self.seed,
                                                      **cfg.method_kw))
         scores = cs.scores()
-        if cfg.stability: stability = self._halves(cs, cfg.topk)
+        if cfg.stability: stability = self._halves(cs, cfg.topk, score_clusters)
     elif scores is None:
         if cfg.stability:
             steps('split-half stability')
-            stability = keep('stability', lambda: self._stability(cfg, sc, progress))
+            stability = keep('stability', lambda: self._stability(cfg, sc, progress,
+                                                                  score_clusters))
         scores = keep('scores', lambda: self._score(cfg, sc, stats, progress))
     conds = self._conditions(scores, cfg.topk, n_random)
     if stability is not None:
@@ -467,6 +488,9 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
         res.controls = keep('controls', lambda: self._controls(cfg, sc, ev, cs, conds, edit, stats,
                                                                clusters, progress))
     res.config.update(self._accounting(cfg, sc, ev, scores, clusters))
+    res.config['accounting']['split_halves'] = (
+        'within each class' if score_clusters is None else
+        f"speaker-disjoint: {len(set(np.asarray(score_clusters).tolist()))} speakers in two halves")
     # the clips as passed: a device or dtype cast leaves their digests unchanged
     given = lambda a, v: a if isinstance(a, Tensor) else v
     res.config['clips'] = clip_record(given(inputs, x),
@@ -484,9 +508,12 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
     return res
 
 # %% ../nbs/00_core.ipynb #89866ab1
-def _split_halves(y:np.ndarray, seed:int):
-    "[N] bool: the first half of every class's clips, in a seeded order."
+def _split_halves(y:np.ndarray, seed:int, groups=None):
+    "[N] bool: the first half of every class's clips (or of the `groups`, e.g. speakers), seeded."
     g, first = np.random.default_rng(seed), np.zeros(len(y), dtype=bool)
+    if groups is not None:
+        ids = np.unique(np.asarray(groups)); ids = ids[g.permutation(len(ids))]
+        return np.isin(np.asarray(groups), ids[:len(ids) // 2])
     for c in np.unique(y):
         idx = g.permutation(np.flatnonzero(y == c)); first[idx[:len(idx) // 2]] = True
     return first
@@ -505,17 +532,19 @@ def _score(self:NeuronAblator, cfg:AblationConfig, clips:Clips, stats, progress)
                   progress=progress, **cfg.method_kw)
 
 @patch
-def _halves(self:NeuronAblator, cs, k:int):
+def _halves(self:NeuronAblator, cs, k:int, groups=None):
     "{layer: Jaccard overlap of the top-k sets pooled on two halves of the scoring clips}."
-    first = torch.from_numpy(_split_halves(cs.labels.numpy(), self.seed))
+    if groups is not None:   # the speakers of the clips the scores are of
+        groups = np.asarray(groups)[np.arange(len(groups)) if cs.index is None else cs.index]
+    first = torch.from_numpy(_split_halves(cs.labels.numpy(), self.seed, groups))
     a, b = cs.topk(k, keep=first), cs.topk(k, keep=~first)
     return {l: jaccard(a[l].tolist(), b[l].tolist()) for l in cs.layers}
 
 @patch
-def _stability(self:NeuronAblator, cfg:AblationConfig, clips:Clips, progress):
+def _stability(self:NeuronAblator, cfg:AblationConfig, clips:Clips, progress, groups=None):
     "{layer: Jaccard overlap of the top-k sets scored on two halves of the scoring clips}."
     y, target, method = clips.labels, clips.target, cfg.attribution_method
-    first = torch.from_numpy(_split_halves(y.numpy(), self.seed)); halves = (first, ~first)
+    first = torch.from_numpy(_split_halves(y.numpy(), self.seed, groups)); halves = (first, ~first)
     def top(half):
         part = clips[half]   # a subset of validated clips: validated
         with self.st.trusting(*part.tensors()): s = self._score(cfg, part, None, progress)

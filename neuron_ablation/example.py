@@ -323,6 +323,7 @@ def run_job(args):
                   preset=args.preset)
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
                       eval_clusters=eval_clusters(test)[0],
+                      score_clusters=None if is_stream(score) else score.speakers,
                       **({} if args.in_sample
                          else dict(eval_inputs=xe, eval_labels=ye, eval_attention_mask=me)))
     return dict(results=res, summary=res.summary('group'), correlations=res.correlations,
