@@ -197,7 +197,10 @@ def build_parser():
       help="with --stream: processes that decode audio ahead of the model")
     a('--probe', action='store_true',
       help="fit a linear probe head even if the model has a classification head")
-    a('--seed', type=int, default=0, help="seeds random-k draws, noise and the speaker split")
+    a('--seed', type=int, default=0,
+      help="seeds random-k draws, permutations, noise (not the data: see --split_seed)")
+    a('--split_seed', type=int, default=0,
+      help="seeds the speaker split and the clip subsets (--n_score, --max_samples)")
     a('--device', default='cpu', choices=DEVICES,
       help="where to compute ('auto': a GPU if there is one; under torchrun 'cuda' is each rank's "
       "own GPU)")
@@ -239,9 +242,9 @@ def load_job(args):
                              "(--dataset ravdess|cremad|tess|folder)")
         stream = (dict(stream=dict(max_seconds=args.max_seconds, workers=args.workers))
                   if args.stream else {})
-        corpus = corpora.load_corpus(args.dataset or 'folder', args.data_path, seed=args.seed,
+        corpus = corpora.load_corpus(args.dataset or 'folder', args.data_path, seed=args.split_seed,
                                      on_error='skip' if args.skip_bad_files else 'raise', **stream)
-    train, test = corpus.split_by_speaker(seed=args.seed)
+    train, test = corpus.split_by_speaker(seed=args.split_seed)
     return model, test, train
 
 # %% ../nbs/06_cli.ipynb #20557d38
@@ -298,8 +301,8 @@ def run_job(args):
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
     model, test, train = load_job(args)
-    if args.max_samples: test = test.limit(args.max_samples, seed=args.seed)
-    score = test if args.in_sample else train.limit(args.n_score, seed=args.seed)
+    if args.max_samples: test = test.limit(args.max_samples, seed=args.split_seed)
+    score = test if args.in_sample else train.limit(args.n_score, seed=args.split_seed)
     (xe, me, ye), (xs, ms, ys) = _clips(test, args), _clips(score, args)
     n_random = {} if args.n_random is None else dict(n_random=args.n_random)   # None: the ablator's
     ablator = NeuronAblator(model, args.save_dir, site=args.site, seed=args.seed,
