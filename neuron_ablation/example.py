@@ -326,7 +326,7 @@ def run_job(args):
                   preset=args.preset)
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
                       eval_clusters=eval_clusters(test)[0],
-                      score_clusters=None if is_stream(score) else score.speakers,
+                      score_clusters=score.speakers,
                       **({} if args.in_sample
                          else dict(eval_inputs=xe, eval_labels=ye, eval_attention_mask=me)))
     return dict(results=res, summary=res.summary('group'), correlations=res.correlations,
@@ -334,10 +334,9 @@ def run_job(args):
                 figures=sorted(p.stem for p in Path(ablator.save_dir).glob('*.png')),
                 seconds=time.perf_counter() - t0)
 
-def eval_clusters(corpus): # the held-out `Corpus` (a stream: None)
+def eval_clusters(corpus): # the held-out `Corpus` or `ClipStream`
     "(cluster per clip, kind): speakers if 8 or more, else sentences (meta 'sentence'), else clips."
-    if is_stream(corpus): return None, 'clip'
-    meta = corpus.meta if corpus.meta is not None else {}
+    meta = getattr(corpus, 'meta', None); meta = {} if meta is None else meta
     sentences = meta['sentence'].tolist() if 'sentence' in meta else None
     ids, kind = choose_clusters(corpus.speakers, sentences)
     return (None if kind == 'clip' else ids), kind
