@@ -325,15 +325,15 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
         _check_halves(sc.labels, sc.target, len(st.class_names), cfg.attribution_method)
         if score_clusters is not None:
             _check_speaker_halves(sc.labels, sc.target, score_clusters, self.seed)
-    _check_controls(st, cfg, scores, ev, eval_clusters)
-    if cfg.primary == 'magnitude' and 2 * cfg.topk > st.width(self.site):
-        raise ValueError(f"topk={cfg.topk}: the magnitude-matched control replaces each top-k neuron "
-                         f"by another of the {st.width(self.site)} at site {self.site!r}, so topk "
-                         f"must be at most {st.width(self.site) // 2} (or use another primary)")
+    _check_controls(st, cfg, scores, ev, eval_clusters, self.site)
     return sc, ev, self.n_random if cfg.n_random is None else int(cfg.n_random)
 
-def _check_controls(st, cfg, scores, ev, clusters):
+def _check_controls(st, cfg, scores, ev, clusters, site):
     "Refuse, before any work, a primary test the run cannot draw, or clusters of other clips."
+    if cfg.primary == 'magnitude' and 2 * cfg.topk > st.width(site):
+        raise ValueError(f"topk={cfg.topk}: the magnitude-matched control replaces each top-k neuron "
+                         f"by another of the {st.width(site)} at site {site!r}, so topk "
+                         f"must be at most {st.width(site) // 2} (or use another primary)")
     if st.task != 'regression' and cfg.primary == 'permutation':
         why = ("precomputed scores were passed" if scores is not None else
                f"{cfg.attribution_method!r} does not keep each clip's scores"
@@ -453,19 +453,20 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
     if stats is None and (needs_stats(cfg.ablate_mode) or cfg.attribution_method == 'activation'):
         stats = keep('stats', lambda: fit_stats(st, x, m, y, site, self.layers, bs, len(names),
                                                 progress))
-    steps('attribution'); cs, stability = None, None
-    if scores is None and cfg.attribution_method in PER_CLIP:   # each clip's scores, once
+    steps('attribution'); cs, stability, given = None, None, scores is not None
+    if not given and cfg.attribution_method in PER_CLIP:   # each clip's scores, once
         cs = keep('clip_scores', lambda: clip_scores(st, sc, cfg.attribution_method, self.layers,
                                                      site, bs, stats, progress, seed=self.seed,
                                                      **cfg.method_kw))
         scores = cs.scores()
-        if cfg.stability: stability = self._halves(cs, cfg.topk, score_clusters)
-    elif scores is None:
-        if cfg.stability:
+    if not given and cfg.stability:
+        if cs is not None and cs.pool != 'fixed':   # the halves: means over the kept rows
+            stability = self._halves(cs, cfg.topk, score_clusters)
+        else:   # label-blind scores keep no rows: each half is scored
             steps('split-half stability')
             stability = keep('stability', lambda: self._stability(cfg, sc, progress,
                                                                   score_clusters))
-        scores = keep('scores', lambda: self._score(cfg, sc, stats, progress))
+    if scores is None: scores = keep('scores', lambda: self._score(cfg, sc, stats, progress))
     conds = self._conditions(scores, cfg.topk, n_random)
     if stability is not None:
         for l in conds: conds[l]['split_half_jaccard'] = stability.get(l, float('nan'))
@@ -487,10 +488,7 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
     if st.task != 'regression':
         res.controls = keep('controls', lambda: self._controls(cfg, sc, ev, cs, conds, edit, stats,
                                                                clusters, progress))
-    res.config.update(self._accounting(cfg, sc, ev, scores, clusters))
-    res.config['accounting']['split_halves'] = (
-        'within each class' if score_clusters is None else
-        f"speaker-disjoint: {len(set(np.asarray(score_clusters).tolist()))} speakers in two halves")
+    res.config.update(self._accounting(cfg, sc, ev, scores, clusters, score_clusters))
     # the clips as passed: a device or dtype cast leaves their digests unchanged
     given = lambda a, v: a if isinstance(a, Tensor) else v
     res.config['clips'] = clip_record(given(inputs, x),
@@ -721,7 +719,8 @@ def _draws(self:NeuronAblator, cfg:AblationConfig, sc:Clips, cs, top:dict, stats
     return dict(sorted(out.items(), key=lambda kv: kv[0] != cfg.primary))
 
 @patch
-def _accounting(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, scores, clusters):
+def _accounting(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, scores, clusters,
+                score_clusters=None):
     "Which clips chose the neurons, which set the baseline, which judged them (for config.json)."
     n_t = lambda c: int((c.labels == c.target).sum())
     pooled = scores.meta.get('pooled_clips', scores.meta.get('n_clips', len(sc)))
@@ -737,4 +736,7 @@ def _accounting(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, scor
         table=f"all {len(ev)} held-out clips",
         family=f"{len({tuple(ls) for ls in self.layer_groups.values()} | {(l,) for l in self.layers})}"
                f" distinct tests (every layer and group)", interval_resamples=(
-              'clips' if clusters is None else f"{len(set(np.asarray(clusters).tolist()))} clusters")))
+              'clips' if clusters is None else f"{len(set(np.asarray(clusters).tolist()))} clusters"),
+        split_halves=('within each class' if score_clusters is None else
+                      f"speaker-disjoint: {len(set(np.asarray(score_clusters).tolist()))} speakers "
+                      f"in two halves")))

@@ -117,7 +117,7 @@ def score_layers(st:SpeechTransformer, # the wrapped model
     "Mean over clips of `per_layer(cache, l)` per layer -> [n_layers, D] float32 (over all ranks)."
     batches, nl, keep = as_batches(x, m, None, batch_size), len(layers), bool(_KEPT)
     total = torch.zeros(nl, st.width(site), dtype=torch.float64)
-    rows = {}   # with `kept_clip_scores`: (batch, layer) -> per-clip scores [b, D]
+    rows = {}   # with `kept_clip_scores`: this rank's per-clip scores [b, D] of each batch
     bar = lambda n: tqdm(total=n, desc=desc, disable=not (progress and is_main()), leave=False)
     # whole batches: every rank gets two or more
     if rank_world()[1] == 1 or len(batches) >= 2 * rank_world()[1]:
@@ -128,9 +128,10 @@ def score_layers(st:SpeechTransformer, # the wrapped model
                 for j in range(nl):
                     r = per_layer(cache, layers[j]).detach().double()
                     total[j] += r.sum(0).to(total.device)
-                    if keep: rows[i * nl + j] = r.cpu()
+                    if keep: rows.setdefault(i, []).append(r.cpu())
                     b.update()
-        if keep: _keep_rows(rows, len(batches), nl, layers)
+        if keep: keep_clip_rows({i: torch.stack(rs, 1) for i, rs in rows.items()}, len(batches),
+                                layers)
         return (all_reduce_sum(total) / len(x)).float()
     # few batches (a class's clips, a split half): the (batch, layer) pairs go to the ranks as they
     # come free, the longest tail first (a layer's tail: the blocks after it and the head); IG's
@@ -148,17 +149,14 @@ def score_layers(st:SpeechTransformer, # the wrapped model
     for k, (v, r) in enumerate(gather_ordered(mine, len(batches) * nl)):
         total[k % nl] += v.to(total.device)
         if keep: rows[k] = r
-    if keep: _keep_rows(rows, len(batches), nl, layers, gathered=True)
+    if keep:   # every rank holds every pair now: nothing more to gather
+        _kept(layers, torch.cat([torch.stack([rows[i * nl + j] for j in range(nl)], 1)
+                                 for i in range(len(batches))]))
     return (total / len(x)).float()
 
 _KEPT = []   # the lists `kept_clip_scores` blocks fill (innermost last)
 
-def _keep_rows(rows, n_batches, nl, layers, gathered=False):
-    "Per-clip scores [N, L, D] in clip order, gathered over ranks, into the innermost block's list."
-    if not gathered: rows = dict(enumerate(gather_ordered(rows, n_batches * nl)))
-    per = torch.cat([torch.stack([rows[i * nl + j] for j in range(nl)], 1)
-                     for i in range(n_batches)])
-    _KEPT[-1].append((list(layers), per))
+def _kept(layers, per): _KEPT[-1].append((list(layers), per))   # [N, L, D] in clip order
 
 def keeping_clips() -> bool:
     "Whether a `kept_clip_scores` block is open (a method with its own loop keeps each clip's rows)."
@@ -168,8 +166,8 @@ def keep_clip_rows(rows:dict, # {global batch index: per-clip scores [b, L, D]} 
                    n_batches:int, # batches over all ranks
                    layers:list): # the L layer ids
     "Hand a method's per-clip scores to the open `kept_clip_scores` block, in clip order."
-    per = torch.cat(gather_ordered({i: r.double().cpu() for i, r in rows.items()}, n_batches))
-    _KEPT[-1].append((list(layers), per))
+    _kept(layers, torch.cat(gather_ordered({i: r.double().cpu() for i, r in rows.items()},
+                                           n_batches)))
 
 @contextmanager
 def kept_clip_scores():

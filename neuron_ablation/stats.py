@@ -163,9 +163,10 @@ def _check_h(h):
 
 def besag_clifford(top:float, # the top-k effect
                    null, # [R] control effects in the order drawn (NaN = measured nothing, skipped)
-                   h:int=10): # stop at the draw that makes `h` draws >= `top`
+                   h:int=10, # stop at the draw that makes `h` draws >= `top`
+                   tie:float=0.): # a draw within `tie` below `top` counts as reaching it
     "Sequential Monte Carlo p (Besag & Clifford 1991): `h / L` if the L-th draw makes `h` hits."
-    h, null = _check_h(h), np.asarray(null, dtype=np.float64)
+    h, null, top = _check_h(h), np.asarray(null, dtype=np.float64), top - tie
     if null.ndim != 1:
         raise ValueError(f"null has shape {null.shape}: pass the [R] control effects of one unit")
     p = float(empirical_p(top, null))   # the fixed-R p (also refuses R = 0)
@@ -178,14 +179,15 @@ def besag_clifford(top:float, # the top-k effect
 # %% ../nbs/15_stats.ipynb #0bd34c18
 def still_open(top, # [U] top-k effect of each unit
                null, # [U, R] control effects drawn so far (NaN = not drawn yet or measured nothing)
-               h:int=10): # a unit closes once `h` of its draws reach or beat its `top`
+               h:int=10, # a unit closes once `h` of its draws reach or beat its `top`
+               tie:float=0.): # a draw within `tie` below `top` counts as reaching it
     "[U] bool: True where fewer than `h` draws so far reach `top` (the unit needs more draws)."
     h = _check_h(h)
     top, null = np.asarray(top, dtype=np.float64), np.asarray(null, dtype=np.float64)
     if top.ndim != 1 or null.ndim != 2 or len(null) != len(top):
         raise ValueError(f"top has shape {top.shape}, null {null.shape}: "
                          "pass top [U] and null [U, R] (one row of draws per unit)")
-    return np.sum(null >= top[:, None], 1) < h
+    return np.sum(null >= top[:, None] - tie, 1) < h
 
 # %% ../nbs/15_stats.ipynb #e2eff1ff
 def _labels(x, name):
