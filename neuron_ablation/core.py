@@ -82,6 +82,9 @@ class AblationConfig:
     primary:str='permutation'
     n_null:int=199 # most draws per control and unit of the sequential tests (p floor 1/(n+1))
     null_hits:int=10 # a unit stops drawing once this many draws reach its effect (Besag-Clifford)
+    # also write the target x evaluated-class matrix and the dose-response in k (a classifier's;
+    # every class is scored: about n_classes times the attribution's cost)
+    specificity:bool=False
 
     def __post_init__(self):
         check_topk(self.topk)   # against the site's width when the model is known (`_validate_run`)
@@ -274,12 +277,15 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
                            primary:str|None=None,
                            eval_clusters=None, # [B'] speaker/sentence of each held-out clip
                            score_clusters=None, # [B] speaker of each scoring clip (halves by speaker)
+                           n_null:int=199, # most draws per control and unit (`AblationConfig.n_null`)
+                           specificity:bool=False, # also the class matrix and the dose-response
                            **method_kw): # passed to the attribution method (e.g. n_steps)
     "Ablate each group layer's top-k neurons vs random-k controls -> `AblationResults`."
     cfg = AblationConfig(topk, ablate_mode, target_class, attribution_method, frames, n_random,
                          spread_threshold, upstream, upstream_steps, upstream_lr, upstream_clips,
                          features, correlations, plots, method_kw, stability=stability, gain=gain,
-                         primary=primary or ('permutation' if scores is None else 'magnitude'))
+                         primary=primary or ('permutation' if scores is None else 'magnitude'),
+                         n_null=n_null, specificity=specificity)
     return self.run(inputs, labels, cfg, attention_mask, scores=scores, stats=stats,
                     effects=effects, save=save, progress=progress, eval_inputs=eval_inputs,
                     eval_labels=eval_labels, eval_attention_mask=eval_attention_mask,
@@ -341,6 +347,9 @@ def _check_controls(st, cfg, scores, ev, clusters, site):
         if why: raise ValueError(
             f"the permutation null re-selects the neurons with permuted labels, but {why}: pass "
             f"primary='magnitude' (or 'uniform'), or scores=None with a method in {list(PER_CLIP)}")
+    if cfg.specificity and st.task == 'regression':
+        raise ValueError("specificity=True asks for the target x evaluated-class matrix, which a "
+                         "regression head has no classes for: pass specificity=False")
     if clusters is not None and len(clusters) != len(ev):
         raise ValueError(f"eval_clusters has {len(clusters)} entries for {len(ev)} held-out clips: "
                          f"give one cluster (speaker or sentence) per clip")
@@ -487,7 +496,11 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
     steps('controls')
     if st.task != 'regression':
         res.controls = keep('controls', lambda: self._controls(cfg, sc, ev, cs, conds, edit, stats,
-                                                               clusters, progress))
+                                                               clusters, progress, score_clusters))
+        if cfg.specificity:
+            steps('class matrix and dose-response')
+            res.class_matrix, res.dose_response = keep('specificity', lambda: self._specificity(
+                cfg, sc, ev, edit, stats, cs, progress))
     res.config.update(self._accounting(cfg, sc, ev, scores, clusters, score_clusters))
     # the clips as passed: a device or dtype cast leaves their digests unchanged
     given = lambda a, v: a if isinstance(a, Tensor) else v
@@ -669,7 +682,7 @@ def _upstream(self:NeuronAblator, cfg:AblationConfig, conds:dict, x, m, edit:Edi
 # %% ../nbs/00_core.ipynb #297fc23e
 @patch
 def _controls(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, cs, conds:dict,
-              edit:Edit, stats, clusters, progress):
+              edit:Edit, stats, clusters, progress, score_clusters=None):
     "Each unit's test against every control, drawn sequentially -> tidy table (`primary` marked)."
     st = self.st
     tev, sel = target_clips(st, ev, self.batch_size), (ev.labels == ev.target).numpy()
@@ -679,7 +692,7 @@ def _controls(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, cs, co
              **{('group', g): ls for g, ls in self.layer_groups.items() if ls}}
     top, tabs = {l: torch.tensor(c['topk']) for l, c in conds.items()}, []
     with st.trusting(*tev.tensors()):
-        for name, draw in self._draws(cfg, sc, cs, top, stats).items():
+        for name, draw in self._draws(cfg, sc, cs, top, stats, score_clusters).items():
             t = null_test(st, tev, top, draw, units, edit, name, cfg.n_null, cfg.null_hits,
                           batch_size=self.batch_size, progress=progress)
             tabs.append(null_table(t, units, w, cfg.level))
@@ -691,6 +704,23 @@ def _controls(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, cs, co
     df['clusters'] = 'clips' if clusters is None else 'given'
     return df
 
+def _strata(clusters, index):
+    "The speaker of each row of a `ClipScores` (None: no speakers, permute across all clips)."
+    if clusters is None: return None
+    c = np.asarray(clusters)
+    return c if index is None else c[np.asarray(index)]
+
+@patch
+def _specificity(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, edit:Edit, stats,
+                 cs, progress):
+    "(class matrix, dose-response) of the run: every class's top-k sets, and k = 1, 5, .. up to 2 topk."
+    # imported here: the specificity module builds on this one
+    from neuron_ablation.specificity import class_matrix_of, dose_of
+    D, names = self.st.width(self.site), self.st.class_names
+    ks = sorted({k for k in (1, 2, 5, 10, 20, 50, cfg.topk, 2 * cfg.topk) if k <= min(D, 2 * cfg.topk)})
+    tidy, _ = class_matrix_of(self, sc, ev, cfg, edit, stats, list(range(len(names))), progress, cs)
+    return tidy, dose_of(self, sc, ev, cfg, edit, stats, ks, 20, progress, cs)
+
 def _holm_distinct(d):
     "Holm-adjusted p of one control's rows, each distinct set of layers counted once."
     first = d.drop_duplicates('layers')
@@ -698,11 +728,15 @@ def _holm_distinct(d):
     return d.layers.map(adj)
 
 @patch
-def _draws(self:NeuronAblator, cfg:AblationConfig, sc:Clips, cs, top:dict, stats):
+def _draws(self:NeuronAblator, cfg:AblationConfig, sc:Clips, cs, top:dict, stats,
+           score_clusters=None):
     "{control: fn(layer, j) -> its j-th set}, the primary first (permutation needs `cs`)."
     k, D, seed, out = cfg.topk, self.st.width(self.site), self.seed, {}
     if cs is not None:
-        perms, got = permuted_labels(cs.labels, cfg.n_null, seed), {}
+        # labels move only between clips of one speaker when the speakers are known: a selector
+        # that reads voice cannot pass the test by a class-speaker confound
+        perms, got = permuted_labels(cs.labels, cfg.n_null, seed,
+                                     _strata(score_clusters, cs.index)), {}
         def perm(l, j):
             if j not in got: got[j] = cs.topk(k, perms[j])   # every layer at once
             return got[j][l]
@@ -737,6 +771,8 @@ def _accounting(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, scor
         family=f"{len({tuple(ls) for ls in self.layer_groups.values()} | {(l,) for l in self.layers})}"
                f" distinct tests (every layer and group)", interval_resamples=(
               'clips' if clusters is None else f"{len(set(np.asarray(clusters).tolist()))} clusters"),
+        permuted=('across all scoring clips' if score_clusters is None else
+                  f"within each of {len(set(np.asarray(score_clusters).tolist()))} speakers"),
         split_halves=('within each class' if score_clusters is None else
                       f"speaker-disjoint: {len(set(np.asarray(score_clusters).tolist()))} speakers "
                       f"in two halves")))

@@ -17,7 +17,7 @@ from .corpora import DATASETS
 from .acoustics import FEATURES, check_feature_names
 from .core import NeuronAblator, AblationConfig
 from .controls import CONTROLS
-from .stats import choose_clusters
+from .stats import choose_clusters, class_matrix
 from .visualization import FORMATS, check_formats, figure_bytes
 from .steering import (steering_sweep, compare_selectors, plot_steering,
                                       plot_selector_comparison, check_gains)
@@ -385,6 +385,17 @@ def _report_beyond(out, args):
     print(f"\nfigures {out['figures']}, tables and config in {Path(out['save_dir']).resolve()} "
           f"({out['seconds']:.0f} s)")
 
+def _report_specificity(res):
+    "Per layer: self vs cross drop of each class's own top-k set; the target's dose-response."
+    per = pd.concat({l: class_matrix(g.drop(columns='layer'))[1]
+                     for l, g in res.class_matrix.groupby('layer')}, names=['layer', 'target'])
+    print("\nclass matrix (each class's top-k set: drop of its own class's P vs the mean of the "
+          "others', held-out clips; class_matrix.csv)\n")
+    print(per[['self', 'cross', 'specificity']].to_string(float_format=lambda v: f'{v:.4f}'))
+    print("\ndose-response (drop of P(target) vs k, top-k set vs uniform random k-sets; "
+          "dose_response.csv)\n")
+    print(res.dose_response.to_string(index=False, float_format=lambda v: f'{v:.4f}'))
+
 def _report_primary(res, s):
     "The primary test per group: the claim's test, its family and the other controls beside it."
     a, c = res.config.get('accounting', {}), res.controls
@@ -430,6 +441,7 @@ def _report(out, args):
     print(f"\nexploratory, uncorrected across metrics: top-k vs {res.config['n_random']} uniform "
           'random-k draws (all held-out clips); bootstrap interval of the top-k effect\n')
     print(s[cols].to_string(float_format=lambda v: f'{v:.4f}'))
+    if res.class_matrix is not None: _report_specificity(res)
     n, m = res.config['n_random'], len(s)
     if m * 1 / (1 + n) > 0.05:
         print(f"note: with {n} random draws the smallest possible p is 1/{n + 1} = "

@@ -221,9 +221,12 @@ def write_folder(path, # the results folder to (re)place
 _FILES = dict(config='config.json', neurons='neurons.json', table='results.csv',
               scores='scores.csv', spread='spread.csv', upstream='upstream.csv',
               correlations='correlations.csv',
-              stats='stats.csv', summary='summary.csv', controls='controls.csv')
+              stats='stats.csv', summary='summary.csv', controls='controls.csv',
+              class_matrix='class_matrix.csv', dose_response='dose_response.csv')
 
-_TABLES = ('table', 'scores', 'spread', 'upstream', 'correlations', 'stats', 'controls')
+# in the order of the fields
+_TABLES = ('table', 'scores', 'spread', 'upstream', 'correlations', 'stats', 'controls',
+           'class_matrix', 'dose_response')
 
 @dataclass
 class AblationResults:
@@ -242,6 +245,11 @@ class AblationResults:
     # paired interval; `primary` marks the test every printed claim comes from
     # (`controls.null_table`)
     controls: pd.DataFrame|None = None
+    # with `specificity=True`: layer, target_class, evaluated_class, effect
+    # (`specificity.class_specificity`) and layer, k, topk, random_mean, random_sd
+    # (`specificity.dose_response`)
+    class_matrix: pd.DataFrame|None = None
+    dose_response: pd.DataFrame|None = None
 
     def to_frame(self): return self.table.copy()
 

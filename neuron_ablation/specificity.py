@@ -12,12 +12,12 @@ from .checks import check_positive_int, validate_target
 from .edits import Edit, fit_stats, needs_stats
 from .clips import Clips, request
 from .sweep import run_conditions
-from .controls import clip_scores, set_effects, target_clips
+from .controls import ClipScores, clip_scores, set_effects, target_clips
 from .stats import class_matrix
 from .core import NeuronAblator, AblationConfig
 
 # %% auto #0
-__all__ = ['class_specificity', 'dose_response']
+__all__ = ['class_specificity', 'class_matrix_of', 'dose_response', 'dose_of']
 
 # %% ../nbs/15b_specificity.ipynb #5779541f
 def _setup(ablator, inputs, labels, config, attention_mask, eval_inputs, eval_labels,
@@ -46,15 +46,26 @@ def class_specificity(ablator:NeuronAblator, # the ablator (model, site, layers,
                       targets=None, # class ids to select for (default: every class)
                       progress:bool=True):
     "(tidy: layer, target_class, evaluated_class, effect; {layer: `stats.class_matrix` of it})."
-    st, names = ablator.st, ablator.class_names
-    sc, ev, edit, stats = _setup(ablator, inputs, labels, config, attention_mask, eval_inputs,
-                                 eval_labels, eval_attention_mask, progress)
+    names = ablator.class_names
     targets = (list(range(len(names))) if targets is None else
                [validate_target(t, names) for t in targets])
+    sc, ev, edit, stats = _setup(ablator, inputs, labels, config, attention_mask, eval_inputs,
+                                 eval_labels, eval_attention_mask, progress)
+    return class_matrix_of(ablator, sc, ev, config, edit, stats, targets, progress)
+
+def class_matrix_of(ablator:NeuronAblator, sc:Clips, ev:Clips, # the ablator; scoring, held-out clips
+                    config:AblationConfig, edit:Edit, stats, # the run's config, edit and statistics
+                    targets:list, # class ids to select for
+                    progress:bool=True,
+                    cs:ClipScores|None=None): # the run's own scores of its target (not rescored)
+    "`class_specificity` on validated clips (a run's optional output)."
+    st, names = ablator.st, ablator.class_names
+    score = lambda t: (cs if cs is not None and cs.target == t else
+                       clip_scores(st, _retarget(sc, t, names), config.attribution_method,
+                                   ablator.layers, ablator.site, ablator.batch_size, stats, progress,
+                                   seed=ablator.seed, **config.method_kw))
     with st.trusting(*sc.tensors(), *ev.tensors()):
-        tops = {t: clip_scores(st, _retarget(sc, t, names), config.attribution_method,
-                               ablator.layers, ablator.site, ablator.batch_size, stats, progress,
-                               seed=ablator.seed, **config.method_kw).topk(config.topk)
+        tops = {t: score(t).topk(config.topk)
                 for t in tqdm(targets, desc='targets', disable=not progress, leave=False)}
         passes = {l: [[((t, l), edit.at(l, tops[t][l])) for t in targets]] for l in ablator.layers}
         r = run_conditions(st, ev.x, passes, ev.mask, ablator.site, ablator.batch_size,
@@ -81,9 +92,20 @@ def dose_response(ablator:NeuronAblator, # the ablator
     n_random = check_positive_int('n_random', n_random)
     sc, ev, edit, stats = _setup(ablator, inputs, labels, config, attention_mask, eval_inputs,
                                  eval_labels, eval_attention_mask, progress)
+    return dose_of(ablator, sc, ev, config, edit, stats, ks, n_random, progress)
+
+def dose_of(ablator:NeuronAblator, sc:Clips, ev:Clips, # the ablator; scoring, held-out clips
+            config:AblationConfig, edit:Edit, stats, # the run's config, edit and statistics
+            ks:list, n_random:int, # set sizes (checked) and random k-sets per k and layer
+            progress:bool=True,
+            cs:ClipScores|None=None): # the run's own scores (not rescored)
+    "`dose_response` on validated clips (a run's optional output)."
+    st = ablator.st; D = st.width(ablator.site)
     with st.trusting(*sc.tensors(), *ev.tensors()):
-        cs = clip_scores(st, sc, config.attribution_method, ablator.layers, ablator.site,
-                         ablator.batch_size, stats, progress, seed=ablator.seed, **config.method_kw)
+        if cs is None:
+            cs = clip_scores(st, sc, config.attribution_method, ablator.layers, ablator.site,
+                             ablator.batch_size, stats, progress, seed=ablator.seed,
+                             **config.method_kw)
         order = {l: s.argsort(descending=True) for l, s in zip(cs.layers, cs.pooled())}
         g = torch.Generator().manual_seed(ablator.seed)
         sets = {(l, k, j): (l, order[l][:k] if j < 0 else torch.randperm(D, generator=g)[:k])

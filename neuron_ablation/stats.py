@@ -8,9 +8,9 @@ import numpy as np, pandas as pd
 from .distributed import claim, gather_ordered
 
 # %% auto #0
-__all__ = ['RISE_METRICS', 'effect_sign', 'empirical_p', 'holm', 'stratified_bootstrap', 'unit_effects', 'summarise',
-           'control_table', 'besag_clifford', 'still_open', 'cluster_weights', 'choose_clusters', 'paired_effect',
-           'class_matrix', 'sign_flip_p']
+__all__ = ['RISE_METRICS', 'effect_sign', 'empirical_p', 'holm', 'stratified_bootstrap', 'unit_effects', 'two_sided_p',
+           'summarise', 'control_table', 'besag_clifford', 'still_open', 'cluster_weights', 'choose_clusters',
+           'paired_effect', 'class_matrix', 'sign_flip_p']
 
 # %% ../nbs/15_stats.ipynb #5843e352
 # metrics an ablation raises (divergence, error); every other metric's effect is its drop
@@ -83,8 +83,16 @@ def _boot_mean(eff, # [L, N] per-clip effects
                 per[i:i + rows, l] = np.where(n > 0, np.nansum(x, -1) / np.maximum(n, 1), np.nan)
     return np.mean(per, -1)
 
+def two_sided_p(top:float, # the top-k effect
+                random): # [R] the random-k effects
+    "Twice the smaller one-sided `empirical_p` (at most 1): a move either way counts."
+    random = np.asarray(random, dtype=np.float64)
+    if np.isnan(top): return np.nan
+    return min(1., 2 * min(empirical_p(top, random), empirical_p(-top, -random)))
+
 def summarise(top:float, random, boot, # from `unit_effects` (or a linear combination of them)
-              level:float=0.95): # coverage of the interval
+              level:float=0.95, # coverage of the interval
+              two_sided:bool=False): # `two_sided_p` instead of the one-sided p (floor doubled)
     "Row: effect, interval, random-k mean and SD, standardised effect `z`, empirical p and its floor."
     random, boot = np.asarray(random, dtype=np.float64), np.asarray(boot)
     R = int(np.isfinite(random).sum())   # the draws the p-value counts
@@ -94,8 +102,9 @@ def summarise(top:float, random, boot, # from `unit_effects` (or a linear combin
     return dict(effect=float(top), ci_low=float(lo), ci_high=float(hi),
                 random_mean=float(np.nanmean(random)) if R else np.nan, random_sd=sd,
                 z=float((top - np.nanmean(random)) / sd) if R > 1 and sd > 0 else np.nan,
-                p=float(empirical_p(top, random)),
-                p_floor=1 / (1 + R) if R else np.nan)   # the smallest p these draws can give
+                p=float(two_sided_p(top, random) if two_sided else empirical_p(top, random)),
+                # the smallest p these draws can give
+                p_floor=(2 if two_sided else 1) / (1 + R) if R else np.nan)
 
 # %% ../nbs/15_stats.ipynb #d33e1296
 def _rows(values, layers, n_random, boot, key):
@@ -145,11 +154,15 @@ def _unit_table(values, item, n_random, boot, keys, others, target_name, primary
         eff[(target_name, 'selectivity')] = tuple(e - sum(o[i] for o in oth) / len(oth)
                                              for i, e in enumerate(eff[(target_name, primary)]))
     for (cls, metric), (t, r, b) in eff.items():
-        row = summarise(t, r, b, level)
+        # another class's rows are exploratory: ablating the target's set may raise them as well
+        # as lower them, so either way counts (`effect` keeps the metric's sign)
+        other = cls not in (target_name, 'all')
+        row = summarise(t, r, b, level, two_sided=other)
         if changed == 0: row.update(effect=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan)
         rows.append(dict(unit_type=utype, unit=str(unit), layers=' '.join(map(str, layers)),
                          **{'class': cls}, metric=metric,
-                         direction='rise' if effect_sign(metric) > 0 else 'drop', **row,
+                         direction='either' if other else
+                                   'rise' if effect_sign(metric) > 0 else 'drop', **row,
                          n_random=n_random, n_changed_topk=changed, no_edit=bool(changed == 0)))
     return rows
 
