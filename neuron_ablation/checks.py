@@ -169,7 +169,8 @@ def validate_target(target_class, # int id or class name
         if target_class not in names:
             raise ValueError(f"target_class {target_class!r} is not a class of the head: {names}")
         target_class = names.index(target_class)
-    if not isinstance(target_class, (int, np.integer)) or not 0 <= target_class < len(names):
+    if (isinstance(target_class, (bool, np.bool_)) or not isinstance(target_class, (int, np.integer))
+            or not 0 <= target_class < len(names)):
         raise ValueError(f"target_class {target_class!r} is not a class of the head: use "
                          f"0..{len(names)-1} or a name of {names}")
     if labels is not None: _require(labels, int(target_class), names)

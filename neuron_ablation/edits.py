@@ -24,6 +24,19 @@ __all__ = ['MODE_REGISTRY', 'MODES', 'ABLATION_MODES', 'Frames', 'as_frames', 'M
            'merge_moments', 'moments', 'NeuronStats', 'fit_stats', 'merge_stats', 'Edit']
 
 # %% ../nbs/10_edits.ipynb #aa0d89d4
+_FRAME_KINDS = ('all', 'peak', 'list', 'window')
+
+def _frame_int(what:str, *vs):
+    "`vs` as ints, or a clear error: a frame count or index is a whole number (not a bool or 1.7)."
+    out = []
+    for v in vs:
+        if isinstance(v, Tensor) and v.numel() == 1: v = v.item()
+        ok = (not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, np.integer, float, np.floating))
+              and float(v).is_integer())
+        if not ok: raise ValueError(f"{what} {v!r}: must be a whole number of frames (e.g. 2)")
+        out.append(int(v))
+    return out
+
 @dataclass(frozen=True)
 class Frames:
     "A frame policy: which frames of each clip an ablation edits."
@@ -33,15 +46,27 @@ class Frames:
     radius: int = 0 # half-width for 'window' (frames center-radius..center+radius)
     k: int = 3 # frames per clip for 'peak'
 
+    def __post_init__(self):
+        if self.kind not in _FRAME_KINDS:
+            raise ValueError(f"Frames kind {self.kind!r}: use one of {list(_FRAME_KINDS)}")
+        for name, what in (('center', 'window centre'), ('radius', 'window radius'), ('k', 'peak k')):
+            object.__setattr__(self, name, _frame_int(what, getattr(self, name))[0])
+        object.__setattr__(self, 'idx', tuple(_frame_int('frame index', *self.idx)))
+        if self.kind == 'list' and not self.idx:
+            raise ValueError("Frames.at() got no frame index: give at least one (e.g. Frames.at(0))")
+        if self.radius < 0:
+            raise ValueError(f"window radius {self.radius}: must be >= 0 (0 edits the centre only)")
+        if self.k < 1: raise ValueError(f"peak k={self.k}: must be >= 1 frame per clip")
+
     @classmethod
     def all(cls): return cls('all')
     @classmethod
-    def peak(cls, k:int=3): return cls('peak', k=int(k))
+    def peak(cls, k:int=3): return cls('peak', k=k)
     @classmethod
-    def at(cls, *idx): return cls('list', idx=tuple(int(i) for i in idx))
+    def at(cls, *idx): return cls('list', idx=tuple(_frame_int('frame index', *idx)))
     @classmethod
     def window(cls, center:int, radius:int=2):
-        return cls('window', center=int(center), radius=int(radius))
+        return cls('window', center=center, radius=radius)
 
     def __str__(self):
         return {'all': 'all', 'peak': f'peak(k={self.k})', 'list': f'at{list(self.idx)}',
@@ -72,16 +97,17 @@ class Frames:
             m.scatter_(1, score.topk(min(self.k, T), dim=1).indices, True)
         return m & valid
 
-def as_frames(frames): # 'all', 'peak', frame indices (a list), ('window', center, radius), `Frames`
+def as_frames(frames): # 'all', 'peak', frame indices (a list), ('window', center, radius), ('peak', k), `Frames`
     "Parse a frame policy."
     if isinstance(frames, Frames): return frames
-    if frames is None or frames == 'all': return Frames.all()
-    if frames == 'peak': return Frames.peak()
+    if frames is None or (isinstance(frames, str) and frames == 'all'): return Frames.all()
+    if isinstance(frames, str) and frames == 'peak': return Frames.peak()
     if isinstance(frames, tuple) and len(frames) in (2, 3) and frames[0] == 'window':
         return Frames.window(*frames[1:])
-    if (isinstance(frames, (list, range, np.ndarray, Tensor))
-            and all(isinstance(int(i), int) for i in frames)):
-        return Frames.at(*[int(i) for i in frames])
+    if isinstance(frames, tuple) and len(frames) == 2 and frames[0] == 'peak':
+        return Frames.peak(frames[1])
+    if isinstance(frames, (list, range, np.ndarray, Tensor)):
+        return Frames.at(*(frames.tolist() if hasattr(frames, 'tolist') else frames))
     raise ValueError(f"unknown frame policy {frames!r}: use 'all', 'peak', a list of frame "
                      f"indices, ('window', center, radius) or a `Frames`")
 
