@@ -137,6 +137,12 @@ def default_layer_groups(n_layers:int, site:str='hidden'): # N blocks
     # a 1-block model has no encoder group
     return {g: ls for g, ls in groups.items() if ls and (g != 'output' or last > 0)}
 
+def _check_seed(seed):
+    "`seed` as an int >= 0, or a clear error (numpy and torch generators need one)."
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed={seed!r}: must be an int >= 0 (e.g. seed=0)")
+    return int(seed)
+
 def _check_groups(st, groups, site):
     "{group: [layers]} validated: layers of the site, no empty group, no layer in two groups."
     if not isinstance(groups, dict) or not groups:
@@ -197,18 +203,18 @@ class NeuronAblator:
                  # None = keep the model's
                  dtype=None,
                  resume:bool=True): # keep finished steps beside save_dir, so that a rerun continues
-        self.st = model if isinstance(model, SpeechTransformer) else SpeechTransformer(model, head)
-        if head is not None: self.st.head = head
-        check_site(site)
-        self.site, self.seed = site, int(seed)
+        check_site(site)   # every argument checked before the model is touched
+        self.site, self.seed = site, _check_seed(seed)
         self.batch_size = check_positive_int('batch_size', batch_size)
         self.device = None if device is None else resolve_device(device)
         self.dtype = as_dtype(dtype)
         self.resume = bool(resume)
+        self.n_random = AblationConfig(n_random=n_random).n_random
+        self.st = model if isinstance(model, SpeechTransformer) else SpeechTransformer(model, head)
+        if head is not None: self.st.head = head
         if self.device is not None or self.dtype is not None:
             mods = {id(m): m for m in (self.st.model, self.st.head) if isinstance(m, nn.Module)}
             for mod in mods.values(): mod.to(device=self.device, dtype=self.dtype)
-        self.n_random = AblationConfig(n_random=n_random).n_random
         # under torch.distributed rank 0 alone writes
         self.save_dir = _main_checks(lambda: _check_writable(save_dir), Path(save_dir))
         groups = (layer_groups if layer_groups is not None
