@@ -125,6 +125,7 @@ def load_model(name_or_path:str, # hub id ('microsoft/wavlm-base-plus') or `save
                **kw): # passed to `from_pretrained` (never `trust_remote_code`)
     "Load a supported HF model (and any classification head) from safetensors, in eval mode."
     from transformers import AutoConfig, AutoModel, AutoModelForAudioClassification
+    from safetensors import SafetensorError
     if kw.pop('trust_remote_code', False):
         raise ValueError("load_model never runs a checkpoint's own code (trust_remote_code=True): "
                          "the supported families are built into transformers; load a custom model "
@@ -148,5 +149,8 @@ def load_model(name_or_path:str, # hub id ('microsoft/wavlm-base-plus') or `save
         raise ValueError(f"could not load {name_or_path!r}: {e}. Pass a local folder with "
                          "config.json and model.safetensors, or a hub id on a machine with network "
                          "access (or a warm HF cache).") from None
+    except SafetensorError as e:   # a truncated or damaged weights file
+        raise ValueError(f"the weights of {name_or_path!r} are damaged ({e}): save the model "
+                         "again (`model.save_pretrained(path)`) or download it again") from None
     base_model(model)
     return model.eval()

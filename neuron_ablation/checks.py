@@ -135,13 +135,24 @@ def validate_mask(mask, # [batch, samples] 0/1, or None
     return mask.long().to(inputs.device)
 
 # %% ../nbs/08_checks.ipynb #bb04ac0b
+def _label_tensor(labels, class_names):
+    "`labels` (a list, array, ...) as a tensor, or a clear error for names, None or ragged lists."
+    try: a = np.asarray(labels)
+    except ValueError: a = None
+    if a is None or a.dtype.kind in 'USO':
+        like = list(labels)[:3] if hasattr(labels, '__iter__') else labels
+        raise TypeError(f"labels must be int class ids, got {type(labels).__name__} values like "
+                        f"{like!r}: map class names to ids, e.g. "
+                        f"[{list(class_names)!r}.index(l) for l in labels]")
+    return torch.as_tensor(a)
+
 def validate_labels(labels, # [batch] int class ids
                     n:int, # clips in the batch
                     class_names:Sequence[str], # the head's classes
                     need:int|None=None): # a class id that must occur (the target), if any
     "Labels as a LongTensor [n], or one clear exception."
-    y = torch.as_tensor(np.asarray(labels)) if not isinstance(labels, Tensor) else labels
-    if y.dim() != 1 or y.dtype.is_floating_point:
+    y = labels if isinstance(labels, Tensor) else _label_tensor(labels, class_names)
+    if y.dim() != 1 or y.dtype.is_floating_point or y.dtype == torch.bool:
         raise ValueError(f"labels must be a 1-D tensor of int class ids, got shape "
                          f"{tuple(y.shape)} dtype {y.dtype}")
     if len(y) != n:
