@@ -5,7 +5,7 @@
 # %% ../nbs/09_arch.ipynb #c62f3917
 from __future__ import annotations
 from dataclasses import dataclass, field
-import os
+import os, warnings
 
 # %% auto #0
 __all__ = ['SUPPORTED', 'ARCHS', 'WHISPER_GEOMETRY', 'Arch', 'arch_of', 'hook_points', 'base_model', 'conv_geometry',
@@ -154,3 +154,7 @@ def load_model(name_or_path:str, # hub id ('microsoft/wavlm-base-plus') or `save
                          "again (`model.save_pretrained(path)`) or download it again") from None
     base_model(model)
     return model.eval()
+
+# %% ../nbs/09_arch.ipynb #7515accc
+warnings.filterwarnings('ignore', message='Support for mismatched key_padding_mask and attn_mask',
+                        category=UserWarning)
