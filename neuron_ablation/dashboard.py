@@ -244,6 +244,14 @@ def values(self:AblationDashboard):
 def _changed(self:AblationDashboard, change):
     if not self._hold: self.update()
 
+def _check_value(name, w, v):
+    "Refuse a value control `name` cannot take, naming the choices (ipywidgets clamps or raises TraitError)."
+    if hasattr(w, 'options'):
+        ok = [o[1] if isinstance(o, tuple) else o for o in w.options]
+        if v not in ok: raise ValueError(f"{name}={v!r} is not a choice of the {name} control: {ok}")
+    elif not (isinstance(v, (int, float)) and not isinstance(v, bool) and w.min <= v <= w.max):
+        raise ValueError(f"{name}={v!r}: the {name} control takes a number in {w.min}..{w.max}")
+
 @patch
 def set(self:AblationDashboard, **values):
     "Set several controls (by name) and update once."
@@ -251,6 +259,7 @@ def set(self:AblationDashboard, **values):
     if bad:
         raise ValueError(f"unknown control(s) {sorted(bad)}; "
                          f"the controls are {list(self.controls)}")
+    for k, v in values.items(): _check_value(k, self.controls[k], v)   # all before any is set
     self._hold = True
     try:
         for k, v in values.items(): self.controls[k].value = v
