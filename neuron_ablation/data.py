@@ -82,19 +82,18 @@ def _check_content(x:np.ndarray, sr:int, min_seconds:float, what:str):
 # %% ../nbs/04_data.ipynb #d2383c0b
 def _read_librosa(path:Path, sf_error:Exception) -> tuple[np.ndarray, int]:
     "Read `path` with `librosa.load` (audioread backends), for formats soundfile cannot read."
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            x, sr = librosa.load(path, sr=None, mono=False)
-    except Exception as e:
-        said = str(e) or type(e).__name__
-        if type(e).__name__ == 'NoBackendError':
-            said = "no installed decoder reads it (ffmpeg, audioread's backend, reads most formats)"
+    with warnings.catch_warnings():   # the failed reader's open file is freed in here, unwarned
+        warnings.simplefilter('ignore')
+        try: x, sr = librosa.load(path, sr=None, mono=False); said = None
+        except Exception as e: said = str(e) or type(e).__name__
+    if said == 'NoBackendError' or said is not None and 'NoBackendError' in said:
+        said = "no installed decoder reads it (ffmpeg, audioread's backend, reads most formats)"
+    if said is not None:
         with open(path, 'rb') as f: head = f.read(16)
         raise ValueError(f"cannot read audio file {path} (it starts with {head!r}): soundfile said "
                          f"'{sf_error}'; librosa said '{said}'. Is it corrupt, not audio (a file "
                          "named like audio), or in an unsupported format? Convert it to WAV or "
-                         "FLAC.") from e
+                         "FLAC.")
     return (x[:, None] if x.ndim == 1 else x.T), sr   # [samples, channels], as soundfile's
 
 def _riff_sizes(path:Path):
@@ -212,6 +211,8 @@ class Corpus:
     meta:pd.DataFrame|None=None    # [N rows] optional per-clip details (e.g. synthesis parameters)
     # [(path, reason)] files a loader left out (on_error='skip')
     skipped:list=dataclasses.field(default_factory=list)
+    targets:pd.DataFrame|None=None # [N rows] regression targets per clip (a manifest's columns)
+    speaker_rule:str|None=None     # how the loader read `speakers` (said when a split fails)
 
     def __post_init__(self):
         n = len(self.waves)
@@ -229,7 +230,7 @@ class Corpus:
         if n and (self.labels.min() < 0 or self.labels.max() >= len(self.class_names)):
             raise ValueError(f"labels span [{self.labels.min()}, {self.labels.max()}] but "
                              f"there are {len(self.class_names)} class_names {self.class_names}")
-        for name in ('speakers', 'paths', 'meta'):
+        for name in ('speakers', 'paths', 'meta', 'targets'):
             v = getattr(self, name)
             if v is not None and len(v) != n:
                 raise ValueError(f"{name} has {len(v)} entries for {n} waves")
@@ -265,7 +266,9 @@ def subset(self:Corpus, idx) -> Corpus: # ints or boolean mask
                   [self.speakers[i] for i in idx],
                   None if self.paths is None else [self.paths[i] for i in idx], self.sr,
                   None if self.meta is None else self.meta.iloc[idx].reset_index(drop=True),
-                  self.skipped)
+                  self.skipped,
+                  None if self.targets is None else self.targets.iloc[idx].reset_index(drop=True),
+                  self.speaker_rule)
 
 # %% ../nbs/04_data.ipynb #28e6f4e7
 @patch
@@ -295,12 +298,16 @@ def batch(self:Corpus,
 # %% ../nbs/04_data.ipynb #e3c74613
 def pick_test_speakers(speakers:list, # the sorted speaker ids of a corpus
                        test_fraction:float, # share of them for the test side, in (0, 1)
-                       seed:int) -> list: # seed of the draw
+                       seed:int, # seed of the draw
+                       rule:str|None=None) -> list: # how the corpus's speakers were read
     "A seeded `test_fraction` of the sorted `speakers` (>= 1, and >= 1 left for training)."
     if not 0 < test_fraction < 1:
         raise ValueError(f"test_fraction={test_fraction!r}: pass a number in (0, 1)")
     if len(speakers) < 2:
-        raise ValueError(f"a speaker-disjoint split needs >= 2 speakers, the corpus has {speakers}")
+        raise ValueError(f"a speaker-disjoint split needs >= 2 speakers, the corpus has {speakers} "
+                         f"(speakers: {rule or 'as given'}). Say who speaks (load_folder's "
+                         "speaker_regex= or manifest=; command line --speaker_regex / --manifest), "
+                         "or score and measure in-sample (--in_sample)")
     n = min(max(1, int(round(test_fraction * len(speakers)))), len(speakers) - 1)
     return [speakers[i] for i in np.random.default_rng(seed).permutation(len(speakers))[:n]]
 
@@ -314,7 +321,8 @@ def split_by_speaker(self:Corpus,
                     ) -> tuple[Corpus, Corpus]:             # (train, test)
     "Speaker-disjoint `(train, test)` split, deterministic for `seed`."
     known = sorted(set(self.speakers))
-    if test_speakers is None: test_speakers = pick_test_speakers(known, test_fraction, seed)
+    if test_speakers is None:
+        test_speakers = pick_test_speakers(known, test_fraction, seed, self.speaker_rule)
     unknown = sorted(set(test_speakers) - set(known))
     if unknown:
         raise ValueError(f"test_speakers {unknown} are not in the corpus; speakers are {known}")
