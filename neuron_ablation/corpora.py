@@ -12,6 +12,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 from .data import (Corpus, load_audio, make_prosody_corpus, stratified_pick,
                                   AudioLevelWarning)
+from torch.utils.data import Dataset, DataLoader
 from .streaming import ClipStream
 
 # %% auto #0
@@ -79,26 +80,49 @@ def _resolve_classes(order:list, classes, present:set, corpus:str) -> list:
 
 ON_ERROR = ('raise', 'skip') # what a loader does with a file it cannot use
 
-def _load_one(path):
-    "(waveform, level note or None) of one file; other warnings pass on."
+def _load_one(path, sr:int|None=None, what:str|None=None):
+    "(waveform, level note or None) of a file (or array at `sr`); other warnings name it."
     with warnings.catch_warnings(record=True) as ws:
         warnings.simplefilter('always', AudioLevelWarning)
-        w = load_audio(path)
+        w = load_audio(path, sr=sr)
     notes = [str(x.message) for x in ws if issubclass(x.category, AudioLevelWarning)]
-    for x in ws:
-        if not issubclass(x.category, AudioLevelWarning): warnings.warn(x.message, x.category)
+    for x in ws:   # anything else a reader said, as one warning that names the file
+        if not issubclass(x.category, AudioLevelWarning):
+            warnings.warn(f"reading {what or path}: {x.category.__name__}: {x.message}")
     return w, (notes[0] if notes else None)
 
-def _load_all(records:list, keep, corpus:str, progress:bool, keep_waves:bool=True):
-    "Load (or, not `keep_waves`, check) every kept record; -> (waves, ok indices, failed, levels)."
-    waves, ok, failed, levels = [], [], [], []
-    for i in tqdm(keep, desc=f'{"loading" if keep_waves else "checking"} {corpus}',
-                  disable=not progress):
-        try: w, note = _load_one(records[i][0])
+class _Check(Dataset):
+    "File `i` decoded and dropped: {'error': message or None, 'note': level note or None}."
+    def __init__(self, paths:list): self.paths = paths
+    def __len__(self): return len(self.paths)
+    def __getitem__(self, i:int):
+        try: return {'error': None, 'note': _load_one(self.paths[i])[1]}
         except (ValueError, FileNotFoundError, OSError, TypeError) as e:
-            failed.append((str(records[i][0]), str(e))); continue
+            return {'error': str(e), 'note': None}
+
+def _outcomes(paths:list, workers:int|None):
+    "Per file (waveform or None, error or None, level note or None): loaded, or checked in workers."
+    if workers is None:
+        for p in paths:
+            try: w, note = _load_one(p)
+            except (ValueError, FileNotFoundError, OSError, TypeError) as e: yield None, str(e), None
+            else: yield w, None, note
+        return
+    data = _Check(paths)
+    it = (iter(DataLoader(data, batch_size=None, num_workers=min(workers, len(paths))))
+          if workers and len(paths) > 1 else (data[i] for i in range(len(paths))))
+    for r in it: yield None, r['error'], r['note']
+
+def _load_all(records:list, keep, corpus:str, progress:bool, workers:int|None=None):
+    "Load (or, with `workers`, only check) every kept record; -> (waves, ok, failed, levels)."
+    waves, ok, failed, levels = [], [], [], []
+    paths = [records[i][0] for i in keep]
+    outs = tqdm(_outcomes(paths, workers), total=len(paths), disable=not progress,
+                desc=f'{"loading" if workers is None else "checking"} {corpus}')
+    for i, (w, err, note) in zip(keep, outs):
+        if err is not None: failed.append((str(records[i][0]), err)); continue
         ok.append(i)
-        if keep_waves: waves.append(w)
+        if w is not None: waves.append(w)
         if note: levels.append(note)
     return waves, np.array(ok, dtype=np.int64), failed, levels
 
@@ -128,9 +152,9 @@ def _warn_not_read(not_read:list, corpus:str):
                       stacklevel=3)
 
 # %% ../nbs/18_corpora.ipynb #92b9e9d6
-def _checked(records, keep, corpus, progress, on_error, keep_waves):
+def _checked(records, keep, corpus, progress, on_error, workers):
     "Load/check the kept records; raise (or warn, with on_error='skip') about the bad ones."
-    waves, ok, failed, levels = _load_all(records, keep, corpus, progress, keep_waves)
+    waves, ok, failed, levels = _load_all(records, keep, corpus, progress, workers)
     if failed and (on_error == 'raise' or not ok.size):
         raise ValueError(_failures(failed, len(keep), corpus,
                                    "fix or remove them, or pass on_error='skip' (command line: "
@@ -159,7 +183,10 @@ def _corpus_from_records(records:list, order:list, classes, max_samples, seed:in
     _warn_not_read(list(not_read), corpus)
     # a stream decodes every file once now and keeps none: the bad ones are found (and left out,
     # with on_error='skip') exactly as in memory, before any worker starts
-    waves, ok, failed = _checked(records, keep, corpus, progress, on_error, stream is None)
+    workers = None if stream is None else stream.get('workers', 0)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+        raise ValueError(f"workers={workers!r}: pass the number of decoding processes, 0 or more")
+    waves, ok, failed = _checked(records, keep, corpus, progress, on_error, workers)
     paths, spk = [str(records[i][0]) for i in ok], [records[i][2] for i in ok]
     tg = None if targets is None else targets.loc[paths].reset_index(drop=True)
     if stream is not None:
@@ -424,11 +451,24 @@ def _hf_check(ds, columns):
         if c is not None and c not in cols:
             raise ValueError(f"the dataset has no column {c!r}; its columns are {cols}")
 
+def _class_label(l, i:int, col:str, names:bool):
+    "One class label as a str (`names`) or int; floats with a fraction, and mixed kinds, raise."
+    v = int(l) if isinstance(l, (float, np.floating)) and float(l).is_integer() else l
+    ok = isinstance(l, str) if names else (isinstance(v, (int, np.integer))
+                                           and not isinstance(v, (bool, np.bool_)))
+    if not ok:
+        raise ValueError(f"row {i}: column {col!r} holds {float(l) if isinstance(l, np.floating) else l!r}, not a class label like the "
+                         f"first row's ({'a name' if names else 'an int'}); class labels are ints "
+                         "or names (a number with a fraction is a regression target, not a class)")
+    return v
+
 def _hf_labels(ds, label_column:str, labels:list, class_names) -> tuple:
     "(int64 labels, class names) of a label column: str, or int named by `class_names`/ClassLabel."
     feat = getattr(getattr(ds, 'features', None) or {}, 'get', lambda k: None)(label_column)
     names = (list(class_names) if class_names is not None
              else list(getattr(feat, 'names', None) or []))
+    kind = bool(labels) and isinstance(labels[0], str)
+    labels = [_class_label(l, i, label_column, kind) for i, l in enumerate(labels)]
     if labels and isinstance(labels[0], str):
         names = names or sorted(set(labels)); labels = [names.index(l) for l in labels]
     elif not names:
@@ -444,12 +484,15 @@ def load_hf_dataset(ds, # `datasets.Dataset` or sequence of row dicts, with audi
                     progress:bool=True) -> Corpus:
     "A Hugging Face `datasets` dataset (audio + label columns) as a `Corpus` of 16 kHz float32."
     _hf_check(ds, (audio_column, label_column, speaker_column))
-    waves, labels, spk, paths = [], [], [], []
+    waves, labels, spk, paths, levels = [], [], [], [], []
     for i, row in enumerate(tqdm(ds, desc='dataset', disable=not progress, leave=False)):
         x, sr, p = _hf_audio(row[audio_column], i, audio_column)
-        waves.append(load_audio(x, sr=sr)); labels.append(row[label_column]); paths.append(p)
+        w, note = _load_one(x, sr=sr, what=f'row {i}')
+        waves.append(w); labels.append(row[label_column]); paths.append(p)
+        if note: levels.append(f'row {i}: {note}')
         spk.append(str(row[speaker_column]) if speaker_column else f'clip{i}')
     labels, names = _hf_labels(ds, label_column, labels, class_names)
+    _warn_levels(levels, len(waves), 'Hugging Face dataset')
     return Corpus(waves, labels, names, spk, paths if any(paths) else None)
 
 # %% ../nbs/18_corpora.ipynb #e2dccdda

@@ -106,7 +106,8 @@ def _riff_sizes(path:Path):
             head = f.read(8)
             if len(head) < 8: return None
             cid, n = head[:4], int.from_bytes(head[4:], 'little')
-            if cid == b'fmt ': fmt = f.read(16); rate = int.from_bytes(fmt[8:12], 'little'); n -= 16
+            if cid == b'fmt ':   # bytes 8-12: average bytes per second
+                fmt = f.read(16); rate = int.from_bytes(fmt[8:12], 'little') or None; n = max(n - 16, 0)
             if cid == b'data':
                 return (None if rate is None or n in (0, 0xFFFFFFFF)   # 0/-1: length not known
                         else (n, size - f.tell(), rate))
