@@ -105,7 +105,8 @@ def _outcomes(paths:list, workers:int|None):
     if workers is None:
         for p in paths:
             try: w, note = _load_one(p)
-            except (ValueError, FileNotFoundError, OSError, TypeError) as e: yield None, str(e), None
+            except (ValueError, FileNotFoundError, OSError, TypeError) as e:
+                yield None, str(e), None
             else: yield w, None, note
         return
     data = _Check(paths)
@@ -146,9 +147,10 @@ def _warn_not_read(not_read:list, corpus:str):
     "One warning for the files a scan did not read (count, reasons, first names)."
     if not_read:
         why = sorted({r.removeprefix('not read: ') for _, r in not_read})
-        warnings.warn(f"{len(not_read)} files of the {corpus} corpus were not read ({'; '.join(why[:4])}"
-                      f"{'; ...' if len(why) > 4 else ''}), e.g. {[p for p, _ in not_read[:3]]}; "
-                      f"they are listed in corpus.skipped. Audio extensions: {' '.join(AUDIO_EXTS)}",
+        warnings.warn(f"{len(not_read)} files of the {corpus} corpus were not read "
+                      f"({'; '.join(why[:4])}{'; ...' if len(why) > 4 else ''}), "
+                      f"e.g. {[p for p, _ in not_read[:3]]}; they are listed in corpus.skipped. "
+                      f"Audio extensions: {' '.join(AUDIO_EXTS)}",
                       stacklevel=3)
 
 # %% ../nbs/18_corpora.ipynb #92b9e9d6
@@ -184,7 +186,8 @@ def _corpus_from_records(records:list, order:list, classes, max_samples, seed:in
     # a stream decodes every file once now and keeps none: the bad ones are found (and left out,
     # with on_error='skip') exactly as in memory, before any worker starts
     workers = None if stream is None else stream.get('workers', 0)
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 0):
         raise ValueError(f"workers={workers!r}: pass the number of decoding processes, 0 or more")
     waves, ok, failed = _checked(records, keep, corpus, progress, on_error, workers)
     paths, spk = [str(records[i][0]) for i in ok], [records[i][2] for i in ok]
@@ -327,14 +330,16 @@ def _manifest_frame(manifest) -> pd.DataFrame:
                          "numeric regression-target columns)")
     for col in df.columns:
         bad = df.index[df[col].isna()]
-        if len(bad): raise ValueError(f"manifest {mpath}, line {bad[0] + 2}: column {col!r} is empty")
+        if len(bad):
+            raise ValueError(f"manifest {mpath}, line {bad[0] + 2}: column {col!r} is empty")
     if df['path'].duplicated().any():
-        raise ValueError(f"manifest {mpath} lists {df['path'][df['path'].duplicated()].iloc[0]!r} twice")
+        dup = df['path'][df['path'].duplicated()].iloc[0]
+        raise ValueError(f"manifest {mpath} lists {dup!r} twice")
     lab = df['label']
     if pd.api.types.is_float_dtype(lab) and (lab != lab.round()).any():
         i = int(np.flatnonzero(lab != lab.round())[0])
-        raise ValueError(f"manifest {mpath}, line {i + 2}: label {float(lab.iloc[i])!r} is not a class "
-                         "(a name or an int); put a regression target in a column of its own")
+        raise ValueError(f"manifest {mpath}, line {i + 2}: label {float(lab.iloc[i])!r} is not a "
+                         "class (a name or an int); put a regression target in a column of its own")
     return df
 
 def _manifest_targets(df:pd.DataFrame, mpath) -> list:
@@ -370,7 +375,8 @@ def _speaker_of(path:Path, speaker_map:Callable) -> str:
 def _folder_records(root:Path, speaker_regex, speaker_map) -> tuple[list, list, str]:
     "(records, files not read, speaker rule) of a `root/<class_name>/...` scan."
     files = _files(root, 'folder', 'holding <class_name>/ folders')
-    audio = [p for p in files if p.suffix.lower() in AUDIO_EXTS and len(p.relative_to(root).parts) > 1]
+    audio = [p for p in files
+             if p.suffix.lower() in AUDIO_EXTS and len(p.relative_to(root).parts) > 1]
     if not audio:
         raise ValueError(f"no audio files matching {root}/<class_name>/*{{{','.join(AUDIO_EXTS)}}}")
     others = [p for p in files if p.suffix.lower() not in AUDIO_EXTS]
