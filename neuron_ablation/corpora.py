@@ -8,13 +8,17 @@ import re, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
-from .data import Corpus, load_audio, make_prosody_corpus, stratified_pick
+from .data import (Corpus, load_audio, make_prosody_corpus, stratified_pick,
+                                  AudioLevelWarning)
+from torch.utils.data import Dataset, DataLoader
 from .streaming import ClipStream
 
 # %% auto #0
-__all__ = ['RAVDESS_EMOTIONS', 'CREMAD_EMOTIONS', 'TESS_EMOTIONS', 'AUDIO_EXTS', 'ON_ERROR', 'DATASETS', 'load_ravdess',
-           'load_cremad', 'load_tess', 'load_folder', 'load_corpus', 'load_hf_dataset', 'stream_hf_dataset']
+__all__ = ['RAVDESS_EMOTIONS', 'CREMAD_EMOTIONS', 'TESS_EMOTIONS', 'AUDIO_EXTS', 'ON_ERROR', 'FOLDER_SPEAKER_REGEX', 'DATASETS',
+           'load_ravdess', 'load_cremad', 'load_tess', 'load_folder', 'load_corpus', 'load_hf_dataset',
+           'stream_hf_dataset']
 
 # %% ../nbs/18_corpora.ipynb #12746fac
 RAVDESS_EMOTIONS = {'01': 'neutral', '02': 'calm', '03': 'happy', '04': 'sad', '05': 'angry',
@@ -25,22 +29,34 @@ TESS_EMOTIONS = {'angry': 'angry', 'disgust': 'disgust', 'fear': 'fear', 'happy'
                  'neutral': 'neutral',
                  'ps': 'pleasant_surprise', 'pleasant_surprise': 'pleasant_surprise',
                  'pleasant_surprised': 'pleasant_surprise', 'sad': 'sad'}
-AUDIO_EXTS = ('.wav', '.flac', '.ogg', '.mp3')
+# what load_audio reads: soundfile's formats, then (with ffmpeg installed) librosa's containers
+AUDIO_EXTS = ('.wav', '.flac', '.ogg', '.oga', '.opus', '.mp3', '.aif', '.aiff', '.aifc', '.au',
+              '.snd', '.caf', '.w64', '.rf64', '.voc', '.sph',
+              '.m4a', '.mp4', '.aac', '.wma', '.webm', '.mka', '.amr', '.3gp')
 
-def _scan(root, regex:re.Pattern, example:str, corpus:str) -> list[Path]:
-    "Sorted `.wav` files under `root`, all of whose names must match `regex`."
+def _files(root, corpus:str, what:str) -> list[Path]:
+    "Every file under `root`, sorted (raise if `root` is not a directory)."
     root = Path(root)
     if not root.is_dir():
-        raise FileNotFoundError(f"{corpus} root {root} is not a directory; "
-                                "pass the folder that holds the corpus")
-    wavs = sorted(p for p in root.rglob('*') if p.is_file() and p.suffix.lower() == '.wav')
+        raise FileNotFoundError(f"{corpus} root {root} is not a directory; pass the folder {what}")
+    return sorted(p for p in root.rglob('*') if p.is_file())
+
+def _not_read(paths:list, reason:str) -> list:
+    "(path, reason) of files a scan does not read."
+    return [(str(p), reason.format(ext=p.suffix.lower() or '(none)')) for p in paths]
+
+def _scan(root, regex:re.Pattern, example:str, corpus:str) -> tuple[list[Path], list]:
+    "Sorted `.wav` files under `root`, all of whose names must match `regex`; and the others."
+    files = _files(root, corpus, 'that holds the corpus')
+    wavs = [p for p in files if p.suffix.lower() == '.wav']
     if not wavs: raise ValueError(f"no .wav files under {root}; {corpus} files look like {example}")
     odd = [p for p in wavs if not regex.fullmatch(p.name)]
     if odd:
         raise ValueError(f"{len(odd)} .wav files under {root} are not named like {corpus} "
                          f"({example}), e.g. {[str(p) for p in odd[:3]]}; "
                          "move them out or use load_folder")
-    return wavs
+    others = [p for p in files if p.suffix.lower() != '.wav']
+    return wavs, _not_read(others, f"not read: {corpus} files are .wav, this is {{ext}}")
 
 def _code(table:dict, code:str, path:Path, corpus:str) -> str:
     "The class name for emotion `code` in `path`'s name."
@@ -64,41 +80,83 @@ def _resolve_classes(order:list, classes, present:set, corpus:str) -> list:
 
 ON_ERROR = ('raise', 'skip') # what a loader does with a file it cannot use
 
-def _load_all(records:list, keep, corpus:str, progress:bool):
-    "Load every kept record; -> (waves, indices loaded, [(path, reason)] of the files that failed)."
-    waves, ok, failed = [], [], []
-    for i in tqdm(keep, desc=f'loading {corpus}', disable=not progress):
-        try: waves.append(load_audio(records[i][0])); ok.append(i)
+def _load_one(path, sr:int|None=None, what:str|None=None):
+    "(waveform, level note or None) of a file (or array at `sr`); other warnings name it."
+    with warnings.catch_warnings(record=True) as ws:
+        warnings.simplefilter('always', AudioLevelWarning)
+        w = load_audio(path, sr=sr)
+    notes = [str(x.message) for x in ws if issubclass(x.category, AudioLevelWarning)]
+    for x in ws:   # anything else a reader said, as one warning that names the file
+        if not issubclass(x.category, AudioLevelWarning):
+            warnings.warn(f"reading {what or path}: {x.category.__name__}: {x.message}")
+    return w, (notes[0] if notes else None)
+
+class _Check(Dataset):
+    "File `i` decoded and dropped: {'error': message or None, 'note': level note or None}."
+    def __init__(self, paths:list): self.paths = paths
+    def __len__(self): return len(self.paths)
+    def __getitem__(self, i:int):
+        try: return {'error': None, 'note': _load_one(self.paths[i])[1]}
         except (ValueError, FileNotFoundError, OSError, TypeError) as e:
-            failed.append((str(records[i][0]), str(e)))
-    return waves, np.array(ok, dtype=np.int64), failed
+            return {'error': str(e), 'note': None}
+
+def _outcomes(paths:list, workers:int|None):
+    "Per file (waveform or None, error or None, level note or None): loaded, or checked in workers."
+    if workers is None:
+        for p in paths:
+            try: w, note = _load_one(p)
+            except (ValueError, FileNotFoundError, OSError, TypeError) as e:
+                yield None, str(e), None
+            else: yield w, None, note
+        return
+    data = _Check(paths)
+    it = (iter(DataLoader(data, batch_size=None, num_workers=min(workers, len(paths))))
+          if workers and len(paths) > 1 else (data[i] for i in range(len(paths))))
+    for r in it: yield None, r['error'], r['note']
+
+def _load_all(records:list, keep, corpus:str, progress:bool, workers:int|None=None):
+    "Load (or, with `workers`, only check) every kept record; -> (waves, ok, failed, levels)."
+    waves, ok, failed, levels = [], [], [], []
+    paths = [records[i][0] for i in keep]
+    outs = tqdm(_outcomes(paths, workers), total=len(paths), disable=not progress,
+                desc=f'{"loading" if workers is None else "checking"} {corpus}')
+    for i, (w, err, note) in zip(keep, outs):
+        if err is not None: failed.append((str(records[i][0]), err)); continue
+        ok.append(i)
+        if w is not None: waves.append(w)
+        if note: levels.append(note)
+    return waves, np.array(ok, dtype=np.int64), failed, levels
+
+def _listing(items:list, n:int=20) -> str:
+    return ('\n'.join(f'  {x}' for x in items[:n])
+            + (f'\n  ... and {len(items) - n} more' if len(items) > n else ''))
 
 def _failures(failed:list, n:int, corpus:str, hint:str):
     "One message listing the files that could not be used."
-    lines = ('\n'.join(f'  {p}: {r}' for p, r in failed[:20])
-             + (f'\n  ... and {len(failed) - 20} more' if len(failed) > 20 else ''))
     return (f"{len(failed)} of {n} audio files of the {corpus} corpus cannot be used:\n"
-            f"{lines}\n{hint}")
+            f"{_listing([f'{p}: {r}' for p, r in failed])}\n{hint}")
 
-def _corpus_from_records(records:list, order:list, classes, max_samples, seed:int, corpus:str,
-                         progress:bool, on_error:str='raise', stream:dict|None=None) -> Corpus:
-    "`(path, class_name, speaker)` records as a `Corpus` or `ClipStream`; `classes`, stratified."
-    if on_error not in ON_ERROR:
-        raise ValueError(f"unknown on_error {on_error!r}; use one of {ON_ERROR}")
-    names = _resolve_classes(order, classes, {r[1] for r in records}, corpus)
-    records = [r for r in sorted(records) if r[1] in names]
-    labels = np.array([names.index(r[1]) for r in records], np.int64)
-    keep = (np.arange(len(records)) if max_samples is None
-            else stratified_pick(labels, max_samples, seed))
-    # with `stream`, nothing is decoded now: each file is read when its batch is needed
-    # (a bad file raises then, naming it)
-    if stream is not None:
-        if not isinstance(stream, dict):
-            raise TypeError("stream must be a dict of ClipStream settings, "
-                            f"e.g. dict(max_seconds=3.0, workers=2), got {stream!r}")
-        return ClipStream([records[i][0] for i in keep], labels[keep], names,
-                          [records[i][2] for i in keep], **stream)
-    waves, ok, failed = _load_all(records, keep, corpus, progress)
+def _warn_levels(levels:list, n:int, corpus:str):
+    "One warning for every clip of a corpus whose level is suspect (near-silent or clipped)."
+    if levels:
+        warnings.warn(AudioLevelWarning(
+            f"{len(levels)} of {n} clips of the {corpus} corpus have a suspect level (kept):\n"
+            f"{_listing(levels, 10)}\ncheck those recordings, or remove them"), stacklevel=3)
+
+def _warn_not_read(not_read:list, corpus:str):
+    "One warning for the files a scan did not read (count, reasons, first names)."
+    if not_read:
+        why = sorted({r.removeprefix('not read: ') for _, r in not_read})
+        warnings.warn(f"{len(not_read)} files of the {corpus} corpus were not read "
+                      f"({'; '.join(why[:4])}{'; ...' if len(why) > 4 else ''}), "
+                      f"e.g. {[p for p, _ in not_read[:3]]}; they are listed in corpus.skipped. "
+                      f"Audio extensions: {' '.join(AUDIO_EXTS)}",
+                      stacklevel=3)
+
+# %% ../nbs/18_corpora.ipynb #92b9e9d6
+def _checked(records, keep, corpus, progress, on_error, workers):
+    "Load/check the kept records; raise (or warn, with on_error='skip') about the bad ones."
+    waves, ok, failed, levels = _load_all(records, keep, corpus, progress, workers)
     if failed and (on_error == 'raise' or not ok.size):
         raise ValueError(_failures(failed, len(keep), corpus,
                                    "fix or remove them, or pass on_error='skip' (command line: "
@@ -106,9 +164,40 @@ def _corpus_from_records(records:list, order:list, classes, max_samples, seed:in
                                    "`corpus.skipped`" if ok.size else "not one file could be used"))
     if failed:
         warnings.warn(f"left out {len(failed)} of {len(keep)} audio files of the {corpus} corpus "
-                      "that cannot be used (see corpus.skipped)")
-    return Corpus(waves, labels[ok], names, [records[i][2] for i in ok],
-                  [str(records[i][0]) for i in ok], skipped=failed)
+                      "that cannot be used (see corpus.skipped)", stacklevel=3)
+    _warn_levels(levels, len(ok), corpus)
+    return waves, ok, failed
+
+def _corpus_from_records(records:list, order:list, classes, max_samples, seed:int, corpus:str,
+                         progress:bool, on_error:str='raise', stream:dict|None=None,
+                         not_read:list=(), targets=None, rule:str|None=None) -> Corpus:
+    "`(path, class_name, speaker)` records as a `Corpus` or `ClipStream`; `classes`, stratified."
+    if on_error not in ON_ERROR:
+        raise ValueError(f"unknown on_error {on_error!r}; use one of {ON_ERROR}")
+    if stream is not None and not isinstance(stream, dict):
+        raise TypeError("stream must be a dict of ClipStream settings, "
+                        f"e.g. dict(max_seconds=3.0, workers=2), got {stream!r}")
+    names = _resolve_classes(order, classes, {r[1] for r in records}, corpus)
+    records = [r for r in sorted(records) if r[1] in names]
+    labels = np.array([names.index(r[1]) for r in records], np.int64)
+    keep = (np.arange(len(records)) if max_samples is None
+            else stratified_pick(labels, max_samples, seed))
+    _warn_not_read(list(not_read), corpus)
+    # a stream decodes every file once now and keeps none: the bad ones are found (and left out,
+    # with on_error='skip') exactly as in memory, before any worker starts
+    workers = None if stream is None else stream.get('workers', 0)
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int)
+                                or workers < 0):
+        raise ValueError(f"workers={workers!r}: pass the number of decoding processes, 0 or more")
+    waves, ok, failed = _checked(records, keep, corpus, progress, on_error, workers)
+    paths, spk = [str(records[i][0]) for i in ok], [records[i][2] for i in ok]
+    tg = None if targets is None else targets.loc[paths].reset_index(drop=True)
+    if stream is not None:
+        return ClipStream([records[i][0] for i in ok], labels[ok], names, spk,
+                          skipped=failed + list(not_read), targets=tg, speaker_rule=rule,
+                          checked=True, **stream)
+    return Corpus(waves, labels[ok], names, spk, paths, skipped=failed + list(not_read),
+                  targets=tg, speaker_rule=rule)
 
 # %% ../nbs/18_corpora.ipynb #6e408c82
 _RAVDESS_RE = re.compile(r'(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.wav', re.I)
@@ -125,11 +214,12 @@ def load_ravdess(root,                 # folder holding `Actor_XX/*.wav` (search
                 ) -> Corpus:
     "RAVDESS speech/song wavs as a `Corpus`; speaker = `Actor_XX`."
     recs = []
-    for p in _scan(root, _RAVDESS_RE, '03-01-05-01-02-01-12.wav', 'RAVDESS'):
+    wavs, not_read = _scan(root, _RAVDESS_RE, '03-01-05-01-02-01-12.wav', 'RAVDESS')
+    for p in wavs:
         f = _RAVDESS_RE.fullmatch(p.name).groups()
         recs.append((p, _code(RAVDESS_EMOTIONS, f[2], p, 'RAVDESS'), f'Actor_{f[6]}'))
     return _corpus_from_records(recs, list(RAVDESS_EMOTIONS.values()), classes, max_samples, seed,
-                                'RAVDESS', progress, on_error, stream)
+                                'RAVDESS', progress, on_error, stream, not_read)
 
 # %% ../nbs/18_corpora.ipynb #3171f2d1
 _CREMAD_RE = re.compile(r'(\d{4})_([A-Z]{3})_([A-Z]{3})_([A-Z]{2})\.wav', re.I)
@@ -146,11 +236,12 @@ def load_cremad(root,                 # folder of `1001_DFA_ANG_XX.wav` files (s
                ) -> Corpus:
     "CREMA-D wavs as a `Corpus`; speaker = the 4-digit actor id."
     recs = []
-    for p in _scan(root, _CREMAD_RE, '1001_DFA_ANG_XX.wav', 'CREMA-D'):
+    wavs, not_read = _scan(root, _CREMAD_RE, '1001_DFA_ANG_XX.wav', 'CREMA-D')
+    for p in wavs:
         actor, _, emo, _ = _CREMAD_RE.fullmatch(p.name).groups()
         recs.append((p, _code(CREMAD_EMOTIONS, emo.upper(), p, 'CREMA-D'), actor))
     return _corpus_from_records(recs, list(CREMAD_EMOTIONS.values()), classes, max_samples, seed,
-                                'CREMA-D', progress, on_error, stream)
+                                'CREMA-D', progress, on_error, stream, not_read)
 
 # %% ../nbs/18_corpora.ipynb #5ef59469
 _TESS_RE = re.compile(r'([A-Za-z]+)_([A-Za-z]+)_([A-Za-z_]+)\.wav')
@@ -167,45 +258,167 @@ def load_tess(root,                 # folder of e.g. `OAF_angry/OAF_back_angry.w
              ) -> Corpus:
     "TESS wavs as a `Corpus`; speaker `OAF`/`YAF`; emotion after the word (`ps`=pleasant_surprise)."
     recs = []
-    for p in _scan(root, _TESS_RE, 'OAF_angry/OAF_back_angry.wav', 'TESS'):
+    wavs, not_read = _scan(root, _TESS_RE, 'OAF_angry/OAF_back_angry.wav', 'TESS')
+    for p in wavs:
         spk, _, emo = _TESS_RE.fullmatch(p.name).groups()
         recs.append((p, _code(TESS_EMOTIONS, emo.lower(), p, 'TESS'), spk.upper()))
     order = list(dict.fromkeys(TESS_EMOTIONS.values()))
     return _corpus_from_records(recs, order, classes, max_samples, seed, 'TESS', progress, on_error,
-                                stream)
+                                stream, not_read)
 
 # %% ../nbs/18_corpora.ipynb #242b0509
-def _speaker_of(path:Path, speaker_map:Callable|None) -> str:
-    "Speaker of `path`: `speaker_map(path)`, else the stem before the first `_`, else 'unknown'."
-    if speaker_map is None: return path.stem.split('_')[0] if '_' in path.stem else 'unknown'
+# default speaker rule: the file-name stem before its first '_' (`angry/ann_01.wav` -> 'ann')
+FOLDER_SPEAKER_REGEX = r'(?P<speaker>[^/_]+)_[^/]*$'
+_NO_SPEAKERS = ("speaker_regex= that matches every path (the named group (?P<speaker>...), else "
+                "the first group, is the speaker), manifest= (a CSV with columns path, label, "
+                "speaker) or speaker_regex=None (no speakers: score and measure in-sample, "
+                "--in_sample); command line: --speaker_regex, --manifest")
+
+def _group(m) -> str|None:
+    "The speaker a regex match names: group 'speaker', else group 1, else the whole match."
+    if m is None: return None
+    g = m.re.groupindex.get('speaker', 1 if m.re.groups else 0)
+    return m.group(g) or None
+
+def _regex_speakers(files:list, root:Path, regex:str|None) -> tuple[list, str]:
+    "(speaker per file, the rule in words) from `regex` searched in each path relative to `root`."
+    if regex is None: return ['unknown'] * len(files), "none (speaker_regex=None)"
+    try: pat = re.compile(regex)
+    except re.error as e: raise ValueError(f"speaker_regex={regex!r} is not a regex: {e}") from None
+    rels = [p.relative_to(root).as_posix() for p in files]
+    spk = [_group(pat.search(r)) for r in rels]
+    bad = [r for r, s in zip(rels, spk) if s is None]
+    default = regex == FOLDER_SPEAKER_REGEX
+    rule = ("the file-name stem before the first '_' (the default speaker_regex="
+            f"{regex!r})" if default else f"speaker_regex={regex!r} on paths relative to {root}")
+    if default and len(bad) == len(files):
+        return ['unknown'] * len(files), f"none: no file name has a '_' ({rule})"
+    if bad:
+        raise ValueError(f"{len(bad)} of {len(files)} files of the folder corpus name no speaker "
+                         f"by {rule}, e.g. {bad[:3]}; pass {_NO_SPEAKERS}")
+    return spk, rule
+
+def _check_confound(recs:list, rule:str):
+    "Refuse speakers that are the classes: every speaker in one class, its id holding the name."
+    classes = {}
+    for _, c, s in recs: classes.setdefault(s, set()).add(c)
+    if len(classes) < 2: return
+    def named(s, cs):
+        c, s = next(iter(cs)).lower(), s.lower()
+        return len(cs) == 1 and len(s) > 1 and (s in c or c in s)
+    if all(named(s, cs) for s, cs in classes.items()):
+        eg = ', '.join(f"{s!r} (only in {next(iter(cs))!r})" for s, cs in list(classes.items())[:3])
+        raise ValueError(f"the speakers of the folder corpus are its classes: by {rule}, every "
+                         f"speaker occurs in one class only and is named after it ({eg}), so a "
+                         "speaker split would hold out whole classes (the file names start with "
+                         f"the class, not a speaker). Pass {_NO_SPEAKERS}")
+
+# %% ../nbs/18_corpora.ipynb #6fc85e1a
+_MANIFEST_COLS = ('path', 'label', 'speaker')
+
+def _manifest_frame(manifest) -> pd.DataFrame:
+    "The manifest CSV as a DataFrame with `path` and `label` columns, checked."
+    mpath = Path(manifest)
+    if not mpath.is_file(): raise FileNotFoundError(f"manifest {mpath} is not a file")
+    try: df = pd.read_csv(mpath)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise ValueError(f"manifest {mpath} is not a readable CSV: {e}") from None
+    missing = [c for c in ('path', 'label') if c not in df.columns]
+    if missing:
+        raise ValueError(f"manifest {mpath} has no column(s) {missing}; its columns are "
+                         f"{list(df.columns)}; it needs path, label (and speaker, and any "
+                         "numeric regression-target columns)")
+    for col in df.columns:
+        bad = df.index[df[col].isna()]
+        if len(bad):
+            raise ValueError(f"manifest {mpath}, line {bad[0] + 2}: column {col!r} is empty")
+    if df['path'].duplicated().any():
+        dup = df['path'][df['path'].duplicated()].iloc[0]
+        raise ValueError(f"manifest {mpath} lists {dup!r} twice")
+    lab = df['label']
+    if pd.api.types.is_float_dtype(lab) and (lab != lab.round()).any():
+        i = int(np.flatnonzero(lab != lab.round())[0])
+        raise ValueError(f"manifest {mpath}, line {i + 2}: label {float(lab.iloc[i])!r} is not a "
+                         "class (a name or an int); put a regression target in a column of its own")
+    return df
+
+def _manifest_targets(df:pd.DataFrame, mpath) -> list:
+    "Names of the manifest's regression-target columns (every column beyond path, label, speaker)."
+    extra = [c for c in df.columns if c not in _MANIFEST_COLS]
+    text = [c for c in extra if not pd.api.types.is_numeric_dtype(df[c])]
+    if text:
+        raise ValueError(f"manifest {mpath}: column(s) {text} are not numeric; columns beyond "
+                         f"{list(_MANIFEST_COLS)} are regression targets: drop or rename them")
+    return extra
+
+def _read_manifest(manifest, root:Path) -> tuple[list, pd.DataFrame|None, str]:
+    "(records, regression targets indexed by path or None, speaker rule) of a manifest CSV."
+    df = _manifest_frame(manifest)
+    paths = [str(p if Path(p).is_absolute() else root/p) for p in df['path'].astype(str)]
+    labels = [str(int(l)) if isinstance(l, float) else str(l) for l in df['label']]
+    has_spk = 'speaker' in df.columns
+    spk = df['speaker'].astype(str).tolist() if has_spk else ['unknown'] * len(df)
+    rule = (f"manifest {manifest}, column 'speaker'" if has_spk
+            else f"none (manifest {manifest} has no speaker column)")
+    cols = _manifest_targets(df, manifest)
+    tg = (df[cols].astype(np.float64).set_axis(paths) if cols else None)
+    return [(Path(p), l, s) for p, l, s in zip(paths, labels, spk)], tg, rule
+
+# %% ../nbs/18_corpora.ipynb #5ffa20f9
+def _speaker_of(path:Path, speaker_map:Callable) -> str:
+    "Speaker of `path` by `speaker_map(path)`, checked to be a str."
     spk = speaker_map(path)
     if not isinstance(spk, str):
         raise TypeError(f"speaker_map({path}) returned {spk!r}; it must return a str")
     return spk
 
-def load_folder(root,                 # folder holding `<class_name>/*.wav` (also .flac/.ogg/.mp3)
+def _folder_records(root:Path, speaker_regex, speaker_map) -> tuple[list, list, str]:
+    "(records, files not read, speaker rule) of a `root/<class_name>/...` scan."
+    files = _files(root, 'folder', 'holding <class_name>/ folders')
+    audio = [p for p in files
+             if p.suffix.lower() in AUDIO_EXTS and len(p.relative_to(root).parts) > 1]
+    if not audio:
+        raise ValueError(f"no audio files matching {root}/<class_name>/*{{{','.join(AUDIO_EXTS)}}}")
+    others = [p for p in files if p.suffix.lower() not in AUDIO_EXTS]
+    loose = [p for p in files if p.suffix.lower() in AUDIO_EXTS and p.parent == root]
+    not_read = (_not_read(others, "not read: extension {ext} is not one load_audio reads")
+                + _not_read(loose, "not read: not inside a <class_name>/ folder"))
+    if speaker_map is not None:
+        return ([(p, p.relative_to(root).parts[0], _speaker_of(p, speaker_map)) for p in audio],
+                not_read, f"speaker_map {getattr(speaker_map, '__name__', speaker_map)}")
+    spk, rule = _regex_speakers(audio, root, speaker_regex)
+    return [(p, p.relative_to(root).parts[0], s) for p, s in zip(audio, spk)], not_read, rule
+
+def load_folder(root,                 # folder holding `<class_name>/...` audio files (any depth)
                 classes:Sequence[str]|None=None, # folders to keep (label order); None = all, sorted
                 max_samples:int|None=None,       # stratified sub-sample (by class) before loading
                 seed:int=0,                      # seed of that sub-sample
-                # path -> speaker id; None = stem before first '_' or 'unknown'
+                # path -> speaker id (instead of speaker_regex)
                 speaker_map:Callable[[Path], str]|None=None,
                 progress:bool=True,              # tqdm bar while loading
                 # unreadable files: 'raise' (listing them all) or 'skip' (listed in `skipped`)
                 on_error:str='raise',
                 # return a `ClipStream` with these settings, e.g. dict(max_seconds=3.0, workers=2)
                 stream:dict|None=None,
+                # speaker = its named (or first) group searched in the path relative to `root`;
+                # None = no speakers (in-sample only)
+                speaker_regex:str|None=FOLDER_SPEAKER_REGEX,
+                # CSV of path (relative to `root`), label, speaker, numeric regression targets
+                manifest=None,
                ) -> Corpus:
-    "Any `root/<class_name>/*.wav` folder as a `Corpus`."
+    "Any `root/<class_name>/...` folder (or a manifest CSV of files) as a `Corpus`."
     root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"folder root {root} is not a directory; "
-                                "pass the folder holding <class_name>/ folders")
-    files = sorted(p for p in root.glob('*/*') if p.is_file() and p.suffix.lower() in AUDIO_EXTS)
-    if not files:
-        raise ValueError(f"no audio files matching {root}/<class_name>/*{{{','.join(AUDIO_EXTS)}}}")
-    recs = [(p, p.parent.name, _speaker_of(p, speaker_map)) for p in files]
+    given = [n for n, v in (('manifest', manifest), ('speaker_map', speaker_map),
+                            ('speaker_regex', speaker_regex != FOLDER_SPEAKER_REGEX)) if v]
+    if len(given) > 1: raise ValueError(f"pass one of {given}, not several: each says who speaks")
+    if manifest is not None:
+        if not root.is_dir(): raise FileNotFoundError(f"folder root {root} is not a directory; "
+                                                      "pass the folder the manifest's paths start at")
+        (recs, tg, rule), not_read = _read_manifest(manifest, root), []
+    else: (recs, not_read, rule), tg = _folder_records(root, speaker_regex, speaker_map), None
+    _check_confound(recs, rule)
     return _corpus_from_records(recs, sorted({r[1] for r in recs}), classes, max_samples, seed,
-                                'folder', progress, on_error, stream)
+                                'folder', progress, on_error, stream, not_read, tg, rule)
 
 # %% ../nbs/18_corpora.ipynb #04f89115
 _LOADERS = {'ravdess': load_ravdess, 'cremad': load_cremad, 'tess': load_tess,
@@ -244,11 +457,24 @@ def _hf_check(ds, columns):
         if c is not None and c not in cols:
             raise ValueError(f"the dataset has no column {c!r}; its columns are {cols}")
 
+def _class_label(l, i:int, col:str, names:bool):
+    "One class label as a str (`names`) or int; floats with a fraction, and mixed kinds, raise."
+    v = int(l) if isinstance(l, (float, np.floating)) and float(l).is_integer() else l
+    ok = isinstance(l, str) if names else (isinstance(v, (int, np.integer))
+                                           and not isinstance(v, (bool, np.bool_)))
+    if not ok:
+        raise ValueError(f"row {i}: column {col!r} holds {float(l) if isinstance(l, np.floating) else l!r}, not a class label like the "
+                         f"first row's ({'a name' if names else 'an int'}); class labels are ints "
+                         "or names (a number with a fraction is a regression target, not a class)")
+    return v
+
 def _hf_labels(ds, label_column:str, labels:list, class_names) -> tuple:
     "(int64 labels, class names) of a label column: str, or int named by `class_names`/ClassLabel."
     feat = getattr(getattr(ds, 'features', None) or {}, 'get', lambda k: None)(label_column)
     names = (list(class_names) if class_names is not None
              else list(getattr(feat, 'names', None) or []))
+    kind = bool(labels) and isinstance(labels[0], str)
+    labels = [_class_label(l, i, label_column, kind) for i, l in enumerate(labels)]
     if labels and isinstance(labels[0], str):
         names = names or sorted(set(labels)); labels = [names.index(l) for l in labels]
     elif not names:
@@ -264,12 +490,15 @@ def load_hf_dataset(ds, # `datasets.Dataset` or sequence of row dicts, with audi
                     progress:bool=True) -> Corpus:
     "A Hugging Face `datasets` dataset (audio + label columns) as a `Corpus` of 16 kHz float32."
     _hf_check(ds, (audio_column, label_column, speaker_column))
-    waves, labels, spk, paths = [], [], [], []
+    waves, labels, spk, paths, levels = [], [], [], [], []
     for i, row in enumerate(tqdm(ds, desc='dataset', disable=not progress, leave=False)):
         x, sr, p = _hf_audio(row[audio_column], i, audio_column)
-        waves.append(load_audio(x, sr=sr)); labels.append(row[label_column]); paths.append(p)
+        w, note = _load_one(x, sr=sr, what=f'row {i}')
+        waves.append(w); labels.append(row[label_column]); paths.append(p)
+        if note: levels.append(f'row {i}: {note}')
         spk.append(str(row[speaker_column]) if speaker_column else f'clip{i}')
     labels, names = _hf_labels(ds, label_column, labels, class_names)
+    _warn_levels(levels, len(waves), 'Hugging Face dataset')
     return Corpus(waves, labels, names, spk, paths if any(paths) else None)
 
 # %% ../nbs/18_corpora.ipynb #e2dccdda

@@ -176,6 +176,13 @@ def build_parser():
     a('--data_path', default=None, help="corpus root folder; default: the synthetic prosody corpus")
     a('--dataset', default=None, choices=DATASETS,
       help="corpus layout of --data_path (default: prosody without --data_path, else folder)")
+    a('--speaker_regex', default=None, metavar='REGEX',
+      help="folder corpora: the speaker is this regex's group 'speaker' (else its first group) in "
+      "each path under --data_path; 'none': no speakers (then --in_sample); default: the "
+      "file-name stem before the first '_'")
+    a('--manifest', default=None, metavar='CSV',
+      help="folder corpora: a CSV of path (under --data_path), label, speaker and numeric "
+      "regression targets, instead of the class folders")
     a('--site', default='hidden', choices=SITES,
       help="'hidden' = residual stream, 'ffn' = feed-forward activations")
     a('--save_dir', default='./ablation_results', help="where tables and figures go")
@@ -221,6 +228,15 @@ def build_parser():
 def _frames(s:str):
     return as_frames([int(i) for i in s.split(',')]) if s and s[0].isdigit() else as_frames(s)
 
+def _speaker_kw(args) -> dict:
+    "`load_folder`'s speaker settings from --speaker_regex / --manifest (folder corpora only)."
+    kw = {k: getattr(args, k) for k in ('speaker_regex', 'manifest') if getattr(args, k) is not None}
+    if kw and (args.dataset or 'folder') != 'folder':
+        raise ValueError(f"--{' / --'.join(kw)} describe a folder corpus; --dataset "
+                         f"{args.dataset} names its speakers itself")
+    if str(kw.get('speaker_regex', '')).lower() == 'none': kw['speaker_regex'] = None
+    return kw
+
 def load_job(args):
     "Model, corpus (clips to analyse) and, for bare encoders, a training corpus for the probe."
     from neuron_ablation import data, corpora
@@ -243,7 +259,9 @@ def load_job(args):
         stream = (dict(stream=dict(max_seconds=args.max_seconds, workers=args.workers))
                   if args.stream else {})
         corpus = corpora.load_corpus(args.dataset or 'folder', args.data_path, seed=args.split_seed,
-                                     on_error='skip' if args.skip_bad_files else 'raise', **stream)
+                                     on_error='skip' if args.skip_bad_files else 'raise', **stream,
+                                     **_speaker_kw(args))
+    if args.in_sample and len(set(corpus.speakers)) < 2: return model, corpus, corpus   # no split
     train, test = corpus.split_by_speaker(seed=args.split_seed)
     return model, test, train
 
@@ -326,7 +344,7 @@ def run_job(args):
                   preset=args.preset)
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
                       eval_clusters=eval_clusters(test)[0],
-                      score_clusters=score.speakers,
+                      score_clusters=score.speakers if len(set(score.speakers)) > 1 else None,
                       **({} if args.in_sample
                          else dict(eval_inputs=xe, eval_labels=ye, eval_attention_mask=me)))
     return dict(results=res, summary=res.summary('group'), correlations=res.correlations,

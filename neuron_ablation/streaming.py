@@ -11,7 +11,8 @@ import numpy as np, torch
 import soundfile as sf
 from torch import Tensor
 from torch.utils.data import Dataset, DataLoader
-from .data import load_audio, stratified_pick, pick_test_speakers, SR
+import warnings
+from .data import load_audio, stratified_pick, pick_test_speakers, SR, AudioLevelWarning
 
 # %% auto #0
 __all__ = ['ClipStream', 'ClipBatches']
@@ -31,7 +32,12 @@ class ClipStream:
                  mode:str='crop',
                  workers:int=0, # `DataLoader` worker processes that decode (0 = decode here)
                  # source -> 1-D float32 waveform at 16 kHz (default: `load_audio` of a path)
-                 decode:Callable|None=None):
+                 decode:Callable|None=None,
+                 skipped:Sequence=(), # [(path, reason)] files the loader left out
+                 targets=None, # [N rows] DataFrame of regression targets per clip, or None
+                 speaker_rule:str|None=None, # how the loader read `speakers`
+                 # every clip was decoded once when the stream was built (and its level reported)
+                 checked:bool=False):
         self.sources, self.class_names = list(sources), list(class_names)
         n = len(self.sources)
         self.labels = np.asarray(labels)
@@ -62,7 +68,10 @@ class ClipStream:
             raise TypeError("decode must be a callable source -> waveform, "
                             f"got {type(decode).__name__}")
         self.max_seconds, self.mode, self.workers, self.decode, self.skipped = (
-            max_seconds, mode, int(workers), decode, [])
+            max_seconds, mode, int(workers), decode, list(skipped))
+        self.targets, self.speaker_rule, self.checked = targets, speaker_rule, checked
+        if targets is not None and len(targets) != n:
+            raise ValueError(f"targets has {len(targets)} rows for {n} sources")
         self.device, self.dtype = torch.device('cpu'), torch.float32
         if decode is None:   # files: every one must exist now, not 20 minutes into a run
             missing = [str(s) for s in self.sources if not Path(s).is_file()]
@@ -81,7 +90,10 @@ class ClipStream:
 def _clip(self:ClipStream, i:int) -> np.ndarray:
     "Clip `i` decoded: 1-D float32, 16 kHz (cut to max_seconds in 'crop'); errors name its source."
     src = self.sources[i]
-    try: w = self.decode(src) if self.decode is not None else load_audio(src)
+    try:
+        with warnings.catch_warnings():
+            if self.checked: warnings.simplefilter('ignore', AudioLevelWarning)   # told at build
+            w = self.decode(src) if self.decode is not None else load_audio(src)
     except Exception as e: raise type(e)(f"clip {i} of the stream ({src}): {e}") from e
     w = np.asarray(w)
     if w.ndim != 1 or w.dtype != np.float32:
@@ -124,6 +136,7 @@ def _getitem(self:ClipStream, idx): # ints, a slice or a boolean mask
     out = ClipStream.__new__(ClipStream); out.__dict__.update(self.__dict__)
     out.sources, out.labels, out.speakers = ([self.sources[i] for i in idx], self.labels[idx],
                                              [self.speakers[i] for i in idx])
+    if self.targets is not None: out.targets = self.targets.iloc[idx].reset_index(drop=True)
     return out
 ClipStream.__getitem__ = _getitem
 
@@ -146,7 +159,8 @@ def _split_by_speaker(self:ClipStream, test_speakers:Sequence[str]|None=None,
                       test_fraction:float=0.2, seed:int=0) -> tuple:
     "Speaker-disjoint `(train, test)` streams, as `Corpus.split_by_speaker` splits."
     known = sorted(set(self.speakers))
-    if test_speakers is None: test_speakers = pick_test_speakers(known, test_fraction, seed)
+    if test_speakers is None:
+        test_speakers = pick_test_speakers(known, test_fraction, seed, self.speaker_rule)
     unknown = sorted(set(test_speakers) - set(known))
     if unknown:
         raise ValueError(f"test_speakers {unknown} are not in the stream; speakers are {known}")
@@ -173,12 +187,24 @@ def _trimmed(pairs):
     # glibc's heap so that a run's memory grows with the corpus (205 KiB per clip measured)
     for p in pairs: yield p; _trim()
 
+class _Failed:
+    "A batch that could not be decoded: its error's type and message, raised where it is read."
+    def __init__(self, kind:type, msg:str): self.kind, self.msg = kind, msg
+
+def _unfailed(b):
+    "`b`, or the error of a failed batch raised here (no worker traceback in the message)."
+    if not isinstance(b, _Failed): return b
+    try: err = b.kind(b.msg)
+    except Exception: err = ValueError(b.msg)
+    raise err
+
 class _BatchSet(Dataset):
     "Batch i of a stream as a map-style dataset item (what `DataLoader` workers decode)."
     def __init__(self, stream:ClipStream, batch_size:int): self.stream, self.bs = stream, batch_size
     def __len__(self): return -(-len(self.stream) // self.bs)
     def __getitem__(self, i:int):
-        return self.stream.batch(range(i * self.bs, min((i + 1) * self.bs, len(self.stream))))
+        try: return self.stream.batch(range(i * self.bs, min((i + 1) * self.bs, len(self.stream))))
+        except Exception as e: return _Failed(type(e), str(e))   # raised by the reader
 
 class ClipBatches:
     "A `ClipStream`'s batches as a sequence: `[i]` -> (x, mask, y) now; `iterate` uses workers."
@@ -193,7 +219,7 @@ class ClipBatches:
                      else t.to(self.stream.device) for t in b)
     def __getitem__(self, i:int):
         if not -len(self) <= i < len(self): raise IndexError(f"batch {i} of {len(self)}")
-        return self._move(self.data[i % len(self)])
+        return self._move(_unfailed(self.data[i % len(self)]))
     def iterate(self, indices): # batch indices, in the order wanted
         "(index, batch) of batches `indices`, decoded ahead in `workers` processes (here if 0)."
         indices = list(indices)
@@ -201,7 +227,7 @@ class ClipBatches:
             return _trimmed((i, self[i]) for i in indices)
         dl = DataLoader(self.data, batch_size=None, sampler=indices,
                         num_workers=min(self.stream.workers, len(indices)), prefetch_factor=2)
-        return _trimmed((i, self._move(b)) for i, b in zip(indices, dl))
+        return _trimmed((i, self._move(_unfailed(b))) for i, b in zip(indices, dl))
     def __iter__(self): return (b for _, b in self.iterate(range(len(self))))
 
 def _batches(self:ClipStream, batch_size:int): return ClipBatches(self, batch_size)
