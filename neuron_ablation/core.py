@@ -202,13 +202,16 @@ class NeuronAblator:
                  # 'float32', 'bfloat16', 'float16': casts the model and inputs follow it;
                  # None = keep the model's
                  dtype=None,
-                 resume:bool=True): # keep finished steps beside save_dir, so that a rerun continues
+                 resume:bool=True, # keep finished steps beside save_dir, so that a rerun continues
+                 # replace a results set of other settings in save_dir (only the files its
+                 # manifest lists; a folder holding files of yours is refused all the same)
+                 overwrite:bool=False):
         check_site(site)   # every argument checked before the model is touched
         self.site, self.seed = site, _check_seed(seed)
         self.batch_size = check_positive_int('batch_size', batch_size)
         self.device = None if device is None else resolve_device(device)
         self.dtype = as_dtype(dtype)
-        self.resume = bool(resume)
+        self.resume, self.overwrite = bool(resume), bool(overwrite)
         self.n_random = AblationConfig(n_random=n_random).n_random
         self.st = model if isinstance(model, SpeechTransformer) else SpeechTransformer(model, head)
         if head is not None: self.st.head = head
@@ -519,9 +522,10 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
     figures = (ResultsVisualizer(self).render(res, correlations=corr, formats=formats,
                                               progress=progress, shared=True)[1]
                if cfg.plots else {})   # each rank draws its share
+    keep.announce()   # a resumed run says which finished steps it read back
     steps('saving')
     if save and is_main():   # the other ranks hold the same results and write nothing
-        res.save(self.save_dir, extra=figures); keep.clear()
+        res.save(self.save_dir, extra=figures, overwrite=self.overwrite); keep.clear()
     return res
 
 # %% ../nbs/00_core.ipynb #89866ab1

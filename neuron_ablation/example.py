@@ -16,6 +16,7 @@ from .attribution import METHODS
 from .corpora import DATASETS
 from .acoustics import FEATURES, check_feature_names
 from .core import NeuronAblator, AblationConfig
+from .results import unique_save_dir
 from .controls import CONTROLS
 from .stats import choose_clusters, class_matrix
 from .visualization import FORMATS, check_formats, figure_bytes
@@ -185,7 +186,10 @@ def build_parser():
       "regression targets, instead of the class folders")
     a('--site', default='hidden', choices=SITES,
       help="'hidden' = residual stream, 'ffn' = feed-forward activations")
-    a('--save_dir', default='./ablation_results', help="where tables and figures go")
+    a('--save_dir', default=None, help="where tables and figures go (default: a new folder "
+      "ablation_results/<YYYYmmdd-HHMMSS> per run)")
+    a('--overwrite', action='store_true',
+      help="replace the results of other settings in --save_dir (only the files they wrote)")
     a('--max_samples', type=int, default=None,
       help="measure effects on at most this many held-out clips (stratified by class)")
     a('--n_score', type=int, default=64,
@@ -323,7 +327,8 @@ def run_job(args):
     score = test if args.in_sample else train.limit(args.n_score, seed=args.split_seed)
     (xe, me, ye), (xs, ms, ys) = _clips(test, args), _clips(score, args)
     n_random = {} if args.n_random is None else dict(n_random=args.n_random)   # None: the ablator's
-    ablator = NeuronAblator(model, args.save_dir, site=args.site, seed=args.seed,
+    ablator = NeuronAblator(model, args.save_dir or unique_save_dir(), site=args.site,
+                            seed=args.seed, overwrite=args.overwrite,
                             batch_size=args.batch_size, device=args.device, dtype=args.dtype,
                             **n_random)
     check_topk(args.topk, ablator.st.width(args.site), args.site)   # before a probe is fitted
@@ -376,7 +381,8 @@ def _beyond_job(args, ablator, score, test, target, t0):
         figs = {'steering': plot_steering(res)}
     res.config['preset'] = args.preset
     pngs = {f'{k}.png': figure_bytes(f, 'png') for k, f in figs.items()}
-    if is_main(): res.save(ablator.save_dir, extra=pngs)   # under torchrun rank 0 alone writes
+    if is_main():   # under torchrun rank 0 alone writes
+        res.save(ablator.save_dir, extra=pngs, overwrite=ablator.overwrite)
     return dict(results=res, save_dir=ablator.save_dir, figures=sorted(figs),
                 seconds=time.perf_counter() - t0)
 

@@ -4,16 +4,18 @@
 
 # %% ../nbs/12_results.ipynb #be9e9cdb
 from __future__ import annotations
-import ctypes, errno, hashlib, json, os, shutil, sys, tempfile, time
+import ctypes, errno, hashlib, itertools, json, os, shutil, sys, tempfile, time, warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from torch import Tensor
+from .distributed import all_gather_objects, is_main
 
 # %% auto #0
-__all__ = ['MANIFEST', 'atomic_write', 'to_jsonable', 'folder_lock', 'verify_folder', 'check_replaceable', 'write_folder',
-           'AblationResults', 'results_diff', 'clip_record', 'model_record', 'versions']
+__all__ = ['MANIFEST', 'VOLATILE', 'atomic_write', 'to_jsonable', 'folder_lock', 'verify_folder', 'changed_settings',
+           'check_replaceable', 'write_folder', 'unique_save_dir', 'AblationResults', 'results_diff', 'clip_record',
+           'model_record', 'versions']
 
 # %% ../nbs/12_results.ipynb #0bfbce1e
 def _umask():
@@ -52,6 +54,10 @@ def to_jsonable(o): # a config: dicts, lists, tensors, numpy values, paths, ...
 # %% ../nbs/12_results.ipynb #b3b8ac7e
 MANIFEST = 'manifest.json'
 _FORMAT = 1
+# config entries (at any depth) that may differ between two runs of the same settings: the package
+# versions (by machine) and what a run measures of its own attribution (GPU kernels round floats
+# differently from run to run; two runs on a CPU record identical configs)
+VOLATILE = ('versions', 'convergence_delta', 'converged', 'steps_per_layer')
 
 def _stage(name:str):
     "Fault-injection point of `write_folder` (a no-op; tests patch it to stop a save at `name`)."
@@ -102,14 +108,27 @@ def _try_lock(fd:int):
         import fcntl
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)   # held: BlockingIOError
 
+def _lock_file(path:Path): return path.parent/f'.{path.name}.lock'   # Windows only
+
+def _lock_fd(path:Path):
+    "What `folder_lock` locks: the folder `path` sits in (POSIX), a lock file beside it (Windows)."
+    if sys.platform != 'win32': return os.open(path.parent, os.O_RDONLY)
+    return os.open(_lock_file(path), os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+
+def _unlock(fd:int, path:Path):
+    "Release the lock (closing the descriptor does); on Windows remove the lock file if free."
+    os.close(fd)
+    if sys.platform == 'win32':   # another waiter holds it open: the last one removes it
+        try: os.remove(_lock_file(path))
+        except OSError: pass
+
 @contextmanager
-def folder_lock(path, # the results folder (its lock file `.<name>.lock` sits beside it)
+def folder_lock(path, # the results folder (locked: a `flock` on the folder it sits in, no file)
                 timeout:float=60.): # seconds to wait for another writer
     "Hold the exclusive write lock of a results folder, or raise `TimeoutError` naming it."
-    path = Path(path)
-    lock = path.parent/f'.{path.name}.lock'
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
-    t0 = time.monotonic()
+    path = Path(path).absolute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, t0 = _lock_fd(path), time.monotonic()
     try:
         while True:
             try:
@@ -118,12 +137,23 @@ def folder_lock(path, # the results folder (its lock file `.<name>.lock` sits be
             except (BlockingIOError, PermissionError):
                 if time.monotonic() - t0 >= timeout:
                     raise TimeoutError(f"another process is writing the results folder "
-                                       f"{str(path)!r} (its lock {lock.name} was held for "
-                                       f"{timeout:g} s): wait for it to finish, or save into "
-                                       f"another folder") from None
+                                       f"{str(path)!r} (or another one in {str(path.parent)!r}) "
+                                       f"and held the lock for {timeout:g} s: wait for it to "
+                                       f"finish, or save into another folder") from None
                 time.sleep(0.05)
         yield path
-    finally: os.close(fd)   # closing the descriptor releases the lock
+    finally: _unlock(fd, path)
+
+def _manifest(path:Path):
+    "The manifest of results folder `path`, or raise saying it is damaged."
+    try: man = json.loads((path/MANIFEST).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{MANIFEST} of {str(path)!r} is damaged ({e}): the folder cannot be "
+                         f"trusted") from None
+    if not isinstance(man, dict) or not isinstance(man.get('files'), dict):
+        raise ValueError(f"{MANIFEST} of {str(path)!r} is damaged (it has no table of files): "
+                         f"the folder cannot be trusted")
+    return man
 
 def verify_folder(path): # a results folder
     "Check each file of `path` against its manifest; return the manifest, or raise naming the file."
@@ -135,11 +165,8 @@ def verify_folder(path): # a results folder
         raise ValueError(f"{str(path)!r} has no {MANIFEST}: it is not a complete results folder "
                          f"(an interrupted save, a folder from another tool, or one written by a "
                          f"version before 0.2); re-run, or save the results again")
-    try: man = json.loads((path/MANIFEST).read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ValueError(f"{MANIFEST} of {str(path)!r} is damaged ({e}): the folder cannot be "
-                         f"trusted") from None
-    files = man.get('files', {})
+    man = _manifest(path)
+    files = man['files']
     extra = sorted(p.name for p in path.iterdir() if p.name != MANIFEST and p.name not in files)
     if extra:
         raise ValueError(f"{str(path)!r} holds files that its manifest does not list: {extra}; "
@@ -157,41 +184,107 @@ def verify_folder(path): # a results folder
                              f"sha256 differs from the manifest)")
     return man
 
-def check_replaceable(path): # a folder a result is about to be saved into
-    "Raise unless `path` is new, an empty folder, or a results folder (the only ones replaced)."
+def _some(names:list): return f"{names[:5]}{' ...' if len(names) > 5 else ''}"
+
+def _drop(o, keys):
+    "JSON value `o` without the dict entries named in `keys`, at any depth."
+    if isinstance(o, dict): return {k: _drop(v, keys) for k, v in o.items() if k not in keys}
+    if isinstance(o, list): return [_drop(v, keys) for v in o]
+    return o
+
+def _same(a, b): return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+def changed_settings(old:dict, # a config (parsed config.json) of an earlier run
+                     new:dict, # the config of this run
+                     volatile=VOLATILE): # entries left out, at any depth
+    "Sorted names of the entries of `old` and `new` that differ (or that only one has)."
+    a, b = _drop(old, volatile), _drop(new, volatile)
+    if not (isinstance(a, dict) and isinstance(b, dict)): return [] if _same(a, b) else ['(all)']
+    return sorted(str(k) for k in a.keys() | b.keys()
+                  if k not in a or k not in b or not _same(a[k], b[k]))
+
+def _ours(path:Path):
+    "The names the manifest of results folder `path` lists; raise if it lists less than the folder."
+    try: listed = set(_manifest(path)['files'])
+    except ValueError as e:
+        raise FileExistsError(f"{e}; so it is unknown which of its files are the package's: move "
+                              f"yours out of it, or save into another folder") from None
+    foreign = sorted(p.name + ('/' if p.is_dir() and not p.is_symlink() else '')
+                     for p in path.iterdir() if p.name != MANIFEST and
+                     (p.name not in listed or (p.is_dir() and not p.is_symlink())))
+    if foreign:
+        raise FileExistsError(f"{str(path)!r} holds a results set and also {_some(foreign)}, which "
+                              f"its manifest does not list: they are not the package's, so the "
+                              f"folder is not replaced; move them out of it, or save into another "
+                              f"folder")
+    return listed
+
+def _check_settings(path:Path, listed:set, new, name:str):
+    "Raise if the settings file `name` of results set `path` differs from `new` (its contents)."
+    try: old = json.loads((path/name).read_text()) if name in listed else None
+    except (json.JSONDecodeError, UnicodeDecodeError): old = '(unreadable)'
+    changed = ([f'{name} (the old set has none)'] if old is None else
+               changed_settings(old, json.loads(new)))
+    if changed:
+        raise FileExistsError(f"{str(path)!r} holds the results of other settings ({name} "
+                              f"differs in {_some(changed)}): pass overwrite=True (CLI: "
+                              f"--overwrite) to replace them, or save into another folder")
+
+def check_replaceable(path, # a folder a result is about to be saved into
+                      files:dict|None=None, # {file name: contents} about to be written there
+                      settings:str|None=None, # the file of `files` holding the run's settings
+                      overwrite:bool=False): # replace a results set of other `settings`
+    "Raise unless `path` is new, empty, or a results set of ours (same `settings`); -> its files."
     path = Path(path)
-    if not path.exists(): return
+    if not path.exists(): return set()
     if not path.is_dir():
         raise NotADirectoryError(f"{str(path)!r} is a file, not a folder: pass a folder for "
                                  f"the results")
-    if (path/MANIFEST).exists(): return
-    other = sorted(p.name for p in path.iterdir())
-    if other:
-        raise FileExistsError(f"{str(path)!r} already holds files that are not a results folder "
-                              f"({other[:5]}{' ...' if len(other) > 5 else ''}): save into a new "
-                              f"or empty folder, so that nothing of yours is replaced")
+    if not (path/MANIFEST).exists():
+        other = sorted(p.name for p in path.iterdir())
+        if other:
+            raise FileExistsError(f"{str(path)!r} already holds files that are not a results "
+                                  f"folder ({_some(other)}): save into a new or empty folder, so "
+                                  f"that nothing of yours is replaced")
+        return set()
+    listed = _ours(path)
+    if settings is not None and settings in (files or {}) and not overwrite:
+        _check_settings(path, listed, files[settings], settings)
+    return listed
+
+def _discard(old:Path, listed:set, path:Path):
+    "Delete the replaced set in `old`: the files its manifest listed, then the folder if empty."
+    for name in [*listed, MANIFEST]: (old/name).unlink(missing_ok=True)
+    try: os.rmdir(old)
+    except OSError:   # something was put into the folder while it was being replaced: not ours
+        kept = path.with_name(f"{path.name}.not-ours-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.rename(old, kept)
+        warnings.warn(f"files were put into {str(path)!r} while it was being saved: they are "
+                      f"now in {str(kept)!r} (not deleted)", stacklevel=3)
 
 def write_folder(path, # the results folder to (re)place
                  files:dict, # {file name: bytes or str}: its new contents
                  keep:bool=False, # also keep the files the folder already holds (verified)
                  meta:dict|None=None, # written into the manifest (e.g. the package version)
-                 lock_timeout:float=60.): # seconds to wait for another writer
+                 lock_timeout:float=60., # seconds to wait for another writer
+                 settings:str|None=None, # the file of `files` with the run's settings (config.json)
+                 overwrite:bool=False): # replace a results set whose `settings` differ
     "Replace folder `path` with exactly `files` (+ with `keep` its own), atomically; manifest last."
     path = Path(path).absolute()
     bad = [n for n in files if not n or '/' in n or n.startswith('.') or n == MANIFEST]
     if bad:
         raise ValueError(f"file names {bad} cannot be written into a results folder: use plain "
                          f"names (no '/', no leading '.', not {MANIFEST})")
-    check_replaceable(path)
+    check_replaceable(path, files, settings, overwrite)   # before waiting for the lock
     path.parent.mkdir(parents=True, exist_ok=True)
     with folder_lock(path, lock_timeout):
+        listed = check_replaceable(path, files, settings, overwrite)   # as it is now
         for old in path.parent.glob(f'.{path.name}.tmp-*'):   # left by a killed save
             shutil.rmtree(old, ignore_errors=True)
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.tmp-'))
+        tmp, swapped = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.tmp-')), False
         try:
             os.chmod(tmp, 0o777 & ~_umask())
-            kept = (verify_folder(path)['files']
-                    if keep and path.exists() and (path/MANIFEST).exists() else {})
+            kept = verify_folder(path)['files'] if keep and listed else {}
             for name in kept:
                 if name not in files: shutil.copy2(path/name, tmp/name)
             for name, data in files.items():
@@ -211,11 +304,36 @@ def write_folder(path, # the results folder to (re)place
                     os.rename(path, old)
                     os.rename(tmp, path)
                     tmp = old
+                swapped = True
                 _stage('swapped')
             else: os.rename(tmp, path)
             _fsync_dir(path.parent)
-        finally: shutil.rmtree(tmp, ignore_errors=True)   # staging folder, or (swapped) the old set
+        finally:   # the old set (only what its manifest listed), or the staging folder
+            if swapped: _discard(tmp, listed, path)
+            else: shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+# %% ../nbs/12_results.ipynb #8bdd2e51
+def _new_dir(root:Path, stamp:str):
+    "Make `root/stamp` (or `stamp-2`, `stamp-3`, ... if taken) and return it."
+    for i in itertools.count(1):
+        p = root/(stamp if i == 1 else f'{stamp}-{i}')
+        try:
+            p.mkdir(parents=True)
+            return p
+        except FileExistsError: continue
+
+def unique_save_dir(root='ablation_results', # the folder the runs' folders go in
+                    stamp:str|None=None): # the new folder's name (default: local time YYYYmmdd-HHMMSS)
+    "A new, empty results folder `root/<stamp>` (`-2`, `-3`, ... if taken), made now; every rank's."
+    out, err = None, None
+    if is_main():
+        try: out = str(_new_dir(Path(root), stamp or time.strftime('%Y%m%d-%H%M%S')))
+        except OSError as e: err = e
+    got = all_gather_objects((out, None if err is None else f"{type(err).__name__}: {err}"))[0]
+    if err is not None: raise err
+    if got[1]: raise RuntimeError(f"rank 0 could not make a results folder in {root!r}: {got[1]}")
+    return Path(got[0])
 
 # %% ../nbs/12_results.ipynb #9234c91d
 _FILES = dict(config='config.json', neurons='neurons.json', table='results.csv',
@@ -264,11 +382,13 @@ class AblationResults:
 
     def save(self, path, # the results folder (replaced whole, atomically; see `write_folder`)
              extra:dict|None=None, # more {file name: bytes} to write into the folder (e.g. figures)
-             lock_timeout:float=60.): # seconds to wait for another process writing the same folder
+             lock_timeout:float=60., # seconds to wait for another process writing the same folder
+             overwrite:bool=False): # replace a results set of other settings (its own files only)
         "Write this result (and `extra` files) as one results folder with a manifest."
         from neuron_ablation import __version__
         return write_folder(path, {**self.files(), **(extra or {})}, meta=dict(package=__version__),
-                            lock_timeout=lock_timeout)
+                            lock_timeout=lock_timeout, settings=_FILES['config'],
+                            overwrite=overwrite)
 
     @classmethod
     def load(cls, path):

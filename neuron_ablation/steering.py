@@ -99,7 +99,8 @@ class SteeringResults:
         return wide[[c for c in cols if c in wide]].reset_index()
 
     def save(self, path, # the results folder to (re)place
-             extra:dict|None=None): # more {file name: bytes} for the folder (e.g. `figure_bytes`)
+             extra:dict|None=None, # more {file name: bytes} for the folder (e.g. `figure_bytes`)
+             overwrite:bool=False): # replace a results set of other settings (its own files only)
         "Write table/stats/curve.csv, config/neurons.json (and `extra`) as one folder, atomically."
         files = {'table.csv': self.table.to_csv(index=False),
                  'stats.csv': self.stats.to_csv(index=False),
@@ -107,7 +108,7 @@ class SteeringResults:
                  'config.json': json.dumps(to_jsonable(self.config), indent=1),
                  'neurons.json': json.dumps(
                      to_jsonable({str(l): v for l, v in self.neurons.items()}), indent=1)}
-        write_folder(path, {**files, **(extra or {})})
+        write_folder(path, {**files, **(extra or {})}, settings='config.json', overwrite=overwrite)
         return Path(path)
 
     @classmethod
@@ -350,7 +351,8 @@ class SelectorComparison:
                                                      'value']]
 
     def save(self, path, # the results folder to (re)place
-             extra:dict|None=None): # more {file name: bytes} for the folder (e.g. `figure_bytes`)
+             extra:dict|None=None, # more {file name: bytes} for the folder (e.g. `figure_bytes`)
+             overwrite:bool=False): # replace a results set of other settings (its own files only)
         "Write comparison/agreement/effects/winners.csv, config/neurons.json, `extra`, atomically."
         files = {'comparison.csv': self.to_frame().to_csv(index=False),
                  'agreement.csv': self.agreement.to_csv(index=False),
@@ -361,7 +363,7 @@ class SelectorComparison:
                  'neurons.json': json.dumps(to_jsonable({m: {str(l): v for l, v in d.items()}
                                                          for m, d in self.neurons.items()}),
                                             indent=1)}
-        write_folder(path, {**files, **(extra or {})})
+        write_folder(path, {**files, **(extra or {})}, settings='config.json', overwrite=overwrite)
         return Path(path)
 
     @classmethod

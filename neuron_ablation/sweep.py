@@ -4,7 +4,7 @@
 
 # %% ../nbs/17_sweep.ipynb #160b23be
 from __future__ import annotations
-import dataclasses, hashlib, os, shutil
+import dataclasses, hashlib, io, json, os, re, shutil, warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Hashable
@@ -22,32 +22,89 @@ from .distributed import is_main
 __all__ = ['Keep', 'run_key', 'Conditions', 'run_on_cache', 'run_conditions']
 
 # %% ../nbs/17_sweep.ipynb #272d18f2
+_MAGIC = b'neuron_ablation kept step 1\n'
+
+def _pack(out, key:str, name:str) -> bytes:
+    "A kept step's file: a header (run key, step name, size and sha256 of the body), then the body."
+    buf = io.BytesIO(); torch.save(out, buf); body = buf.getvalue()
+    head = dict(key=key, name=name, size=len(body), sha256=hashlib.sha256(body).hexdigest())
+    return _MAGIC + json.dumps(head).encode() + b'\n' + body
+
+def _unpack(data:bytes, key:str, name:str):
+    "(the kept value, None), or (None, why the file cannot be used) for a file's bytes."
+    if not data.startswith(_MAGIC):
+        return None, "it is not a step file this package wrote (another program's, or cut short)"
+    line, _, body = data[len(_MAGIC):].partition(b'\n')
+    try: h = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError): h = None
+    if not isinstance(h, dict): return None, "its header is damaged (cut short?)"
+    if h.get('key') != key:
+        return None, f"it belongs to another run (key {h.get('key')!r}; this run's is {key!r})"
+    if h.get('name') != name: return None, f"it holds the step {h.get('name')!r}"
+    if len(body) != h.get('size') or hashlib.sha256(body).hexdigest() != h.get('sha256'):
+        return None, (f"it is cut short or damaged ({len(body)} of {h.get('size')} bytes, or its "
+                      "sha256 differs)")
+    try: return torch.load(io.BytesIO(body), weights_only=False), None
+    except Exception as e:   # e.g. a class the step held moved in a newer version of a package
+        return None, f"it cannot be read back ({type(e).__name__}: {e})"
+
+def _condensed(names:list):
+    "'stats, sweep [0, 1]' for ['stats', 'sweep-0', 'sweep-1']: numbered batches grouped."
+    groups = {}
+    for n in names:
+        m = re.fullmatch(r'(.+)-(\d+)', n)
+        groups.setdefault(m[1] if m else n, []).append(m[2] if m else None)
+    return ', '.join(k if None in v else f"{k} [{', '.join(v)}]" for k, v in groups.items())
+
 class Keep:
     "Finished steps of one run in `folder` (None: none): `keep(name, fn)` reads or computes them."
-    def __init__(self, folder:Path|str|None=None): # where finished steps go (None: nowhere)
+    def __init__(self, folder:Path|str|None=None, # where finished steps go (None: nowhere)
+                 key:str|None=None): # the run's key every file must carry (default: folder name)
         self.folder = None if folder is None else Path(folder)
+        self.key = key or (None if folder is None else self.folder.name)
+        self.reused = []   # the steps read back, in order
 
     @classmethod
     def beside(cls, save_dir:Path|str, # a results folder
                key:str): # what the run's numbers depend on, e.g. a `run_key`
         "The `Keep` of a run writing `save_dir`: the folder `.<its name>.partial-<key>` beside it."
         save_dir = Path(save_dir)
-        return cls(save_dir.parent/f'.{save_dir.name}.partial-{key}')
+        return cls(save_dir.parent/f'.{save_dir.name}.partial-{key}', key)
+
+    def _read(self, p:Path, name:str):
+        "(value, None) of a valid kept file; (None, '') if there is none; (None, why) if unusable."
+        if not p.exists(): return None, ''
+        return _unpack(p.read_bytes(), self.key, name)
 
     def __call__(self, name:str, # the step's file name, without '.pt'
                  fn:Callable, # computes the step
                  own:bool=False): # this rank's share (each rank writes its own); else rank 0 writes
-        "`fn()`'s result: read from `folder/name.pt` if there, else computed and saved atomically."
+        "`fn()`'s result: read from `folder/name.pt` if valid, else computed and saved atomically."
         if self.folder is None: return fn()
         p = self.folder/f'{name}.pt'
-        if p.exists() if own else all(all_gather_objects(p.exists())):
-            return torch.load(p, weights_only=False)
+        out, why = self._read(p, name)
+        if why is None if own else all(all_gather_objects(why is None)):
+            self.reused.append(name)
+            return out
+        if why: warnings.warn(f"resume: {str(p)!r} is not used, {why}; the step is computed again",
+                              stacklevel=2)
         out = fn()
         if own or is_main():
             self.folder.mkdir(parents=True, exist_ok=True)
             tmp = p.with_name(f'.{p.name}.{os.getpid()}.tmp')
-            torch.save(out, tmp); os.replace(tmp, p)
+            tmp.write_bytes(_pack(out, self.key, name)); os.replace(tmp, p)
         return out
+
+    def resumed(self):
+        "One line naming the folder and the steps read back from it (None if none were)."
+        if not self.reused: return None
+        return (f"resumed from {str(self.folder)!r}: the finished steps {_condensed(self.reused)} "
+                "were read back, not computed again")
+
+    def announce(self):
+        "Warn (on rank 0) that the run resumed, naming the folder and the steps reused."
+        msg = self.resumed()
+        if msg and is_main(): warnings.warn(msg, stacklevel=2)
 
     def clear(self):
         "Remove the folder (and older ones of the same results folder) once the results are saved."
