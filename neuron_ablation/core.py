@@ -341,9 +341,11 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
 
 @patch
 def check_config(self:NeuronAblator, cfg:AblationConfig, # the run's settings
-                 scores:NeuronScores|None=None, stats:NeuronStats|None=None): # precomputed, if any
-    "Every check of `cfg` that needs only the model (no clips, nothing fitted): `run`'s first step."
+                 scores:NeuronScores|None=None, stats:NeuronStats|None=None, # precomputed, if any
+                 clips:Sequence=()): # (inputs, attention_mask) pairs the frame policy must fit
+    "Every check of `cfg` that needs only the model (nothing fitted): `run`'s first step."
     st = self.st
+    for x, m in clips: _check_frames(st, cfg.frames, x, m)
     st.check_eval()
     check_topk(cfg.topk, st.width(self.site), self.site)
     _covers('stats', stats, self.site, self.layers)
