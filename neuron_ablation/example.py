@@ -98,7 +98,8 @@ def _generated(g, f, doc):
                    default=f.default, choices=choices, help=h)
 
 _API_CHECKS = {'ablate_mode': check_mode,   # `AblationConfig`'s own checks of these fields
-               'attribution_method': lambda v: check_choice('attribution method', v, sorted(METHODS)),
+               'attribution_method': lambda v: check_choice('attribution method', v,
+                                                            sorted(METHODS)),
                'primary': lambda v: check_choice('primary', v, CONTROLS)}
 
 def _api(check):
@@ -341,7 +342,11 @@ def _regression_labels(ablator, args, target, *corpora):
                          "pass --targets FILE.csv (a 'path' column relative to --data_path and a "
                          f"column {name!r}, or name it with --target_column)")
     if args.data_path is None:
-        raise ValueError("--targets matches clips by their file under --data_path: pass --data_path")
+        raise ValueError("--targets matches clips by their file under --data_path: "
+                         "pass --data_path")
+    if args.stream:   # a stream's batches carry its class ids as labels (`clips.request`)
+        raise ValueError("--targets cannot go with --stream yet: leave --stream out (the corpus is "
+                         "loaded in memory)")
     table = read_targets(args.targets, args.target_column or name)
     return [clip_targets(c, table, args.data_path) for c in corpora]
 
@@ -376,16 +381,15 @@ def _limited(corpus, n, flag:str, seed:int, hint:str):
     try: return corpus.limit(n, seed=seed)
     except ValueError as e: raise ValueError(f"{e} (--{flag}; {hint})") from None
 
-def _checked(args, ablator, target, clips):
+def _checked(args, ablator, target, names, clips):
     "Every cheap check of the job, before any fitting: the API's (`check_config`, the target)."
-    names = list(clips[0][2].class_names) if needs_probe(ablator, args) else ablator.class_names
-    validate_target(target, names)   # the probe's classes are the corpus classes
+    check_topk(args.topk, ablator.st.width(args.site), args.site)   # the run's first check
+    validate_target(target, names)
     if args.targets is not None and (ablator.st.task != 'regression' or args.probe):
         raise ValueError("--targets gives a regression head's targets, but the model's head is a "
                          "classifier: leave --targets out (the class folders are its labels)")
-    if args.compare_selectors or args.ablate_mode == 'gain':   # their front doors check the rest
-        check_topk(args.topk, ablator.st.width(args.site), args.site); return None
-    return ablator.check_config(job_config(args, target), clips=[(x, m) for x, m, _ in clips])
+    if args.compare_selectors or args.ablate_mode == 'gain': return None   # their own checks
+    return ablator.check_config(job_config(args, target), clips=clips)
 
 def _counts(ablator, ye, args) -> str:
     "The held-out clips per class (a regression head: its targets' mean and range)."
@@ -409,9 +413,9 @@ def run_job(args):
                             batch_size=args.batch_size, device=args.device, dtype=args.dtype,
                             **n_random)
     probe = needs_probe(ablator, args)
-    target = resolve_target(args.target_class, train.class_names if probe else ablator.class_names,
-                            args.model_name is None)
-    cfg = _checked(args, ablator, target, [(xs, ms, score), (xe, me, test)])   # before any fitting
+    names = list(train.class_names) if probe else ablator.class_names   # a probe's: the corpus'
+    target = resolve_target(args.target_class, names, args.model_name is None)
+    cfg = _checked(args, ablator, target, names, [(xs, ms), (xe, me)])   # before any fitting
     if ablator.st.task == 'regression' and not probe:
         ys, ye = _regression_labels(ablator, args, target, score, test)
     else:
@@ -535,7 +539,7 @@ def _report(out, args):
         errs = dict(zip(res.scores.layer.unique().tolist(), meta['convergence_delta']['max_rel']))
         bad = [l for l, ok in zip(errs, meta['converged']) if not ok]
         print(f"{res.config['attribution_method'].replace('_', ' ')} "
-              f"({meta.get('baselines', 'mean')} baseline): "
+              f"({meta['baselines']} baseline): "
               f"steps per layer {dict(zip(errs, meta['steps_per_layer']))}, "
               f"completeness error {{{', '.join(f'{l}: {e:.1e}' for l, e in errs.items())}}}"
               + (f"; NOT CONVERGED at layers {bad} (tolerance {meta['tolerance']})" if bad
