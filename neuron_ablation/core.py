@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from fastcore.basics import patch
 
 from .checks import check_site, check_choice, check_positive_int, check_topk
+from .checks import validate_target
 from .model import SpeechTransformer, first_batch, is_stream
 from .heads import fit_probe, auto_probe
 from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain
@@ -123,6 +124,8 @@ class AblationConfig:
         if unknown:
             raise TypeError(f"{unknown} are not settings of the attribution method "
                             f"{self.attribution_method!r}; its settings are {own}")
+        if self.method_kw.get('n_steps') is not None:   # None: adaptive; 0 is not that
+            check_positive_int('n_steps', self.method_kw['n_steps'])
 
     def to_dict(self):
         "Plain-JSON form (the frame policy as its string)."
@@ -309,25 +312,19 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     st = self.st
     inputs, attention_mask, eval_inputs, eval_attention_mask = map(
         self.follow, (inputs, attention_mask, eval_inputs, eval_attention_mask))
-    st.check_eval()
-    check_topk(cfg.topk, st.width(self.site), self.site)   # what needs only the model comes first
-    _covers('stats', stats, self.site, self.layers)
-    _covers('scores', scores, self.site, self.layers)
+    self.check_config(cfg, scores, stats)   # what needs only the model comes first
     # a probe a run fitted knows the clips and labels it was fitted on
     trusted, fitted_for = (), getattr(st.head, 'fitted_for', None)
     if st.head is None or fitted_for is not None:   # bare encoder: a probe for these clips
         inputs, attention_mask = trusted = st.validate(inputs, attention_mask, sampling_rate)
         key = run_key(digests(inputs), None if labels is None else torch.as_tensor(labels).cpu())
         if st.head is None or fitted_for != key:   # none yet, or fitted for others: (re)fit
+            _check_frames(st, cfg.frames, inputs, attention_mask)   # the cheap checks first
+            _check_probe_target(cfg.target_class, labels)
             st.head = None
             with st.trusting(*trusted):
                 auto_probe(st, inputs, labels, attention_mask, batch_size=self.batch_size)
             st.head.fitted_for = key
-    if st.task == 'regression' and cfg.attribution_method == 'activation':
-        raise ValueError("attribution_method='activation' contrasts the target class's clips with "
-                         "the others', which a regression head does not have: use "
-                         "'integrated_gradients', 'gradient' or 'ablation' (they explain the "
-                         "chosen output)")
     with st.trusting(*trusted):   # validated above for the probe, else here
         sc = request(st, inputs, labels, cfg.target_class, attention_mask, sampling_rate)
     if eval_inputs is None and eval_labels is not None:
@@ -340,11 +337,39 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
         _check_halves(sc.labels, sc.target, len(st.class_names), cfg.attribution_method)
         if score_clusters is not None:
             _check_speaker_halves(sc.labels, sc.target, score_clusters, self.seed)
-    _check_controls(st, cfg, scores, ev, eval_clusters, self.site)
+    if eval_clusters is not None and len(eval_clusters) != len(ev):
+        raise ValueError(f"eval_clusters has {len(eval_clusters)} entries for {len(ev)} held-out "
+                         f"clips: give one cluster (speaker or sentence) per clip")
     return sc, ev, self.n_random if cfg.n_random is None else int(cfg.n_random)
 
-def _check_controls(st, cfg, scores, ev, clusters, site):
-    "Refuse, before any work, a primary test the run cannot draw, or clusters of other clips."
+@patch
+def check_config(self:NeuronAblator, cfg:AblationConfig, # the run's settings
+                 scores:NeuronScores|None=None, stats:NeuronStats|None=None, # precomputed, if any
+                 clips:Sequence=()): # (inputs, attention_mask) pairs the frame policy must fit
+    "Every check of `cfg` that needs only the model (nothing fitted): `run`'s first step."
+    st = self.st
+    for x, m in clips: _check_frames(st, cfg.frames, x, m)
+    st.check_eval()
+    check_topk(cfg.topk, st.width(self.site), self.site)
+    _covers('stats', stats, self.site, self.layers)
+    _covers('scores', scores, self.site, self.layers)
+    if st.task == 'regression' and cfg.attribution_method == 'activation':
+        raise ValueError("attribution_method='activation' contrasts the target class's clips with "
+                         "the others', which a regression head does not have: use "
+                         "'integrated_gradients', 'gradient' or 'ablation' (they explain the "
+                         "chosen output)")
+    _check_controls(st, cfg, scores, self.site)
+    return cfg
+
+def _check_probe_target(target, labels):
+    "A bare encoder's target among the classes its probe will have ('0'..'C-1'), before fitting."
+    try: lab = torch.as_tensor(np.asarray(labels.cpu() if isinstance(labels, Tensor) else labels))
+    except (TypeError, ValueError): return   # not class ids: `auto_probe` refuses them, saying so
+    if lab.dim() != 1 or not len(lab) or lab.is_floating_point() or lab.min() < 0: return
+    validate_target(target, [str(c) for c in range(int(lab.max()) + 1)], lab)
+
+def _check_controls(st, cfg, scores, site):
+    "Refuse, before any work, a primary test the run cannot draw."
     if cfg.primary == 'magnitude' and 2 * cfg.topk > st.width(site):
         raise ValueError(f"topk={cfg.topk}: the magnitude-matched control replaces each top-k neuron "
                          f"by another of the {st.width(site)} at site {site!r}, so topk "
@@ -359,9 +384,6 @@ def _check_controls(st, cfg, scores, ev, clusters, site):
     if cfg.specificity and st.task == 'regression':
         raise ValueError("specificity=True asks for the target x evaluated-class matrix, which a "
                          "regression head has no classes for: pass specificity=False")
-    if clusters is not None and len(clusters) != len(ev):
-        raise ValueError(f"eval_clusters has {len(clusters)} entries for {len(ev)} held-out clips: "
-                         f"give one cluster (speaker or sentence) per clip")
 
 def _covers(what:str, o, site:str, layers:list):
     "Refuse precomputed `stats` / `scores` that do not cover the run's site and layers."

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.docments import docments
 
-from .checks import SITES, check_topk
+from .checks import SITES, check_topk, check_positive_int, validate_target, check_choice
+from .heads import auto_probe
 from .model import load_model, is_stream
-from .edits import MODES, as_frames
+from .edits import MODES, as_frames, check_mode
 from .attribution import METHODS
 from .corpora import DATASETS
 from .acoustics import FEATURES, check_feature_names
@@ -25,8 +26,8 @@ from .steering import (steering_sweep, compare_selectors, plot_steering,
 from .distributed import launched, is_main, is_distributed, describe, DEVICES, DTYPES
 
 # %% auto #0
-__all__ = ['PRESETS', 'default_preset', 'has_steps', 'build_parser', 'load_job', 'align_labels', 'prepare_head', 'resolve_target',
-           'job_config', 'run_job', 'eval_clusters', 'main']
+__all__ = ['PRESETS', 'default_preset', 'has_steps', 'build_parser', 'load_job', 'align_labels', 'needs_probe', 'prepare_head',
+           'read_targets', 'clip_targets', 'resolve_target', 'job_config', 'run_job', 'eval_clusters', 'main']
 
 # %% ../nbs/06_cli.ipynb #cf8d232d
 PRESETS = dict(   # named settings of `AblationConfig` fields, under the explicit flags
@@ -94,7 +95,20 @@ def _generated(g, f, doc):
                               default=f.default, help=h)
     choices = {'ablate_mode': MODES, 'attribution_method': sorted(METHODS),
                'primary': CONTROLS}.get(f.name)
-    g.add_argument(f'--{f.name}', type=t, default=f.default, choices=choices, help=h)
+    g.add_argument(f'--{f.name}', type=_api(_API_CHECKS[f.name]) if choices else t,
+                   default=f.default, choices=choices, help=h)
+
+_API_CHECKS = {'ablate_mode': check_mode,   # `AblationConfig`'s own checks of these fields
+               'attribution_method': lambda v: check_choice('attribution method', v,
+                                                            sorted(METHODS)),
+               'primary': lambda v: check_choice('primary', v, CONTROLS)}
+
+def _api(check):
+    "An argparse type that is the API's own check: its message is the flag's error."
+    def parse(s:str):
+        try: return check(s)
+        except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+    return parse
 
 # %% ../nbs/06_cli.ipynb #7cadfd92
 def _gains(s:str):
@@ -140,10 +154,18 @@ def _features_flag(g, f, doc):
 def _plots_flag(g, f, doc):
     g.add_argument('--plot_formats', dest='plots', type=_plots, default=f.default,
                    metavar='FORMAT,...',
-                   help=f"{doc}; here comma-separated, of {','.join(FORMATS)}; or none")
+                   help=f"{doc}; here comma-separated, of {','.join(FORMATS)}; or none "
+                   "(--ablate_mode gain and --compare_selectors write their one figure as PNG, "
+                   "and no report.html)")
+
+def _steps(s:str):
+    "argparse type of --n_steps: the API's rule (`check_positive_int`); leave it out for adaptive."
+    try: return check_positive_int('n_steps', int(s) if s.lstrip('-').isdigit() else s)
+    except ValueError as e: raise argparse.ArgumentTypeError(
+        f"{e} (leave --n_steps out for the adaptive steps)") from None
 
 def _steps_flag(g, f, doc):
-    g.add_argument('--n_steps', type=int, default=None,
+    g.add_argument('--n_steps', type=_steps, default=None,
                    help=f"the attribution method's steps, method_kw['n_steps'], for the methods "
                    f"that take them ({', '.join(filter(has_steps, sorted(METHODS)))}; refused "
                    "for the others); default: adaptive, doubled from 16 until completeness is "
@@ -220,6 +242,13 @@ def build_parser():
     a('--compare_selectors', type=_methods, default=None, metavar='METHOD,METHOD,...',
       help=f"compare these scoring methods (comma-separated, from: {', '.join(sorted(METHODS))}; "
       "'all' for every one) instead of one ablation run")
+    a('--targets', default=None, metavar='CSV',
+      help="a regression head's targets: a CSV with a 'path' column (each clip's file, relative "
+      "to --data_path) and a numeric column per output; required for a regression head, refused "
+      "for a classifier")
+    a('--target_column', default=None, metavar='NAME',
+      help="the column of --targets holding the target output's values (default: the output's "
+      "name, --target_class)")
     run = p.add_argument_group('the run', "The fields of AblationConfig, with its defaults and "
                                "docments. A preset sets some of them; explicit flags override it.")
     run.add_argument('--preset', choices=PRESETS, default=None, help=_preset_help())
@@ -284,14 +313,64 @@ def _clips(c, args):
     return ((c, None, torch.as_tensor(c.labels)) if is_stream(c)
             else c.batch(max_seconds=args.max_seconds, mode='crop'))
 
+def needs_probe(ablator, args) -> bool:
+    "Whether the job fits a probe: a bare encoder, or --probe."
+    return bool(args.probe) or ablator.st.head is None
+
 def prepare_head(ablator, args, train, corpus_names):
     "Fit a probe when needed; return a function mapping corpus labels to the head's class ids."
-    if args.probe or ablator.st.head is None:
+    if needs_probe(ablator, args):   # the API's probe, with its held-out check (`auto_probe`)
         xt, mt, yt = _clips(train, args)
-        ablator.fit_probe(xt, yt, attention_mask=mt, class_names=list(train.class_names),
-                          batch_size=args.batch_size)
+        auto_probe(ablator.st, ablator.follow(xt), yt, ablator.follow(mt),
+                   batch_size=args.batch_size, class_names=list(train.class_names))
         return lambda labels: torch.as_tensor(labels, dtype=torch.long)
     return lambda labels: align_labels(ablator.class_names, corpus_names, labels)
+
+def read_targets(path, # the --targets CSV
+                 column:str): # its column of the target output's values
+    "The --targets CSV as a Series: `column`'s values indexed by path relative to --data_path."
+    if not Path(path).is_file(): raise FileNotFoundError(f"--targets {str(path)!r} does not exist")
+    df = pd.read_csv(path)
+    if 'path' not in df or column not in df:
+        miss = [c for c in ('path', column) if c not in df]
+        raise ValueError(f"--targets {str(path)!r} has no column(s) {miss} (its columns: "
+                         f"{list(df.columns)}): it needs 'path' (each file relative to "
+                         f"--data_path) and the target values (--target_column, default the "
+                         f"output's name)")
+    if not pd.api.types.is_numeric_dtype(df[column]):
+        raise ValueError(f"--targets {str(path)!r}: column {column!r} is not numeric")
+    keys = df['path'].astype(str).map(lambda p: Path(p).as_posix())
+    if keys.duplicated().any():
+        raise ValueError(f"--targets {str(path)!r} lists {keys[keys.duplicated()].iloc[0]!r} twice")
+    return pd.Series(df[column].to_numpy(np.float64), index=keys)
+
+def clip_targets(corpus, # a `Corpus` or `ClipStream` read from --data_path
+                 table:pd.Series, # `read_targets`
+                 root): # --data_path
+    "Each clip's target value [N] float64 (matched by its path relative to `root`), or raise."
+    files = corpus.sources if is_stream(corpus) else corpus.paths
+    rel = [Path(f).resolve().relative_to(Path(root).resolve()).as_posix() for f in files]
+    miss = [r for r in rel if r not in table.index]
+    if miss: raise ValueError(f"--targets has no row for {len(miss)} of {len(rel)} clips, e.g. "
+                              f"{miss[:3]}: give every clip a row (path relative to --data_path)")
+    return torch.from_numpy(table.loc[rel].to_numpy())
+
+def _regression_labels(ablator, args, target, *corpora):
+    "A regression head's targets of each corpus' clips (--targets), or the refusal saying how."
+    name = ablator.class_names[validate_target(target, ablator.class_names)]
+    if args.targets is None:
+        raise ValueError(f"the model's head is a regression head (outputs {ablator.class_names}): "
+                         "it needs each clip's real target values, not the class folders' ids; "
+                         "pass --targets FILE.csv (a 'path' column relative to --data_path and a "
+                         f"column {name!r}, or name it with --target_column)")
+    if args.data_path is None:
+        raise ValueError("--targets matches clips by their file under --data_path: "
+                         "pass --data_path")
+    if args.stream:   # a stream's batches carry its class ids as labels (`clips.request`)
+        raise ValueError("--targets cannot go with --stream yet: leave --stream out (the corpus is "
+                         "loaded in memory)")
+    table = read_targets(args.targets, args.target_column or name)
+    return [clip_targets(c, table, args.data_path) for c in corpora]
 
 def resolve_target(target, class_names, demo:bool):
     "The target class from the flag: a name, an id, or the default ('happy' on the demo, else 0)."
@@ -318,33 +397,59 @@ def _split_note(score, test, in_sample:bool):
     return (f"scoring set: {len(score)} training clips (speakers {spk(score)}); "
             f"effects measured on {len(test)} held-out clips (speakers {spk(test)})")
 
+def _limited(corpus, n, flag:str, seed:int, hint:str):
+    "`corpus.limit(n)` (the API's rule for n), its refusal naming the flag; None: every clip."
+    if n is None: return corpus
+    try: return corpus.limit(n, seed=seed)
+    except ValueError as e: raise ValueError(f"{e} (--{flag}; {hint})") from None
+
+def _checked(args, ablator, target, names, clips):
+    "Every cheap check of the job, before any fitting: the API's (`check_config`, the target)."
+    check_topk(args.topk, ablator.st.width(args.site), args.site)   # the run's first check
+    validate_target(target, names)
+    if args.targets is not None and (ablator.st.task != 'regression' or args.probe):
+        raise ValueError("--targets gives a regression head's targets, but the model's head is a "
+                         "classifier: leave --targets out (the class folders are its labels)")
+    if args.compare_selectors or args.ablate_mode == 'gain': return None   # their own checks
+    return ablator.check_config(job_config(args, target), clips=clips)
+
+def _counts(ablator, ye, args) -> str:
+    "The held-out clips per class (a regression head: its targets' mean and range)."
+    if ablator.st.task != 'regression':
+        return ', '.join(f'{n}: {int((ye == i).sum())}' for i, n in enumerate(ablator.class_names))
+    return (f"targets from {args.targets}: mean {float(ye.mean()):.3g}, "
+            f"range {float(ye.min()):.3g}..{float(ye.max()):.3g}")
+
 def run_job(args):
     "Run the job for `args`: one front-door call that writes the results folder; return its output."
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
     model, test, train = load_job(args)
-    if args.max_samples: test = test.limit(args.max_samples, seed=args.split_seed)
-    score = test if args.in_sample else train.limit(args.n_score, seed=args.split_seed)
+    test = _limited(test, args.max_samples, 'max_samples', args.split_seed,
+                    'omit it to measure on every held-out clip')
+    score = test if args.in_sample else _limited(train, args.n_score, 'n_score', args.split_seed,
+                                                 'the scoring clips, 64 by default')
     (xe, me, ye), (xs, ms, ys) = _clips(test, args), _clips(score, args)
     n_random = {} if args.n_random is None else dict(n_random=args.n_random)   # None: the ablator's
     ablator = NeuronAblator(model, args.save_dir or unique_save_dir(), site=args.site,
                             seed=args.seed, overwrite=args.overwrite,
                             batch_size=args.batch_size, device=args.device, dtype=args.dtype,
                             **n_random)
-    check_topk(args.topk, ablator.st.width(args.site), args.site)   # before a probe is fitted
-    to_head = prepare_head(ablator, args, train, test.class_names)
-    ye, ys = to_head(ye), to_head(ys)
-    target = resolve_target(args.target_class, ablator.class_names, args.model_name is None)
+    probe = needs_probe(ablator, args)
+    names = list(train.class_names) if probe else ablator.class_names   # a probe's: the corpus'
+    target = resolve_target(args.target_class, names, args.model_name is None)
+    cfg = _checked(args, ablator, target, names, [(xs, ms), (xe, me)])   # before any fitting
+    if ablator.st.task == 'regression' and not probe:
+        ys, ye = _regression_labels(ablator, args, target, score, test)
+    else:
+        to_head = prepare_head(ablator, args, train, test.class_names)
+        ye, ys = to_head(ye), to_head(ys)
     note = _split_note(score, test, args.in_sample)
     if is_main():
-        counts = ', '.join(f'{n}: {int((ye == i).sum())}'
-                           for i, n in enumerate(ablator.class_names))
-        print(f"model: {ablator.st!r}\nclips: {len(ye)} ({counts})\n{note}"
+        print(f"model: {ablator.st!r}\nclips: {len(ye)} ({_counts(ablator, ye, args)})\n{note}"
               + (f"\ndata parallel: {describe()}; clips split by batch over the ranks, "
                  "reduced exactly; rank 0 writes" if is_distributed() else ''))
-    if args.compare_selectors or args.ablate_mode == 'gain':
-        return _beyond_job(args, ablator, (xs, ms, ys), (xe, me, ye), target, t0)
-    cfg = job_config(args, target)
+    if cfg is None: return _beyond_job(args, ablator, (xs, ms, ys), (xe, me, ye), target, t0)
     record = dict(clips_note=note, skipped_files=[dict(path=p, reason=r) for p, r in test.skipped],
                   preset=args.preset)
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
@@ -442,7 +547,8 @@ def _report(out, args):
     cols = [c for c in ('target_drop_topk', 'ci_low', 'ci_high', 'target_drop_random', 'p',
                         'p_holm', 'selectivity', 'jaccard', 'speaker_similarity_topk',
                         'speaker_similarity_random') if c in s]
-    print(f"\ntarget class: {res.config['class_names'][res.config['target_class']]!r}, "
+    what = 'output' if res.config.get('task') == 'regression' else 'class'
+    print(f"\ntarget {what}: {res.config['class_names'][res.config['target_class']]!r}, "
           f"top-{args.topk} vs {res.config['n_random']} random-{args.topk} draws, "
           f"mode {args.ablate_mode!r}, site {args.site!r}, method {args.attribution_method!r}")
     a = res.config.get('accounting', {})
@@ -456,14 +562,17 @@ def _report(out, args):
     if 'steps_per_layer' in meta:
         errs = dict(zip(res.scores.layer.unique().tolist(), meta['convergence_delta']['max_rel']))
         bad = [l for l, ok in zip(errs, meta['converged']) if not ok]
-        print(f"integrated gradients ({meta['baselines']} baseline): "
+        print(f"{res.config['attribution_method'].replace('_', ' ')} "
+              f"({meta['baselines']} baseline): "
               f"steps per layer {dict(zip(errs, meta['steps_per_layer']))}, "
               f"completeness error {{{', '.join(f'{l}: {e:.1e}' for l, e in errs.items())}}}"
               + (f"; NOT CONVERGED at layers {bad} (tolerance {meta['tolerance']})" if bad
                  else f", all within {meta['tolerance']:.0%}"))
     if res.controls is not None: _report_primary(res, s)
+    drop = ("target_drop: the drop of the predicted value of the target output"
+            if what == 'output' else "target_drop: the drop of P(target | target clips)")
     print(f"\nexploratory, uncorrected across metrics: top-k vs {res.config['n_random']} uniform "
-          'random-k draws (all held-out clips); bootstrap interval of the top-k effect\n')
+          f'random-k draws (all held-out clips); bootstrap interval of the top-k effect; {drop}\n')
     print(s[cols].to_string(float_format=lambda v: f'{v:.4f}'))
     if res.class_matrix is not None: _report_specificity(res)
     n, m = res.config['n_random'], len(s)
@@ -489,6 +598,9 @@ def _keep_heap():
         mallopt(-1, 2**31 - 1)   # M_TRIM_THRESHOLD
         mallopt(-3, 2**31 - 1)   # M_MMAP_THRESHOLD
 
+_REFUSED = (ValueError, FileNotFoundError, TypeError, NotADirectoryError, FileExistsError,
+            TimeoutError)   # bad inputs: one line on stderr and exit status 2
+
 def main(argv=None): # command-line arguments (default: sys.argv[1:])
     "Entry point of `neuron-ablation` and `python -m neuron_ablation.example`."
     import warnings
@@ -496,16 +608,16 @@ def main(argv=None): # command-line arguments (default: sys.argv[1:])
     _keep_heap()   # a process of our own: tune its allocator for the run
     # a torch-internal notice from WavLM attention
     warnings.filterwarnings('ignore', message='Support for mismatched key_padding_mask')
-    # under torchrun: join its process group (gloo on CPU, nccl on CUDA) for the run
-    with launched(args.device):
-        try: out = run_job(args)
-        except (ValueError, FileNotFoundError, TypeError, NotADirectoryError, FileExistsError,
-                TimeoutError) as e:
-            print(f"neuron-ablation: error: {e}", file=sys.stderr)
-            raise SystemExit(2)
-        # the front door has said what was done and that nothing is half-written
-        except KeyboardInterrupt: raise SystemExit(130)
-        if is_main(): _report(out, args)
+    # under torchrun: join its process group (gloo on CPU, nccl on CUDA) for the run; joining
+    # checks the device, so every rank refuses a device it lacks as any other bad input
+    try:
+        with launched(args.device): out, report = run_job(args), is_main()
+    except _REFUSED as e:
+        print(f"neuron-ablation: error: {e}", file=sys.stderr)
+        raise SystemExit(2)
+    # the front door has said what was done and that nothing is half-written
+    except KeyboardInterrupt: raise SystemExit(130)
+    if report: _report(out, args)
     return out
 
 # %% ../nbs/06_cli.ipynb #f5c75db7

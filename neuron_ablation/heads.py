@@ -121,7 +121,8 @@ def auto_probe(st:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms a
                folds:int=5, # stratified cross-validation folds (fewer when a class has fewer clips)
                # held-out accuracy must beat the majority class at this level (one-sided binomial)
                alpha:float=0.05,
-               batch_size:int=16):
+               batch_size:int=16,
+               class_names:Sequence[str]|None=None): # the probe's class names (default '0'..'C-1')
     "Fit and attach a `LinearProbe` for a bare encoder if it beats chance held out; -> the probe."
     from scipy.stats import binom
     inputs, attention_mask = st.validate(inputs, attention_mask)
@@ -129,12 +130,17 @@ def auto_probe(st:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms a
     if lab.dim() != 1 or lab.is_floating_point() or len(lab) == 0 or lab.min() < 0:
         raise ValueError("a bare encoder needs class labels to fit its probe: one non-negative int "
                          f"per clip, got {labels!r}")
-    C = int(lab.max()) + 1; y = validate_labels(lab, len(inputs), range(C))
+    C = len(class_names) if class_names is not None else int(lab.max()) + 1
+    y = validate_labels(lab, len(inputs), class_names or range(C))
     counts = torch.bincount(y, minlength=C)
     layer = st.n_layers if layer is None else st.check_layer(layer)
     where = f"a linear probe on layer {layer} (mean over real frames)"
+    # a model with a head of its own (a CLI --probe) has it replaced: say that, not "bare"
+    bare = st.head is None
+    why = ("the model is a bare encoder" if bare
+           else f"a probe replaces the model's own {type(st.head).__name__}")
     if (counts < 2).any():
-        raise ValueError(f"the model is a bare encoder without a classification head, so {where} "
+        raise ValueError(f"{why}, so {where} "
                          "would be fitted from your labels; but class(es) "
                          f"{(counts < 2).nonzero().flatten().tolist()} have fewer than 2 clips "
                          f"(class counts {counts.tolist()}), so its held-out accuracy cannot be "
@@ -157,15 +163,15 @@ def auto_probe(st:SpeechTransformer, inputs:Tensor, # [B, S] float32 waveforms a
     info = dict(layer=layer, pooling='mean over real frames', n_clips=n, folds=k,
                 heldout_accuracy=acc, chance=chance, p=pval)
     if pval > alpha:
-        raise ValueError(f"the model is a bare encoder, so {where} was fitted from your labels; "
+        raise ValueError(f"{why}, so {where} was fitted from your labels; "
                          f"its {k}-fold held-out accuracy is {acc:.2f} on {n} clips, not above "
                          f"chance ({chance:.2f}, the majority class; binomial p = {pval:.2g} > "
                          f"{alpha}): the encoder's states do not tell these classes apart, and an "
                          "ablation would measure noise. Use more or real labelled clips, another "
                          "layer (`ablator.fit_probe(x, y, layer=...)`), or a model with a trained "
                          "head")
-    probe = _fit_linear(X, y, LinearProbe(layer, X.shape[1], C))
+    probe = _fit_linear(X, y, LinearProbe(layer, X.shape[1], C, class_names))
     probe.fit_info = info; st.head = probe
-    print(f"neuron_ablation: bare encoder, no head: fitted {where} on {n} labelled clips; {k}-fold "
+    print(f"neuron_ablation: {'bare encoder, no head' if bare else why}: fitted {where} on {n} labelled clips; {k}-fold "
           f"held-out accuracy {acc:.2f} (chance {chance:.2f}, p = {pval:.2g})")
     return probe

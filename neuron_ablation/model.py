@@ -153,7 +153,8 @@ class SpeechTransformer:
     def __repr__(self):
         return (f"SpeechTransformer({type(self.model).__name__}, N={self.n_layers} blocks, "
                 f"D={self.d_model}, d_ff={self.d_ffn}, {self.arch.layout}, "
-                f"head={type(self.head).__name__ if self.head is not None else None})")
+                f"head={type(self.head).__name__ if self.head is not None else None}"
+                f"{' (regression)' if getattr(self.head, 'task', '') == 'regression' else ''})")
 
 # %% ../nbs/09_model.ipynb #32be4b82
 def as_transformer(obj): # a `SpeechTransformer`, anything with `.st` (`NeuronAblator`), an HF model
