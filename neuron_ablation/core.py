@@ -796,7 +796,8 @@ def _accounting(self:NeuronAblator, cfg:AblationConfig, sc:Clips, ev:Clips, scor
                     (" (the target's)" if pooled == n_t(sc) < len(sc) else ''),
         baseline=(None if base is None else f"{base} over all {len(sc)} scoring clips"
                   if base == 'mean' else str(base)),
-        primary_test=f"the {n_t(ev)} held-out clips of the target, against the {cfg.primary} control",
+        primary_test=(None if self.st.task == 'regression' else   # no controls yet: nothing is claimed
+                      f"the {n_t(ev)} held-out clips of the target, against the {cfg.primary} control"),
         not_drawn=(None if 2 * cfg.topk <= self.st.width(self.site) else
                    f"magnitude: topk {cfg.topk} > half the width {self.st.width(self.site)}"),
         table=f"all {len(ev)} held-out clips",

@@ -355,9 +355,22 @@ def clip_targets(corpus, # a `Corpus` or `ClipStream` read from --data_path
                               f"{miss[:3]}: give every clip a row (path relative to --data_path)")
     return torch.from_numpy(table.loc[rel].to_numpy())
 
+def _manifest_targets(args, col, corpora):
+    "Each corpus' `col` values from the --manifest's numeric columns (`corpus.targets`), or raise."
+    if args.stream:   # a stream's batches carry its class ids as labels (`clips.request`)
+        raise ValueError("regression targets cannot go with --stream yet: leave --stream out")
+    cols = list(corpora[0].targets.columns)
+    if col not in cols:
+        raise ValueError(f"--manifest has no numeric column {col!r} for the target output (its "
+                         f"target columns: {cols}): add it, or name one with --target_column")
+    return [torch.from_numpy(c.targets[col].to_numpy(np.float64)) for c in corpora]
+
 def _regression_labels(ablator, args, target, *corpora):
     "A regression head's targets of each corpus' clips (--targets), or the refusal saying how."
     name = ablator.class_names[validate_target(target, ablator.class_names)]
+    col = args.target_column or name
+    if args.targets is None and getattr(corpora[0], 'targets', None) is not None:
+        return _manifest_targets(args, col, corpora)   # --manifest's numeric columns
     if args.targets is None:
         raise ValueError(f"the model's head is a regression head (outputs {ablator.class_names}): "
                          "it needs each clip's real target values, not the class folders' ids; "
@@ -417,7 +430,7 @@ def _counts(ablator, ye, args) -> str:
     "The held-out clips per class (a regression head: its targets' mean and range)."
     if ablator.st.task != 'regression':
         return ', '.join(f'{n}: {int((ye == i).sum())}' for i, n in enumerate(ablator.class_names))
-    return (f"targets from {args.targets}: mean {float(ye.mean()):.3g}, "
+    return (f"targets from {args.targets or args.manifest}: mean {float(ye.mean()):.3g}, "
             f"range {float(ye.min()):.3g}..{float(ye.max()):.3g}")
 
 def run_job(args):
@@ -553,8 +566,10 @@ def _report(out, args):
           f"mode {args.ablate_mode!r}, site {args.site!r}, method {args.attribution_method!r}")
     a = res.config.get('accounting', {})
     base = f"; baseline {a['baseline']}" if a.get('baseline') else ''
-    print(f"neurons chosen on {a['selected_on']}{base}; judged on {a['primary_test']} (primary "
-          f"test) and on {a['table']} (table)" if a else res.config['clips_note'])
+    judged = (f"judged on {a['primary_test']} (primary test) and on {a['table']} (table)"
+              if a.get('primary_test') else f"judged on {a.get('table')} (table; a regression head has "
+              "no control test yet, so nothing here is claimed significant)")
+    print(f"neurons chosen on {a['selected_on']}{base}; {judged}" if a else res.config['clips_note'])
     if res.config['skipped_files']:
         print(f"left out {len(res.config['skipped_files'])} audio files that cannot be used "
               "(listed in config.json)")
