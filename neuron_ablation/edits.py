@@ -54,6 +54,9 @@ class Frames:
         object.__setattr__(self, 'idx', tuple(_frame_int('frame index', *self.idx)))
         if self.kind == 'list' and not self.idx:
             raise ValueError("Frames.at() got no frame index: give at least one (e.g. Frames.at(0))")
+        if any(i < 0 for i in self.idx) or self.center < 0:
+            raise ValueError(f"frame {min(self.idx + (self.center,))}: frame indices count from 0 "
+                             "(the clip's first frame); a negative one names no frame")
         if self.radius < 0:
             raise ValueError(f"window radius {self.radius}: must be >= 0 (0 edits the centre only)")
         if self.k < 1: raise ValueError(f"peak k={self.k}: must be >= 1 frame per clip")

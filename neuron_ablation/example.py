@@ -187,6 +187,15 @@ def _preset_help():
     return (f"named settings, under the explicit flags ({each}); "
             "default: demo with no --model_name/--data_path, else report")
 
+def _whole(lo:int):
+    "An argparse type: an int >= `lo` (a seed, a worker count), or the flag's error saying so."
+    def parse(s):
+        try: v = int(s)
+        except ValueError: v = None
+        if v is None or v < lo: raise argparse.ArgumentTypeError(f"{s!r}: give a whole number >= {lo}")
+        return v
+    return parse
+
 def build_parser():
     "The argument parser of `neuron-ablation` / `python -m neuron_ablation.example`."
     p = _Parser(prog='neuron-ablation', formatter_class=_Defaults,
@@ -226,13 +235,13 @@ def build_parser():
     a('--stream', action='store_true',
       help="read --data_path batch by batch from disk (never the whole corpus in memory) instead "
       "of loading it first")
-    a('--workers', type=int, default=2,
+    a('--workers', type=_whole(0), default=2,
       help="with --stream: processes that decode audio ahead of the model")
     a('--probe', action='store_true',
       help="fit a linear probe head even if the model has a classification head")
-    a('--seed', type=int, default=0,
+    a('--seed', type=_whole(0), default=0,
       help="seeds random-k draws, permutations, noise (not the data: see --split_seed)")
-    a('--split_seed', type=int, default=0,
+    a('--split_seed', type=_whole(0), default=0,
       help="seeds the speaker split and the clip subsets (--n_score, --max_samples)")
     a('--device', default='cpu', choices=DEVICES,
       help="where to compute ('auto': a GPU if there is one; under torchrun 'cuda' is each rank's "
@@ -259,8 +268,13 @@ def build_parser():
 
 # %% ../nbs/06_cli.ipynb #f2f887f2
 def _frames(s:str):
-    return as_frames([int(i) for i in s.split(',')]) if s and s[0].isdigit() else as_frames(s)
-
+    "--frames: a policy name or comma-separated frame indices (`as_frames` checks them)."
+    if not (s and s[0].isdigit()): return as_frames(s)
+    try: idx = [float(i) if '.' in i else int(i) for i in s.split(',')]
+    except ValueError:
+        raise ValueError(f"--frames {s!r}: give 'all', 'peak' or frame indices like 3,4,5") from None
+    try: return as_frames(idx)
+    except ValueError as e: raise ValueError(f"--frames {s!r}: {e}") from None
 def _speaker_kw(args) -> dict:
     "`load_folder`'s speaker settings from --speaker_regex / --manifest (folder corpora only)."
     kw = {k: getattr(args, k) for k in ('speaker_regex', 'manifest') if getattr(args, k) is not None}
