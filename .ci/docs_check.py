@@ -6,11 +6,24 @@ Static checks, on the HTML files:
 In a real browser (Debian's Chromium, headless, driven by selenium through Debian's chromedriver), over http on localhost:
   every page loads without console errors and every image on it is loaded; a search for an API name lists its page;
   a cross-link lands on its anchor; a run's `report.html` (given with --report) opens with every image loaded.
-Screenshots of the home page, an API page and a search result go to --shots.
+Leaks, docstrings, notebook references (static, `leak_problems`, `emphasis_problems`, `docstring_problems`,
+`notebook_ref_problems`): no warning (`file.py:12: UserWarning:`), traceback or absolute/temporary path
+(`/tmp/`, `/var/folders/`, `/home/<user>`, `/work/`, `C:\\Users`) in the visible text or in a code *output* block;
+source blocks (a `<pre>` with Pygments token spans) are left alone, as code may rightly name `Traceback` or `/tmp`.
+No `<em>`/`<strong>` whose text looks like code (brackets, commas, `=`): a docstring's `[n*B, C]` turned italic;
+and, on the package's docstrings and docments comments, no unescaped `*` pair or `_word_` outside backticks (what
+Markdown turns into emphasis). Every mention of an existing notebook (`10_edits`, `10_edits.ipynb`) in the prose is
+inside a link.
+In the browser also: no table cell whose text is clipped (overflow hidden / ellipsis) and no table wider than its
+container without a scrolling wrapper; every figure's smallest font (PNG tEXt `min_font_pt`, 7 pt when absent, with
+the pHYs dpi) is at least MIN_FONT_PX CSS px at its displayed width. `--report` (`report_problems`): a headline
+(`section#findings p.headline`), a reproduce command (`pre#reproduce`), no absolute path; in the browser every
+image and audio of it loads.
+Screenshots of the home page, the navigation sidebar, an API page, a search result and the report go to --shots.
 
     python .ci/docs_check.py [--site _docs] [--report results/demo/report.html] [--shots _docs_check] [--static]
 """
-import argparse, functools, http.server, re, sys, threading, time
+import argparse, ast, functools, http.server, io, re, struct, sys, threading, time, tokenize, zlib
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -62,6 +75,217 @@ def static_problems(site: Path) -> list:
     return bad
 
 
+ROOT = Path(__file__).resolve().parent.parent
+LEAKS = [(re.compile(r'\w+\.py:\d+: \w*(?:Warning|Error)\b'), 'a Python warning'),
+         (re.compile(r'\b\w*Warning: '), 'a warning'),
+         (re.compile(r'Traceback \(most recent call last\)'), 'a traceback'),
+         (re.compile(r'/tmp/|/var/folders/|/private/var/'), 'a temporary path'),
+         (re.compile(r'/home/\w+|/Users/\w+|/root/'), 'a home folder path'),
+         (re.compile(r'(?<![\w.])/work/'), 'an absolute /work/ path'),
+         (re.compile(r'[A-Za-z]:\\\\?Users\\'), 'a Windows user path')]
+NB_REF = re.compile(r'(?<![\w/.-])(\d\d[a-z]?_[a-z_]+[a-z])(?:\.ipynb)?(?![\w-])')
+CODEISH = re.compile(r'[\[\],=]')
+MIN_FONT_PX, DEFAULT_FONT_PT = 8.0, 7.0   # 8 CSS px ~ 6 pt: the smallest a reader reads on screen without zooming
+
+
+class _Read(HTMLParser):
+    "What a reader sees: prose (with inline code), output blocks (`<pre>` without Pygments spans), emphasis, link state."
+    def __init__(self):
+        super().__init__(); self.prose, self.outputs, self.ems, self._skip, self._a = [], [], [], 0, 0
+        self._pre, self._spans, self._em, self._last = None, False, None, ' '
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ('script', 'style'): self._skip += 1
+        elif tag == 'a': self._a += 1
+        elif tag == 'pre': self._pre, self._spans = [], False
+        elif tag == 'span' and self._pre is not None and a.get('class'): self._spans = True
+        elif tag in ('em', 'strong') and self._pre is None and (self._last[-1:].isalnum() or self._last[-1:] in '([,*'):
+            self._em = (tag, [])    # emphasis glued to a word or bracket: a `*` inside code, not nbdev's italic docstring
+    def handle_endtag(self, tag):
+        if tag in ('script', 'style') and self._skip: self._skip -= 1
+        elif tag == 'a' and self._a: self._a -= 1
+        elif tag == 'pre' and self._pre is not None:
+            if not self._spans: self.outputs.append(''.join(self._pre))
+            self._pre = None
+        elif tag in ('em', 'strong') and self._em: self.ems.append((self._em[0], ''.join(self._em[1]))); self._em = None
+    def handle_data(self, d):
+        if self._skip: return
+        if self._pre is not None: self._pre.append(d); return
+        self.prose.append((d, self._a > 0)); self._last = d or self._last
+        if self._em: self._em[1].append(d)
+
+
+@functools.lru_cache(None)
+def read(path: Path) -> _Read:
+    p = _Read(); p.feed(path.read_text(encoding='utf-8', errors='replace')); return p
+
+
+def site_pages(site: Path) -> list:
+    return sorted(p for p in site.rglob('*.html') if 'assets' not in p.parts and 'mathjax' not in p.parts)
+
+
+def leaks_in(text: str) -> list:
+    "[(kind, excerpt)] of warnings, tracebacks and absolute paths in `text`."
+    return [(kind, text[max(0, m.start() - 30):m.end() + 50].replace('\n', ' ')) for rx, kind in LEAKS for m in rx.finditer(text)]
+
+
+def leak_problems(page: Path, rel=None) -> list:
+    "Warnings, tracebacks and temporary/absolute paths in the visible text or the output blocks of one page."
+    doc, rel = read(page), rel or page.name
+    text = ' '.join(d for d, _ in doc.prose)
+    out = [f"{rel}: {k} in the text: ...{e!r}..." for k, e in leaks_in(text)]
+    return out + [f"{rel}: {k} in a code output: ...{e!r}..." for o in doc.outputs for k, e in leaks_in(o)]
+
+
+def emphasis_problems(page: Path, rel=None) -> list:
+    "`<em>`/`<strong>` whose text looks like code (brackets, commas, `=`): Markdown ate a `*` or `_` of a docstring."
+    return [f"{rel or page.name}: <{t}>{x[:60]!r}</{t}> looks like mangled code (a `*` or `_` read as emphasis)"
+            for t, x in read(page).ems if CODEISH.search(x)]
+
+
+def notebook_names(nbs: Path) -> set:
+    return {p.stem for p in nbs.glob('*.ipynb')}
+
+
+def notebook_ref_problems(page: Path, names: set, rel=None) -> list:
+    "Mentions of an existing notebook in the page's prose that are not inside a link."
+    bad = []
+    for d, linked in read(page).prose:
+        if linked: continue
+        bad += [f"{rel or page.name}: notebook {m.group(0)!r} mentioned without a link" for m in NB_REF.finditer(d) if m.group(1) in names]
+    return bad
+
+
+def _markdown_emphasis(text: str) -> list:
+    "Pieces of `text` (a docstring or comment) that Markdown would render as emphasis: `*..*` or `_.._` outside backticks."
+    plain = re.sub(r'`[^`]*`', '``', text)
+    plain = re.sub(r'\\[*_]|(?<![\w*])\*{1,2}(?:args|kwargs)\b', '', plain)
+    return [m.group(0) for m in re.finditer(r'(?<!\*)\*(?=\S)[^*\n]+?(?<=\S)\*(?!\*)|(?<!\w)_(?=\S)[^_\n]*?(?<=\S)_(?!\w)', plain)]
+
+
+def docstring_problems(pkg: Path) -> list:
+    "Docstrings and docments comments of the package's modules with text Markdown turns into emphasis."
+    bad = []
+    for f in sorted(pkg.glob('*.py')):
+        src, sig = f.read_text(encoding='utf-8'), set()      # sig: lines of public signatures (their docments)
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and not getattr(node, 'name', 'm').startswith('_'):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.body: sig.update(range(node.lineno, node.body[0].lineno))
+                doc = ast.get_docstring(node, clean=False) or ''
+                bad += [f"{f.name}: docstring of {getattr(node, 'name', 'the module')}: {e!r} renders as emphasis (escape it or use backticks)"
+                        for e in _markdown_emphasis(doc)]
+        for t in tokenize.generate_tokens(io.StringIO(src).readline):
+            if t.type == tokenize.COMMENT and t.start[0] in sig:
+                bad += [f"{f.name}:{t.start[0]}: comment {e!r} renders as emphasis in the docs (escape it or use backticks)"
+                        for e in _markdown_emphasis(t.string[1:])]
+    return bad
+
+
+def png_info(data: bytes) -> dict:
+    "A PNG's size, dpi (pHYs, None if absent) and tEXt entries, read from its chunks."
+    if data[:8] != b'\x89PNG\r\n\x1a\n': return {}
+    i, out = 8, {'text': {}, 'dpi': None}
+    while i + 8 <= len(data):
+        n, kind = struct.unpack('>I4s', data[i:i + 8]); body = data[i + 8:i + 8 + n]; i += 12 + n
+        if kind == b'IHDR': out['size'] = struct.unpack('>II', body[:8])
+        elif kind == b'pHYs':
+            x, y, unit = struct.unpack('>IIB', body[:9])
+            if unit == 1: out['dpi'] = x * 0.0254
+        elif kind == b'tEXt': k, _, v = body.partition(b'\0'); out['text'][k.decode('latin-1')] = v.decode('latin-1')
+        elif kind == b'zTXt': k, _, v = body.partition(b'\0'); out['text'][k.decode('latin-1')] = zlib.decompress(v[1:]).decode('latin-1')
+        elif kind == b'iTXt':
+            k, _, rest = body.partition(b'\0'); flag = rest[0]; rest = rest[2:].split(b'\0', 2)[-1]
+            out['text'][k.decode('latin-1')] = (zlib.decompress(rest) if flag else rest).decode('utf-8')
+        elif kind == b'IEND': break
+    return out
+
+
+def font_px(data: bytes, client_w: float, natural_w: float):
+    "(displayed CSS px of the figure's smallest font, min_font_pt, whether it was given) of a PNG shown `client_w` px wide."
+    info = png_info(data)
+    if not info or not natural_w: return None
+    given = 'min_font_pt' in info['text']
+    pt = float(info['text']['min_font_pt']) if given else DEFAULT_FONT_PT
+    dpi = info['dpi'] or 72.0
+    return pt * dpi / 72 * client_w / natural_w, pt, given
+
+
+def report_problems(report: Path) -> list:
+    "A run's report.html: a headline, a reproduce command, no absolute path."
+    html = report.read_text(encoding='utf-8', errors='replace')
+    bad = []
+    sec = re.search(r'<section[^>]*\bid="findings"[^>]*>(.*?)</section>', html, re.S)
+    if not sec: bad.append(f"{report.name}: no findings section (<section id=\"findings\">): the report does not lead with its result")
+    elif not re.search(r'<p[^>]*class="[^"]*\bheadline\b[^"]*"[^>]*>\s*\S', sec.group(1)):
+        bad.append(f"{report.name}: the findings section has no headline sentence (<p class=\"headline\">)")
+    if not re.search(r'<pre[^>]*\bid="reproduce"[^>]*>\s*\S', html):
+        bad.append(f"{report.name}: no reproduce command (<pre id=\"reproduce\">)")
+    paths = [str(report.resolve().parent), str(report.parent.absolute())]
+    for rx in [re.compile(re.escape(p)) for p in set(paths)] + [re.compile(r'/tmp/|/home/\w|(?<![\w.])/work/|/var/folders/|[A-Za-z]:\\\\?Users')]:
+        m = rx.search(html)
+        if m: bad.append(f"{report.name}: absolute path in the report: ...{html[max(0, m.start() - 40):m.end() + 40]!r}..."); break
+    return bad
+
+
+def reader_problems(site: Path, nbs: Path = ROOT/'nbs', pkg: Path = ROOT/'neuron_ablation') -> list:
+    "Leaks, mangled emphasis and unlinked notebook references on every page; emphasis in the package's docstrings."
+    names, bad = notebook_names(nbs), []
+    for page in site_pages(site):
+        rel = page.relative_to(site).as_posix()
+        bad += leak_problems(page, rel) + emphasis_problems(page, rel) + notebook_ref_problems(page, names, rel)
+    return bad + (docstring_problems(pkg) if pkg.exists() else [])
+
+
+CLIPPED = """const out = [];
+for (const t of document.querySelectorAll('article table, .md-content table, body table')) {
+  for (const c of t.querySelectorAll('th, td')) {
+    const s = getComputedStyle(c);
+    const hides = s.overflow.includes('hidden') || s.overflowX === 'hidden' || s.textOverflow === 'ellipsis' || s.overflow.includes('clip');
+    if (hides && c.scrollWidth > c.clientWidth + 1) out.push('cell ' + JSON.stringify(c.textContent.trim().slice(0, 40)) + ' clipped');
+  }
+  let p = t.parentElement, scroll = false;
+  for (let e = p; e && e !== document.body; e = e.parentElement) {
+    const x = getComputedStyle(e).overflowX;
+    if ((x === 'auto' || x === 'scroll') ) { scroll = true; break; }
+  }
+  const box = (p || document.body).getBoundingClientRect(), r = t.getBoundingClientRect();
+  if (!scroll && (r.right > Math.max(box.right, document.documentElement.clientWidth) + 2))
+    out.push('table ' + Math.round(r.width) + ' px wide in a ' + Math.round(box.width) + ' px container without a scrolling wrapper: cut off');
+}
+return out;"""
+
+FIGS = """return [...document.images].filter(i => i.complete && i.naturalWidth > 0 && i.clientWidth > 0)
+  .map(i => [i.getAttribute('src'), i.clientWidth, i.naturalWidth]);"""
+
+AUDIO = """return [...document.querySelectorAll('audio')].map(a => [a.currentSrc || a.getAttribute('src') ||
+  (a.querySelector('source') || {}).src || '', a.readyState, a.error ? a.error.code : 0]);"""
+
+
+def figure_problems(d, page_file: Path, label: str, notes: list) -> list:
+    "Figures (PNG) on the open page whose smallest font is below MIN_FONT_PX at the displayed width."
+    bad = []
+    for src, cw, nw in d.execute_script(FIGS):
+        if not src or src.startswith(('http:', 'https:')): continue
+        if src.startswith('data:image/png;base64,'):
+            import base64; data = base64.b64decode(src.split(',', 1)[1])
+        else:
+            f = (page_file.parent/unquote(urlsplit(src).path)).resolve()
+            if f.suffix.lower() != '.png' or not f.exists(): continue
+            data = f.read_bytes()
+        r = font_px(data, cw, nw)
+        if r is None: continue
+        px, pt, given = r
+        if not given: notes.append(label)
+        if px < MIN_FONT_PX:
+            bad.append(f"{label}: figure {src[:60]} shown {cw} of {nw} px: its smallest font ({pt:g} pt"
+                       f"{'' if given else ', assumed: no min_font_pt in the PNG'}) is {px:.1f} CSS px < {MIN_FONT_PX:g}")
+    return bad
+
+
+def page_layout_problems(d, page_file: Path, label: str, notes: list) -> list:
+    return [f"{label}: {m}" for m in d.execute_script(CLIPPED)] + figure_problems(d, page_file, label, notes)
+
+
 def serve(site: Path):
     "An http server for `site` on a free localhost port, in a thread: returns (server, base url)."
     class Quiet(http.server.SimpleHTTPRequestHandler):
@@ -106,14 +330,18 @@ def browser_problems(site: Path, report: Path | None, shots: Path) -> list:
     d = browser()
     try:
         pages = sorted(p.relative_to(site).as_posix() for p in site.glob('*.html'))
-        n_img = 0
+        n_img, notes = 0, []
         for name in pages:
             want = sum(tag == 'img' for tag, _ in parse(site/name).refs)
             broken, n, errors = load(d, base + name, want=want); n_img += n
             if n != want: bad.append(f"{name}: the browser shows {n} images, the page has {want} (not fully loaded?)")
             bad += [f"{name}: image not loaded: {s}" for s in broken] + [f"{name}: console error: {e}" for e in errors]
+            bad += page_layout_problems(d, site/name, name, notes)
+        if notes: print(f"browser: figures without min_font_pt in their PNG (7 pt assumed) on {len(set(notes))} pages")
         print(f"browser: {len(pages)} pages loaded, {n_img} images, {len(bad)} problems")
         load(d, base + 'index.html'); d.save_screenshot(str(shots/'home.png'))
+        nav = d.find_elements(By.CSS_SELECTOR, 'nav.md-nav--primary')
+        if nav: nav[0].screenshot(str(shots/'navigation.png'))
         # an API page, its anchor reached through a cross-link from the tour page (core.html -> edits.html#...)
         load(d, base + 'core.html')
         links = [a for a in d.find_elements(By.CSS_SELECTOR, 'article a[href*="edits.html#"]')]
@@ -144,6 +372,9 @@ def browser_problems(site: Path, report: Path | None, shots: Path) -> list:
             broken, n, errors = load(d, report.resolve().as_uri())
             d.save_screenshot(str(shots/'report.png'))
             if n == 0: bad.append(f"{report}: no images")
+            bad += [f"{report.name}: audio not loaded: {s[:80]} (readyState {r}, error {e})"
+                    for s, r, e in d.execute_script(AUDIO) if e or r < 1]
+            bad += page_layout_problems(d, report, report.name, [])
             bad += [f"{report.name}: image not loaded: {s[:80]}" for s in broken] + [f"{report.name}: console error: {e}" for e in errors]
             print(f"browser: {report} opened, {n} images, {len(broken)} not loaded")
     finally:
@@ -160,7 +391,8 @@ def main():
     a = ap.parse_args()
     site = Path(a.site).resolve()
     if not (site/'index.html').exists(): sys.exit(f"no site at {site}: build it first (`make docs`)")
-    bad = static_problems(site)
+    bad = static_problems(site) + reader_problems(site)
+    if a.report: bad += report_problems(Path(a.report))
     print(f"static: {len(list(site.glob('*.html')))} pages, {len(bad)} problems")
     if not a.static: bad += browser_problems(site, Path(a.report) if a.report else None, Path(a.shots))
     for b in bad: print('  -', b)
