@@ -140,11 +140,19 @@ class Page:
         return '\n\n'.join(body) + '\n'
 
 
+# prose pieces left alone by the notebook linker (odd pieces of `SKIP.split`): code fences, links, inline code, HTML tags
+SKIP = re.compile(r'(```.*?```|!?\[[^\]\n]*\]\([^)\n]*\)|`[^`\n]*`|<[^>\n]+>)', re.S)
+NB_NAME = re.compile(r'(?<![\w/.\[-])(\d\d[a-z]?_[a-z_]*[a-z])(?:\.ipynb)?(?![\w-])')
+NB_CODE = re.compile(r'`(\d\d[a-z]?_[a-z_]*[a-z])(?:\.ipynb)?`')
+
+
 class Links:
     "Rewrites nbdev's absolute doc links, notebook links and API headings into links and anchors inside the site."
     def __init__(self, cfg, page_of_nb: dict):
         self.doc = f"{cfg.doc_host}{cfg.doc_baseurl}".rstrip('/') + '/'
         self.page_of_nb = page_of_nb            # {'10_edits.ipynb': 'edits.md', ...}
+        self.git, self.branch = str(cfg.git_url).rstrip('/'), cfg.branch
+        self.notebooks = {p.stem for p in Path(cfg.nbs_path).glob('*.ipynb')}
 
     def _target(self, url: str) -> str:
         if url.startswith(self.doc): url = url[len(self.doc):]
@@ -154,9 +162,31 @@ class Links:
         return path + ('#' + anchor if anchor else '')
 
     def prose(self, text: str) -> str:
-        "Markdown prose: links made local, Quarto attributes removed."
+        "Markdown prose: links made local, notebook names linked to their pages, Quarto attributes removed."
         text = re.sub(r'\]\(([^)\s]+)\)', lambda m: f']({self._target(m.group(1))})', text)
+        text = self.notebook_links(text)
         return re.sub(r'(\)|\]|\S)\{(?:target|style|\.)[^}\n]*\}', r'\1', text)
+
+    def notebook_url(self, stem: str):
+        "The page of notebook `stem` (`10_edits` -> `edits.md`); an internal (unpublished) notebook: its source file."
+        if f'{stem}.ipynb' in self.page_of_nb: return self.page_of_nb[f'{stem}.ipynb']
+        if stem in self.notebooks: return f"{self.git}/blob/{self.branch}/nbs/{stem}.ipynb"
+        return None
+
+    def notebook_links(self, text: str) -> str:
+        "A notebook named in prose (`10_edits`, `10_edits.ipynb`, in backticks or not) becomes a link to its page."
+        def inline(m):
+            url = self.notebook_url(m.group(1))
+            return f'[{m.group(0)}]({url})' if url else m.group(0)
+        def bare(seg):
+            return NB_NAME.sub(lambda m: f'[{m.group(0)}]({self.notebook_url(m.group(1))})'
+                               if self.notebook_url(m.group(1)) else m.group(0), seg)
+        out = []
+        for k, part in enumerate(SKIP.split(text)):
+            if k % 2 == 0: out.append(bare(part)); continue
+            m = NB_CODE.fullmatch(part)
+            out.append(inline(m) if m else part)
+        return ''.join(out)
 
     def api(self, text: str) -> str:
         "A `show_doc` entry: source link dropped, heading anchored as nbdev's index anchors it, links in code unlinked."

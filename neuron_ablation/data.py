@@ -561,7 +561,7 @@ def make_prosody_corpus(n_voices:int=10,     # speakers: the first `n_voices` of
                         cache_dir=None,
                         progress:bool=True,  # tqdm bar while synthesising
                         use_cache:bool=True, # read/write the cache; False: synthesise, save nothing
-                        # n_voices*n_sentences*4 clips, classes = PROSODY.index, speakers = voices
+                        # `n_voices*n_sentences*4` clips, classes = PROSODY.index, speakers = voices
                        ) -> Corpus:
     "Synthetic prosody corpus: voices x sentences x 4 classes set by `PROSODY`; seeded, cached."
     _check_param('n_voices', n_voices, 1, len(VOICES))

@@ -367,7 +367,7 @@ def clip_targets(corpus, # a `Corpus` or `ClipStream` read from --data_path
     miss = [r for r in rel if r not in table.index]
     if miss: raise ValueError(f"--targets has no row for {len(miss)} of {len(rel)} clips, e.g. "
                               f"{miss[:3]}: give every clip a row (path relative to --data_path)")
-    return torch.from_numpy(table.loc[rel].to_numpy())
+    return torch.tensor(table.loc[rel].to_numpy())   # a copy: pandas' array may be read-only
 
 def _manifest_targets(args, col, corpora):
     "Each corpus' `col` values from the --manifest's numeric columns (`corpus.targets`), or raise."

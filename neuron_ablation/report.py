@@ -4,7 +4,7 @@
 
 # %% ../nbs/03b_report.ipynb #21a4e6b1
 from __future__ import annotations
-import base64, html, json
+import base64, html, json, re
 
 import pandas as pd
 
@@ -35,6 +35,12 @@ _CSS = (
 def _table_html(df:pd.DataFrame):
     return df.to_html(float_format=lambda v: f'{v:.4g}', border=0, na_rep='')
 
+_ABS = re.compile(r'(?<![\w.~])(?:/|[A-Za-z]:\\\\?)(?:[^\s/\\\\"\'<>]+[/\\\\]+)*?((?:[^\s/\\\\"\'<>]+[/\\\\]+)?[^\s/\\\\"\'<>]+)(?=[\s"\'<>),]|$)')
+
+def _no_abs(text:str):
+    "`text` with every absolute path cut to its last two parts (`/home/me/data/run` -> `data/run`): no machine's layout leaks."
+    return _ABS.sub(lambda m: m.group(1).replace(chr(92), '/'), text)
+
 def _figure_html(name:str, png:bytes):
     esc = html.escape
     return (f'<figure id="{esc(name)}"><img alt="{esc(name)}" '
@@ -52,11 +58,11 @@ def report_html(results:AblationResults, # from `run_layerwise_ablation`
     head = (f"top-{cfg.get('topk')} {cfg.get('site')} neurons per layer for {target!r}, ranked by "
             f"{method}, edited by {cfg.get('ablate_mode')!r}, against "
             f"{cfg.get('n_random')} random-{cfg.get('topk')} draws")
-    model = f"{cfg.get('model')} ({cfg.get('name_or_path') or 'in memory'})"
+    model = _no_abs(f"{cfg.get('model')} ({cfg.get('name_or_path') or 'in memory'})")
     vers = dict(cfg.get('versions') or {}, model=model)
     figs = ''.join(_figure_html(n, b) for n, b in pngs.items())
     skip = ''.join(f'<li><b>{esc(n)}</b>: {esc(r)}</li>' for n, r in (skipped or {}).items())
-    note = esc(str(cfg.get("clips_note", "")))
+    note = esc(_no_abs(str(cfg.get("clips_note", ""))))
     parts = [f'<h1>neuron_ablation report</h1><p>{esc(head)}.</p><p>{note}</p>',
              '<h2>Summary</h2><p>Per layer group: the effect of the top-k edit on the target '
              'against random-k edits, its 95 % bootstrap interval, the empirical p-value '
@@ -64,7 +70,7 @@ def report_html(results:AblationResults, # from `run_layerwise_ablation`
              f'<div class="scroll">{_table_html(results.summary())}</div>',
              f'<h2>Figures</h2>{figs}' + (f'<p>Not drawn:</p><ul>{skip}</ul>' if skip else ''),
              '<h2>Versions</h2>' + _table_html(pd.Series(vers, name='version').to_frame()),
-             f'<h2>Configuration</h2><pre>{esc(json.dumps(to_jsonable(cfg), indent=1))}</pre>']
+             f'<h2>Configuration</h2><pre>{esc(_no_abs(json.dumps(to_jsonable(cfg), indent=1)))}</pre>']
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
             f'<title>neuron_ablation report: {esc(str(target))}'
             f'</title><style>{_CSS}</style></head><body>{"".join(parts)}</body></html>')
