@@ -5,13 +5,16 @@ cells removed) and asks Quarto to render `_proc/` into `_docs/`. Here the first 
 `nbdev_proc_nbs` runs, minus its attempt to download Quarto); the second is MkDocs with the Material theme, fed with
 one Markdown page per processed notebook:
 
-- pages in the sidebar's order, each named after its notebook's `output-file` (`10_edits.ipynb` -> `edits.html`),
+- pages in the sections and order of the custom sidebar `nbs/sidebar.yml` (what Quarto reads; every published
+  notebook must be listed there), each named after its notebook's `output-file` (`10_edits.ipynb` -> `edits.html`),
   the index notebook as the home page; notebooks whose frontmatter says `draft: true` (internal pages) are left out,
   as Quarto leaves them out;
 - nbdev's cross-links (`doc_host`/`doc_baseurl` + `page.html#anchor`) become links inside the site, and every API
-  heading gets the anchor nbdev's index (`_modidx.py`) uses (`edit.apply`); source links to the (placeholder) git
-  host are dropped, as are Quarto-only attributes (`{target="_blank" ...}`) and cell directives (`#| ...`);
-- `#| echo: false` hides a cell's code, `#| output: false` its output, `#| include: false` both; plots are written
+  heading gets the anchor nbdev's index (`_modidx.py`) uses (`edit.apply`); source links point at
+  `{git_url}/blob/{branch}/{lib_path}/{file}.py#L{line}` (settings.ini); a backticked notebook name in prose (`10_edits`,
+  `10_edits.ipynb`) becomes a link to its page; every figure links to its full-size file (click to zoom); as are Quarto-only attributes (`{target="_blank" ...}`) and cell directives (`#| ...`);
+- `#| code-fold: true` (test cells, set by `.ci/docs_procs.py`) folds a cell into a collapsed block;
+  `#| echo: false` hides a cell's code, `#| output: false` its output, `#| include: false` both; plots are written
   as image files; tables stay HTML; LaTeX becomes MathML at build time (the browser draws it: no script, no web font);
 - Material gives the sidebar, a table of contents per page and full-text search; its `offline` plugin makes the
   site work from the file system too (search included), and web fonts are off (no request leaves the machine).
@@ -25,6 +28,9 @@ import argparse, base64, os, re, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 
 import nbformat, yaml
+CI = str(Path(__file__).resolve().parent)   # the docs processors (settings.ini `procs = docs_procs:...`), also in workers
+if CI not in sys.path: sys.path.insert(0, CI)
+os.environ['PYTHONPATH'] = os.pathsep.join([CI] + [p for p in [os.environ.get('PYTHONPATH')] if p])
 from nbdev.config import get_config
 from nbdev.quarto import nbdev_sidebar, refresh_quarto_yml
 from nbdev.serve import proc_nbs
@@ -45,19 +51,30 @@ def frontmatter(nb) -> dict:
     return {}
 
 
+def sidebar(proc: Path) -> list:
+    "[(section or None, [(notebook file, nav text)])] of the custom sidebar (`nbs/sidebar.yml`), in its order."
+    side = yaml.safe_load((proc/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    out = []
+    def item(it):
+        if isinstance(it, str): return it, None
+        return it['href'], it.get('text')
+    for it in side:
+        if isinstance(it, dict) and 'section' in it: out.append((it['section'], [item(i) for i in it.get('contents', [])]))
+        else: out.append((None, [item(it)]))
+    return out
+
+
 def pages(proc: Path) -> list:
     "[(notebook, frontmatter)] of the site in the sidebar's order, the index first, drafts (internal pages) left out."
-    side = yaml.safe_load((proc/'sidebar.yml').read_text())['website']['sidebar']['contents']
-    flat = []
-    def walk(items):
-        for it in items:
-            if isinstance(it, str): flat.append(it)
-            elif isinstance(it, dict): walk(it.get('contents', []))
-    walk(side)
-    nbs = [proc/p for p in flat if p.endswith('.ipynb')]
+    flat = [f for _, items in sidebar(proc) for f, _ in items if f.endswith('.ipynb')]
+    nbs = [proc/p for p in flat]
     missing = [str(p) for p in nbs if not p.exists()]
     if missing: raise FileNotFoundError(f"processed notebooks missing from {proc}: {missing}")
     out = [(p, frontmatter(nbformat.read(p, as_version=4))) for p in sorted(nbs, key=lambda p: p.name != 'index.ipynb')]
+    listed = set(flat)
+    absent = sorted(p.name for p in proc.glob('*.ipynb') if p.name not in listed
+                    and not frontmatter(nbformat.read(p, as_version=4)).get('draft'))
+    if absent: raise ValueError(f"notebooks not in nbs/sidebar.yml (add each to a section, or mark it draft: true): {absent}")
     return [(p, fm) for p, fm in out if not fm.get('draft')]
 
 
@@ -104,7 +121,7 @@ class Page:
         (self.src/'figures').mkdir(exist_ok=True)
         raw = data.encode() if ext == 'svg' else base64.b64decode(data)
         (self.src/'figures'/name).write_bytes(raw)
-        return f'![](figures/{name})'
+        return f'[![](figures/{name})](figures/{name}){{.na-zoom}}'
 
     def output(self, o) -> str:
         if o.output_type == 'stream':
@@ -129,8 +146,16 @@ class Page:
         d, code = directives(c.source)
         if d.get('include') == 'false' or 'hide' in d: return []
         parts = [] if d.get('echo') == 'false' or not code else [fence(code, 'python')]
-        if d.get('output') != 'false': parts += [self.output(o) for o in c.get('outputs', [])]
-        return [p for p in parts if p]
+        outs = [self.output(o) for o in c.get('outputs', [])] if d.get('output') != 'false' else []
+        fold = d.get('code-fold')
+        if fold in ('true', 'show') and parts:      # Quarto's code-fold: a collapsed (true) or open (show) block
+            summary = re.search(r'^\s*#\|\s*code-summary:\s*"?([^"\n]*)"?', c.source, re.M)
+            head = '???+' if fold == 'show' else '???'
+            text_outs = [o for o in outs if o.startswith('`')]      # text output folds with its code; figures stay
+            body = '\n\n'.join(parts + text_outs)
+            parts = [f'{head} example "{summary.group(1) if summary else "Code"}"\n\n' + re.sub(r'(?m)^(?=.)', '    ', body)]
+            outs = [o for o in outs if o not in text_outs]
+        return [p for p in parts + outs if p]
 
     def markdown(self) -> str:
         nb = nbformat.read(self.nb, as_version=4)
@@ -164,8 +189,14 @@ class Links:
     def prose(self, text: str) -> str:
         "Markdown prose: links made local, notebook names linked to their pages, Quarto attributes removed."
         text = re.sub(r'\]\(([^)\s]+)\)', lambda m: f']({self._target(m.group(1))})', text)
+        text = re.sub(r'(\)|\]|\S)\{(?:target|style|\.(?!na-))[^}\n]*\}', r'\1', text)
         text = self.notebook_links(text)
-        return re.sub(r'(\)|\]|\S)\{(?:target|style|\.)[^}\n]*\}', r'\1', text)
+        parts = re.split(r'(```.*?```)', text, flags=re.S)       # figures -> click to zoom, code blocks alone
+        return ''.join(p if k % 2 else self._zoom(p) for k, p in enumerate(parts))
+
+    def _zoom(self, text: str) -> str:
+        return re.sub(r'(?<!\[)!\[([^\]\n]*)\]\(([^)\s]+\.(?:png|svg|jpe?g|gif))\)',
+                      r'[![\1](\2)](\2){.na-zoom}', text)         # click to zoom: the full-size file
 
     def notebook_url(self, stem: str):
         "The page of notebook `stem` (`10_edits` -> `edits.md`); an internal (unpublished) notebook: its source file."
@@ -189,8 +220,8 @@ class Links:
         return ''.join(out)
 
     def api(self, text: str) -> str:
-        "A `show_doc` entry: source link dropped, heading anchored as nbdev's index anchors it, links in code unlinked."
-        text = re.sub(r'^\[source\]\([^)]*\)(\{[^}\n]*\})?\s*$', '', text, flags=re.M)
+        "A `show_doc` entry: source link kept (the repository of settings.ini), heading anchored as nbdev's index anchors it, links in code unlinked."
+        text = re.sub(r'^\[source\]\(([^)\s]*)\)(\{[^}\n]*\})?\s*$', r'[source](\1){.na-source}', text, flags=re.M)
         def head(m):
             esc = lambda t: t.replace('_', chr(92) + '_')
             return f"{m.group(1)} {esc(m.group(2))} {{#{esc(m.group(2).lower())}}}"
@@ -230,6 +261,9 @@ CSS = """
 .nb-output th, .nb-output td { padding: .2em .6em; border-bottom: 1px solid var(--md-default-fg-color--lightest); text-align: right; }
 .md-typeset img { max-width: 100%; height: auto; }
 .math { overflow-x: auto; margin: 1em 0; }
+.md-grid { max-width: 1440px; }
+.md-typeset a.na-source { float: right; font-size: .7rem; }
+.md-typeset a.na-zoom { cursor: zoom-in; }
 """
 
 
@@ -240,10 +274,10 @@ def config(cfg, nav: list, site_dir: Path) -> dict:
         'validation': {'links': {'not_found': 'warn', 'anchors': 'warn', 'absolute_links': 'ignore',
                                  'unrecognized_links': 'warn'}, 'nav': {'omitted_files': 'warn'}},
         'theme': {'name': 'material', 'font': False, 'palette': {'primary': 'indigo'},
-                  'features': ['navigation.top', 'navigation.tracking', 'search.highlight', 'content.code.copy',
+                  'features': ['navigation.sections', 'navigation.top', 'navigation.tracking', 'search.highlight', 'content.code.copy',
                                'toc.follow']},
         'plugins': ['search', 'offline'],
-        'markdown_extensions': ['admonition', 'attr_list', 'md_in_html', 'tables', 'footnotes',
+        'markdown_extensions': ['admonition', 'pymdownx.details', 'attr_list', 'md_in_html', 'tables', 'footnotes',
                                 {'toc': {'permalink': True}}, 'pymdownx.superfences',
                                 {'pymdownx.highlight': {'use_pygments': True}}, 'pymdownx.inlinehilite'],
         'extra_css': ['extra.css'],
@@ -256,11 +290,17 @@ def build(proc: Path, out: Path, work: Path):
     cfg, site = get_config(), pages(proc)
     src = work/'src'; src.mkdir()
     page_of_nb = {p.name: md_name(p, fm) for p, fm in site}
-    links, nav, text = Links(cfg, page_of_nb), [], {}
+    page_of_fm = {p.name: fm for p, fm in site}
+    links, text = Links(cfg, page_of_nb), {}
     for p, fm in site:
         page = Page(p, fm, src, links)
         text[page.name] = page.markdown()
-        nav.append({str(fm.get('title', p.stem)).split(':')[0] if page.name != 'index.md' else 'Home': page.name})
+    nav = []                                     # the sidebar's sections as MkDocs nav sections, its texts as labels
+    for section, items in sidebar(proc):
+        entries = [{(t or str(page_of_fm[f].get('title', f)).split(':')[0]): page_of_nb[f]}
+                   for f, t in items if f in page_of_nb]
+        if section is None: nav += entries
+        elif entries: nav.append({section: entries})
     for name, md in unlink_missing(text).items(): (src/name).write_text(md, encoding='utf-8')
     if (proc/'images').exists(): shutil.copytree(proc/'images', src/'images')
     (src/'extra.css').write_text(CSS)
@@ -302,7 +342,7 @@ def main():
     finally:
         shutil.rmtree(tmp, ignore_errors=True); shutil.rmtree(work, ignore_errors=True)
     t2 = time.perf_counter()
-    print(f"docs (MkDocs + Material, no Quarto): {n} pages in {out} -- nbdev processing {t1-t0:.1f} s, "
+    print(f"docs (MkDocs + Material, no Quarto): {n} pages in {out}: nbdev processing {t1-t0:.1f} s, "
           f"site {t2-t1:.1f} s, total {t2-t0:.1f} s")
 
 
