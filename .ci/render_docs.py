@@ -12,7 +12,8 @@ one Markdown page per processed notebook:
 - nbdev's cross-links (`doc_host`/`doc_baseurl` + `page.html#anchor`) become links inside the site, and every API
   heading gets the anchor nbdev's index (`_modidx.py`) uses (`edit.apply`); source links point at
   `{git_url}/blob/{branch}/{lib_path}/{file}.py#L{line}` (settings.ini); a backticked notebook name in prose (`10_edits`,
-  `10_edits.ipynb`) becomes a link to its page; every figure links to its full-size file (click to zoom); as are Quarto-only attributes (`{target="_blank" ...}`) and cell directives (`#| ...`);
+  `10_edits.ipynb`) becomes a link to its page; every figure links to its full-size file (click to zoom);
+  Quarto-only attributes (`{target="_blank" ...}`) and cell directives (`#| ...`) are dropped;
 - `#| code-fold: true` (test cells, set by `.ci/docs_procs.py`) folds a cell into a collapsed block;
   `#| echo: false` hides a cell's code, `#| output: false` its output, `#| include: false` both; plots are written
   as image files; tables stay HTML; LaTeX becomes MathML at build time (the browser draws it: no script, no web font);
