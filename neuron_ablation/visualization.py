@@ -4,13 +4,15 @@
 
 # %% ../nbs/03_viz.ipynb #267ce331
 from __future__ import annotations
-import io, json, logging, math
+import contextvars, functools, io, json, logging, math
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np, pandas as pd
 import matplotlib
 from matplotlib.figure import Figure
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from .attribution import NeuronScores
 from .effects import TemporalSpread
@@ -20,7 +22,8 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['COLORS', 'OKABE_ITO', 'FRAME_S', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES', 'check_results', 'condition_summary',
+__all__ = ['COLORS', 'OKABE_ITO', 'FRAME_S', 'STYLES', 'MIN_FONT_PT', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES', 'check_results',
+           'condition_summary', 'check_style', 'current_style', 'figure_style', 'drawn_text', 'figure_problems',
            'plot_class_probabilities', 'feature_metrics', 'plot_feature_change', 'plot_temporal_spread',
            'plot_upstream_norm', 'plot_attribution_heatmap', 'plot_neuron_feature_correlation', 'plot_probability_bars',
            'save_figure', 'ResultsVisualizer', 'check_formats', 'figure_bytes', 'figure_note']
@@ -62,15 +65,17 @@ OKABE_ITO = ('#E69F00', '#56B4E9', '#009E73', '#0072B2',   # series colours, in 
 FRAME_S = 0.02 # seconds between frames of the wav2vec2 family (hop 320 samples at 16 kHz)
 
 def _grid(n:int, ncols:int, panel:tuple, axes=None):
-    "(figure, `n` axes): `axes` as given, or a new constrained-layout grid of `panel`-sized panels."
+    "(figure, `n` axes): `axes` as given, or a new grid as wide as the style, `panel` = (least width, height) in."
     if axes is not None:
         axs = list(np.atleast_1d(np.asarray(axes, dtype=object)).flat)
         if len(axs) != n:
             raise ValueError(f"this plot draws {n} panel(s) but {len(axs)} axes were given")
         return axs[0].figure, axs
-    nr = math.ceil(n / max(1, min(n, ncols)))   # balanced rows: at most one cell left over
+    width = current_style()['width']
+    fit = max(1, int(width // panel[0]))   # panels of at least `panel[0]` inches side by side
+    nr = math.ceil(n / max(1, min(n, ncols, fit)))   # balanced rows: at most one cell left over
     nc = math.ceil(n / nr)
-    fig = Figure(figsize=(panel[0]*nc, panel[1]*nr), layout='constrained')
+    fig = _figure(panel[1]*nr)
     axs = list(fig.subplots(nr, nc, squeeze=False).flat)
     for a in axs[n:]: a.remove()
     # a free cell takes the legend
@@ -103,9 +108,9 @@ def _legend(fig, axs, own:bool):
     if own and getattr(fig, 'legend_cell', None) is not None:
         cell = fig.add_subplot(fig.legend_cell)
         cell.axis('off')
-        cell.legend(*handles, loc='center', fontsize='medium', frameon=False)
-    elif own: fig.legend(*handles, loc='outside lower center', ncols=3, fontsize='small')
-    else: axs[0].legend(fontsize='small')
+        cell.legend(*handles, loc='center', frameon=False)
+    elif own: fig.legend(*handles, loc='outside lower center', ncols=3)
+    else: axs[0].legend()
 
 def _pick_layers(available, layers):
     "`layers` (None = all, an int, or a list) checked against the layers present."
@@ -117,6 +122,81 @@ def _pick_layers(available, layers):
         raise ValueError(f"layer(s) {bad or want} not in the data; layers present: {avail}")
     return want
 
+# %% ../nbs/03_viz.ipynb #f67e7451
+STYLES = {'screen': dict(width=8.0, font=9.0, formats=('png',)),        # notebooks, docs, report.html
+          'page': dict(width=7.0, font=8.0, formats=('pdf', 'png')),     # two journal columns
+          'column': dict(width=3.3, font=7.0, formats=('pdf', 'png'))}   # one journal column
+MIN_FONT_PT = 6.0 # the smallest text a figure may print
+_STYLE = contextvars.ContextVar('neuron_ablation_figure_style', default='screen')
+
+def check_style(name:str): # one of `STYLES`
+    "The preset `name` (a dict: width in inches, font in points, default formats)."
+    if name not in STYLES:
+        raise ValueError(f"figure style {name!r}: choose one of {list(STYLES)}")
+    return STYLES[name]
+
+def current_style():
+    "The preset in force: the innermost `figure_style`, else `screen`."
+    return dict(STYLES[_STYLE.get()], name=_STYLE.get())
+
+def _small(): return max(MIN_FONT_PT, current_style()['font'] - 1)
+
+def _rc(s:dict):
+    f, sm = s['font'], max(MIN_FONT_PT, s['font'] - 1)
+    return {'font.size': f, 'axes.titlesize': f, 'axes.labelsize': f, 'figure.titlesize': f + 1,
+            'xtick.labelsize': sm, 'ytick.labelsize': sm, 'legend.fontsize': sm,
+            'legend.title_fontsize': sm, 'axes.spines.top': False, 'axes.spines.right': False,
+            'axes.linewidth': 0.6, 'xtick.major.width': 0.6, 'ytick.major.width': 0.6,
+            'lines.linewidth': 1.2, 'lines.markersize': 4, 'errorbar.capsize': 2,
+            'pdf.fonttype': 42, 'svg.hashsalt': 'neuron_ablation'}
+
+@contextmanager
+def figure_style(name:str='screen'): # one of `STYLES`
+    "Build figures in this block at the preset's width and fonts."
+    s, token = check_style(name), _STYLE.set(name)
+    try:
+        with matplotlib.rc_context(_rc(s)): yield dict(s, name=name)
+    finally: _STYLE.reset(token)
+
+def _styled(fn):
+    "Run a plot function inside the current style's rc settings (text sizes are fixed at creation)."
+    @functools.wraps(fn)
+    def inner(*args, **kwargs):
+        with matplotlib.rc_context(_rc(current_style())): return fn(*args, **kwargs)
+    return inner
+
+def _figure(height:float): # inches
+    "A new constrained-layout figure as wide as the current style."
+    return Figure(figsize=(current_style()['width'], height), layout='constrained')
+
+def drawn_text(fig:Figure): # the figure
+    "Every text the figure draws: a table of text, size (pt) and box (x0, y0, x1, y1 in pixels)."
+    canvas = FigureCanvasAgg(fig); r, rows = canvas.get_renderer(), []
+    draw = r.draw_text
+    def spy(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if str(s).strip():
+            b = mtext.get_window_extent(r) if mtext is not None else None
+            rows.append((str(s), prop.get_size_in_points(),
+                         *(b.extents if b is not None else [np.nan]*4)))
+        return draw(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+    r.draw_text = spy
+    try: fig.draw(r)
+    finally: del r.draw_text
+    return pd.DataFrame(rows, columns=['text', 'size_pt', 'x0', 'y0', 'x1', 'y1'])
+
+def _empty(ax):
+    return ax.axison and not (ax.lines or ax.patches or ax.collections or ax.images or ax.texts)
+
+def figure_problems(fig:Figure, # the figure
+                    min_pt:float=MIN_FONT_PT): # smallest allowed text
+    "What a reader would object to: text under `min_pt`, text off the canvas, empty axes."
+    t, (W, H), tol = drawn_text(fig), fig.canvas.get_width_height(), 1.0
+    bad = [f"text {s!r} is {p:.1f} pt < {min_pt:g} pt" for s, p in zip(t.text, t.size_pt)
+           if p < min_pt - 1e-9]
+    off = t[(t.x0 < -tol) | (t.y0 < -tol) | (t.x1 > W + tol) | (t.y1 > H + tol)]
+    bad += [f"text {s!r} is outside the canvas" for s in off.text]
+    return bad + [f"axes {i} ({a.get_title()!r}) is empty" for i, a in enumerate(fig.axes) if _empty(a)]
+
 # %% ../nbs/03_viz.ipynb #d404bfc8
 _SITE_WORDS = {'hidden': 'residual-stream', 'ffn': 'feed-forward'}
 # 'integrated_gradients' -> 'integrated gradients'
@@ -126,6 +206,7 @@ _PROB_LABEL = {'prob': 'mean P(class), all clips',
                'prob_on_class': 'mean P(class), clips of that class',
                'value': 'mean predicted value, all clips'}   # 'value': a regression head's outputs
 
+@_styled
 def plot_class_probabilities(results:AblationResults, # from `run_layerwise_ablation`
                              # 'prob' or 'prob_on_class'; 'value' for a regression head's outputs
                              metric:str='prob',
@@ -155,7 +236,7 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
     _legend(fig, axs, axes is None)
     fig.suptitle(f"Ablating the top {k} {_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per "
                  f"layer ({cfg['ablate_mode']}) ranked by {_words(cfg['attribution_method'])} "
-                 f"for {names[cfg['target_class']]!r}", fontsize='medium')
+                 f"for {names[cfg['target_class']]!r}")
     return fig
 
 # %% ../nbs/03_viz.ipynb #727f17c0
@@ -191,9 +272,10 @@ def _floor_bars(ax, floor:float):
         v = p.get_y() + p.get_height() if p.get_height() < 0 else p.get_y()
         if p.get_height() < 0 and v < floor:
             ax.annotate(f'{v:.1f}', (p.get_x() + p.get_width()/2, floor), xytext=(0, 2),
-                        textcoords='offset points', ha='center', va='bottom', fontsize='x-small',
+                        textcoords='offset points', ha='center', va='bottom', fontsize=_small(),
                         rotation=90, color='w' if p.get_height() < floor/2 else 'k')
 
+@_styled
 def plot_feature_change(results:AblationResults, # from `run_layerwise_ablation(..., effects=...)`
                         metrics:Sequence[str]|None=None, # default: `feature_metrics(results)`
                         axes=None, # one Axes per metric (default: a new figure)
@@ -219,7 +301,7 @@ def plot_feature_change(results:AblationResults, # from `run_layerwise_ablation(
     fig.suptitle(f"Side effects of ablating the top {k} "
                  f"{_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per layer "
                  f"({cfg['ablate_mode']}); R² axes stop at {R2_FLOOR:g}, lower values are written "
-                 f"on the bars", fontsize='medium')
+                 f"on the bars")
     return fig
 
 # %% ../nbs/03_viz.ipynb #d517a859
@@ -265,6 +347,7 @@ def _spread_panel(ax, d:pd.DataFrame, frame_s:float, vmax:float):
     ax.set_xlim(0, T*frame_s)
     return mesh, every
 
+@_styled
 def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy spread table
                          layer=None, # source layer(s) to show: an int, a list, or None for all
                          axes=None, # one Axes per source layer (default: a new figure)
@@ -293,10 +376,11 @@ def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy s
         fig.colorbar(mesh, ax=cell, location='left', fraction=0.12,
                      label='relative change ‖Δh‖/‖h‖')
         cell.text(0.05, 0.5, 'colour: how much each downstream\nlayer changes at each frame\n'
-                  '(grey: padding)', va='center', fontsize='small')
+                  '(grey: padding)', va='center', fontsize=_small())
     return fig
 
 # %% ../nbs/03_viz.ipynb #62a929ba
+@_styled
 def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or that table
                        ax=None): # matplotlib Axes (default: a new figure)
     "Per layer: relative norm and residual of the least upstream change reproducing the top-k edit."
@@ -305,7 +389,7 @@ def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or t
         raise ValueError("there is no upstream-norm table: run "
                          "`run_layerwise_ablation(..., upstream=True)` "
                          "(hidden layer 0 has no upstream block, so it is never in the table)")
-    fig = ax.figure if ax is not None else Figure(figsize=(5.4, 3.4), layout='constrained')
+    fig = ax.figure if ax is not None else _figure(3.4)
     ax = ax if ax is not None else fig.subplots()
     d = df.sort_values('layer')
     ax.plot(d.layer, d.rel_norm, 'o-', color=COLORS['line1'],
@@ -318,7 +402,7 @@ def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or t
     site = d.site.iloc[0] if 'site' in d else ''
     ax.set(xlabel=f'ablated {site} layer'.replace('  ', ' '), ylabel='relative norm (ratio)',
            ylim=(0, None), title='Smallest upstream change\nthat reproduces the top-k edit')
-    ax.legend(fontsize='small', loc='best')
+    ax.legend(loc='best')
     return fig
 
 # %% ../nbs/03_viz.ipynb #0a89e26e
@@ -336,6 +420,7 @@ def _scores_frame(scores):
         raise ValueError(f"the scores table lacks columns {sorted(missing)}")
     return df, method
 
+@_styled
 def plot_attribution_heatmap(scores, # `NeuronScores`, `AblationResults` or tidy scores table
                              n_top:int=20, # neurons per layer (ranks 1..n_top)
                              ax=None, # matplotlib Axes (default: a new figure)
@@ -349,15 +434,15 @@ def plot_attribution_heatmap(scores, # `NeuronScores`, `AblationResults` or tidy
     S, ids = (top.pivot(index='layer', columns='rank', values=v).sort_index()
               for v in ('score', 'neuron'))
     fig = (ax.figure if ax is not None
-           else Figure(figsize=(0.32*n + 2.2, 0.3*len(S) + 1.6), layout='constrained'))
+           else _figure(0.3*len(S) + 1.6))
     ax = ax if ax is not None else fig.subplots()
     im = ax.imshow(S.to_numpy(dtype=float), aspect='auto', cmap='viridis', interpolation='nearest')
     ax.set_yticks(range(len(S)), [str(l) for l in S.index])
-    ax.set_xticks(range(n), [str(r) for r in S.columns], fontsize='small')
+    ax.set_xticks(range(n), [str(r) for r in S.columns])
     if annotate if annotate is not None else S.size <= 400:
         mid = np.nanmean(S.to_numpy(dtype=float))
         for (i, j), v in np.ndenumerate(S.to_numpy(dtype=float)):
-            ax.text(j, i, str(int(ids.iat[i, j])), ha='center', va='center', fontsize=6,
+            ax.text(j, i, str(int(ids.iat[i, j])), ha='center', va='center', fontsize=_small(),
                     color='w' if v < mid else 'k')
     ax.set(xlabel='rank within layer (1 = highest score)', ylabel='layer',
            title=f'Top {n} neurons per layer (cell text: neuron id)')
@@ -365,6 +450,7 @@ def plot_attribution_heatmap(scores, # `NeuronScores`, `AblationResults` or tidy
     return fig
 
 # %% ../nbs/03_viz.ipynb #a3d85735
+@_styled
 def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, feature, r (n_frames)
                                     # feature to show (needed when `df` has several)
                                     feature:str|None=None,
@@ -392,8 +478,7 @@ def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, fe
            ylim=(0, 1))
     tp = d.loc[d.r.abs().sort_values(ascending=False, kind='stable').index[:top]].iloc[::-1]
     a2.barh(np.arange(len(tp)), tp.r, color=np.where(tp.r > 0, COLORS['topk'], COLORS['random']))
-    a2.set_yticks(np.arange(len(tp)), [f'L{l} n{n}' for l, n in zip(tp.layer, tp.neuron)],
-                  fontsize='small')
+    a2.set_yticks(np.arange(len(tp)), [f'L{l} n{n}' for l, n in zip(tp.layer, tp.neuron)])
     a2.axvline(0, color='k', lw=0.8)
     a2.set(xlim=(-1, 1), xlabel='r (Pearson over frames)', title=f'top {len(tp)} neurons by |r|')
     a2.set_xticks([-1, -0.5, 0, 0.5, 1])
@@ -401,21 +486,21 @@ def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, fe
     return fig
 
 # %% ../nbs/03_viz.ipynb #bdc568e0
+@_styled
 def plot_probability_bars(probs_base, # [C] baseline class probabilities
                           probs_ablated, # [C] after the ablation
                           class_names:Sequence[str], # C names
                           target:int|None=None, # class to highlight
                           ax=None): # matplotlib Axes (default: a new figure)
     "Bars of baseline vs ablated class probabilities for one clip."
-    size = (0.7*len(class_names) + 2.2, 2.6)
-    fig = ax.figure if ax is not None else Figure(figsize=size, layout='constrained')
+    fig = ax.figure if ax is not None else _figure(2.6)
     ax = ax if ax is not None else fig.subplots()
     _grouped_bars(ax, list(class_names),
                   [('baseline', np.asarray(probs_base), None, COLORS['baseline']),
                    ('ablated', np.asarray(probs_ablated), None, COLORS['topk'])], highlight=target)
     ax.set(ylim=(0, 1.05), ylabel='P(class)', xlabel='class',
            title='class probabilities of the clip')
-    ax.legend(fontsize='small')
+    ax.legend()
     return fig
 
 # %% ../nbs/03_viz.ipynb #38245921
@@ -438,11 +523,14 @@ def _absent(df): return df is None or len(df) == 0
 class ResultsVisualizer:
     "Draw every figure of an `AblationResults` and save it as PNG into the ablator's `save_dir`."
     def __init__(self, ablator, # a `NeuronAblator` (its `save_dir` is used) or a folder path
-                 dpi:int=120): # resolution of the PNG files
+                 dpi:int=150, # resolution of the PNG files
+                 style:str='screen'): # one of `STYLES`: 'screen', 'page' or 'column'
         self.save_dir = Path(getattr(ablator, 'save_dir', ablator))
-        self.dpi, self.skipped, self.paths = dpi, {}, {}
+        check_style(style)
+        self.dpi, self.style, self.skipped, self.paths = dpi, style, {}, {}
 
-    def __repr__(self): return f"ResultsVisualizer(save_dir={str(self.save_dir)!r})"
+    def __repr__(self):
+        return f"ResultsVisualizer(save_dir={str(self.save_dir)!r}, style={self.style!r})"
 
 # %% ../nbs/03_viz.ipynb #1c699b8a
 @patch
@@ -490,18 +578,22 @@ def figure_bytes(fig:Figure, # the figure
                  fmt:str='png', # one of `FORMATS`
                  dpi:int=120): # resolution (PNG; SVG and PDF are vector)
     "The figure as a file's bytes; SVG and PDF without a creation date: same figure, same bytes."
-    buf = io.BytesIO()
+    buf, meta = io.BytesIO(), dict(_NO_DATE[check_formats(fmt)[0]])
+    sizes = drawn_text(fig).size_pt if fmt == 'png' else []
+    if len(sizes):   # read by the docs check: the smallest text at the figure's print size
+        meta['min_font_pt'] = f"{sizes.min():.3g}"
     with matplotlib.rc_context({'svg.hashsalt': 'neuron_ablation'}):
-        fig.savefig(buf, format=check_formats(fmt)[0], dpi=dpi, metadata=_NO_DATE[fmt])
+        fig.savefig(buf, format=fmt, dpi=dpi, metadata=meta)
     return buf.getvalue()
 
 @patch
 def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwise_ablation`
            correlations:pd.DataFrame|None=None, # `neuron_feature_correlation`; default: results'
-           formats=('png',), # file formats of each figure: any of `FORMATS`
+           formats=None, # file formats of each figure, any of `FORMATS` (default: the style's)
            progress:bool=False, # a tqdm bar over the figures
            shared:bool=False): # torch.distributed: each rank calls it, draws a share, gets all
     "Draw each figure there is data for -> ({name: Figure}, {file name: bytes}), `report.html` too."
+    formats = check_style(self.style)['formats'] if formats is None else formats
     fmts, figs, files, pngs, self.skipped = check_formats(formats), {}, {}, {}, {}
     correlations = getattr(results, 'correlations', None) if correlations is None else correlations
     plan = self.plan(results, correlations)
@@ -513,7 +605,8 @@ def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwis
     mine = claim(drawn) if shared else drawn
     for name in tqdm(mine, total=None if shared else len(drawn), desc='figures',
                      disable=not progress, leave=False):
-        figs[name] = plan[name][0]()   # shared: each figure goes to the first rank free for it
+        with figure_style(self.style):   # shared: each figure goes to the first rank free for it
+            figs[name] = plan[name][0]()
         for f in fmts: files[f'{name}.{f}'] = figure_bytes(figs[name], f, self.dpi)
         pngs[name] = files.get(f'{name}.png') or figure_bytes(figs[name], 'png', self.dpi)
     if shared:   # every rank's files, in the plan's order
@@ -534,15 +627,15 @@ def generate_all_plots(self:ResultsVisualizer,
                        results:AblationResults, # from `run_layerwise_ablation`
                        # `neuron_feature_correlation`; default: results'
                        correlations:pd.DataFrame|None=None,
-                       # file formats of each figure: any of `FORMATS` (e.g. ('png', 'svg'))
-                       formats=('png',)):
+                       # file formats, any of `FORMATS` (e.g. ('png', 'svg')); default: the style's
+                       formats=None):
     "Save every figure there is data for as `<name>.<format>`, and a `report.html`, in `save_dir`."
     figs, files = self.render(results, correlations, formats)
     if (self.save_dir/MANIFEST).exists():   # a results folder: added as one unit
         write_folder(self.save_dir, files, keep=True)
     else:
         for name, data in files.items(): atomic_write(self.save_dir/name, data)
-    fmt = check_formats(formats)[0]
+    fmt = check_formats(formats or STYLES[self.style]['formats'])[0]
     self.paths = {k: self.save_dir/f'{k}.{fmt}' for k in figs}
     self.report = self.save_dir/'report.html'
     return figs
