@@ -12,7 +12,7 @@ Leaks, docstrings, notebook references (static, `leak_problems`, `emphasis_probl
 source blocks (a `<pre>` with Pygments token spans) are left alone, as code may rightly name `Traceback` or `/tmp`.
 No `<em>`/`<strong>` whose text looks like code (brackets, commas, `=`): a docstring's `[n*B, C]` turned italic;
 and, on the package's docstrings and docments comments, no unescaped `*` pair or `_word_` outside backticks (what
-Markdown turns into emphasis). Every mention of an existing notebook (`10_edits`, `10_edits.ipynb`) in the prose is
+Markdown turns into emphasis), and "--" written for a dash. Every mention of an existing notebook (`10_edits`, `10_edits.ipynb`) in the prose is
 inside a link.
 In the browser also: no table cell whose text is clipped (overflow hidden / ellipsis) and no table wider than its
 container without a scrolling wrapper; every figure's smallest font (PNG tEXt `min_font_pt`, 7 pt when absent, with
@@ -145,6 +145,15 @@ def emphasis_problems(page: Path, rel=None) -> list:
             for t, x in read(page).ems if CODEISH.search(x)]
 
 
+DASH = re.compile(r'(?<![-\w])--(?![-\w])')
+
+
+def dash_problems(page: Path, rel=None) -> list:
+    "Two hyphens standing for a dash in the page's prose (code is left alone): write – or —."
+    return [f"{rel or page.name}: '--' used as a dash in {d.strip()[:70]!r} (write – or —)"
+            for d, _ in read(page).prose if DASH.search(d)]
+
+
 def notebook_names(nbs: Path) -> set:
     return {p.stem for p in nbs.glob('*.ipynb')}
 
@@ -234,7 +243,8 @@ def reader_problems(site: Path, nbs: Path = ROOT/'nbs', pkg: Path = ROOT/'neuron
     names, bad = notebook_names(nbs), []
     for page in site_pages(site):
         rel = page.relative_to(site).as_posix()
-        bad += leak_problems(page, rel) + emphasis_problems(page, rel) + notebook_ref_problems(page, names, rel)
+        bad += (leak_problems(page, rel) + emphasis_problems(page, rel) + notebook_ref_problems(page, names, rel)
+                + dash_problems(page, rel))
     return bad + (docstring_problems(pkg) if pkg.exists() else [])
 
 
