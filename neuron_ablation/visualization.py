@@ -258,9 +258,12 @@ def _layer_marks(results:AblationResults):
     t, groups = group_tests(results), results.config.get('layer_groups', {})
     return {int(l): _mark(t.p_adj[g]) for g in t.index for l in groups.get(g, [])}
 
-def _annotate_mark(ax, x:float, y:float, mark:str):
-    if mark: ax.annotate(mark, (x, y), xytext=(0, 1), textcoords='offset points', ha='center',
-                         va='bottom', fontsize=_small(), fontweight='bold' if mark == '*' else None)
+def _annotate_mark(ax, x:float, y:float|None, mark:str):
+    "`mark` just above `y` (data), or at the top of the axes when `y` is None."
+    if not mark: return
+    kw = dict(ha='center', fontsize=_small(), fontweight='bold' if mark == '*' else None)
+    if y is None: ax.annotate(mark, (x, 0.98), xycoords=('data', 'axes fraction'), va='top', **kw)
+    else: ax.annotate(mark, (x, y), xytext=(0, 1), textcoords='offset points', va='bottom', **kw)
 
 @_styled
 def plot_class_probabilities(results:AblationResults, # from `run_layerwise_ablation`
@@ -290,7 +293,7 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
                       highlight=tc)
         top = np.nanmax(np.c_[d.baseline, d.topk + np.nan_to_num(ci[1]),
                               d.random_mean + d.random_sd.fillna(0)], axis=1)
-        _annotate_mark(ax, tc, top[tc], marks.get(l, ''))
+        _annotate_mark(ax, tc, None, marks.get(l, ''))   # at the top: the headroom is kept free
         tops.append(np.nanmax(top))
         grp = results.neurons.get(l, results.neurons.get(str(l), {})).get('group', '')
         ax.set_title(f'layer {l}' + (f' ({grp})' if grp else ''))
@@ -299,6 +302,8 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
         for ax in axs:
             ax.set_ylim(0, 1.18*max(tops) + 0.02)
             ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= 1 + 1e-9])
+    else:
+        for ax in axs: lo, hi = ax.get_ylim(); ax.set_ylim(lo, hi + 0.15*(hi - lo))
     _legend(fig, axs, axes is None)
     if axes is None:   # one y label for the grid
         fig.supylabel(_PROB_LABEL[metric], fontsize=matplotlib.rcParams['axes.labelsize'])
@@ -306,7 +311,7 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
                   f"neurons, target {names[tc]!r}: {_n_clips(cfg)} clips, {R} random draws")
     return fig
 
-# %% ../nbs/03_viz.ipynb #da65049f
+# %% ../nbs/03_viz.ipynb #246b4a4b
 def _primary_rows(results:AblationResults):
     "Per group: the top-k effect with its interval, the random-k null and the primary control's."
     s, t = results.summary(), group_tests(results)
@@ -483,7 +488,6 @@ def _spread_panel(ax, d:pd.DataFrame, frame_s:float, vmax:float, rows:list):
     if i0: ax.text(T*frame_s/2, i0/2, 'before the edit', ha='center', va='center',
                    fontsize=_small(), color=COLORS['line3'])
     ax.set_yticks(np.arange(L) + 0.5, [str(l) for l in rows])
-    ax.set_ylim(0, L + 0.5)   # the same extent with or without the strip: panels align
     ax.set_xlim(0, T*frame_s)
     return mesh, every, bool(np.isnan(v).any())
 
@@ -501,8 +505,8 @@ def _spread_title(cfg:dict, site:str, layers:list):
 
 def _spread_notes(df:pd.DataFrame, alone:list, pad:bool):
     "Sentences for what the panels do not show: one-band source layers, grey padding."
-    out = [f"edit at layer {l}: only layer {l} itself follows; mean change "
-           f"{np.nanmean(df[df.layer == l].rel_change.to_numpy(dtype=float)):.2f}" for l in alone]
+    out = [f"the edit at layer {l} changes only layer {l} itself (mean ‖Δh‖/‖h‖ "
+           f"{np.nanmean(df[df.layer == l].rel_change.to_numpy(dtype=float)):.2f})" for l in alone]
     return out + (['grey: padding (no clip is that long)'] if pad else [])
 
 @_styled
@@ -524,12 +528,13 @@ def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy s
     shown = [l for l in layers if l not in alone]
     rows = sorted(int(r) for r in df[df.layer.isin(shown)].downstream_layer.unique())
     fig, axs = _grid(len(shown), ncols, (3.0, 2.0), axes, sharey=axes is None)
-    pads = []
+    pads, everys = [], []
     for ax, l in zip(axs, shown):
         mesh, every, pad = _spread_panel(ax, df[df.layer == l], frame_s, vmax, rows)
-        pads.append(pad)
+        pads.append(pad); everys.append(every)
         ax.set(title=f"edit at layer {l}" + ('' if every else ' (strip: edited frames)'),
                xlabel='time (s)', ylabel='downstream layer' if _first_col(ax) else None)
+    for ax in axs: ax.set_ylim(0, len(rows) + (0 if all(everys) else 0.5))   # panels align
     label = 'relative change ‖Δh‖/‖h‖'
     if axes is not None: fig.colorbar(mesh, ax=axs, label=label, shrink=0.9); return fig
     notes, cell = _spread_notes(df, alone, any(pads)), getattr(fig, 'legend_cell', None)
@@ -814,10 +819,11 @@ def generate_all_plots(self:ResultsVisualizer,
 
 # %% ../nbs/03_viz.ipynb #695a371e
 FIGURE_NOTES = {
-    'primary_effect': "Per layer group: how far the top-k edit lowers P(target) on the target's clips "
-        "(orange, with its interval), beside the same drop under the primary test's control sets "
-        "(purple) and under random-k sets (blue); * marks a group whose top-k effect beats its "
-        "control after correction, n.s. one that does not.",
+    'primary_effect': "Per layer group: how far the top-k edit lowers the target (P(target) on the "
+        "target's clips, or a regression head's target output; orange, with its interval), beside "
+        "the same drop under the primary test's control sets (purple, when the run drew them) and "
+        "under random-k sets (blue); * marks a group whose top-k effect beats its control after "
+        "correction, n.s. one that does not.",
     'class_probabilities': "Each panel is one ablated layer: every class's mean probability over "
         "all clips before the edit (grey), after the top-k edit (orange) and after random-k edits "
         "(blue); the target class is shaded and marked with its layer group's primary test. A "
@@ -850,7 +856,7 @@ def figure_note(name:str): # a figure of `ResultsVisualizer.plan` (`neuron_featu
     "One sentence on how to read the figure `name`."
     return FIGURE_NOTES.get(name) or FIGURE_NOTES.get(name.rsplit('_', 1)[0], '')
 
-# %% ../nbs/03_viz.ipynb #898ad1d8
+# %% ../nbs/03_viz.ipynb #c4def68e
 def _draws(c:pd.Series):
     lo, hi = int(c.min()), int(c.max()); return f'{lo}' if lo == hi else f'{lo}–{hi}'
 
@@ -860,7 +866,7 @@ def _primary_uncertainty(results:AblationResults, boot:str, R):
     ps = ', '.join(f"{g} {p:.2g}" for g, p in d.p_adj.items())
     ctl = (f"the {_words(d.control.iloc[0])} control: mean ± SD over its {_draws(d.n_draws)} "
            f"draws; " if 'control' in d else '')
-    return (f"Top-k: the drop on {acc.get('primary_test', 'the target clips')}, {boot}; {ctl}"
+    return (f"Top-k: the drop on {acc.get('primary_test') or f'all {_n_clips(cfg)} clips'}, {boot}; {ctl}"
             f"random-k: mean ± SD over {R} draws. Adjusted p ({d.test.iloc[0]}"
             + (f", over {acc['family']}" if 'family' in acc else '') + f"): {ps}; "
             f"* marks p ≤ {ALPHA:g}, n.s. the others.")
@@ -875,7 +881,7 @@ def _uncertainty(name:str, results:AblationResults):
     if name in ('class_probabilities', 'class_probabilities_on_class', 'output_values'):
         over = "each class's own clips" if name.endswith('on_class') else f'all {n} clips'
         t = group_tests(results)
-        marks = (f" Marks on the target class: its layer group's primary test "
+        marks = (f" Marks on the target: its layer group's primary test "
                  f"({t.test.iloc[0]}), * adjusted p ≤ {ALPHA:g}, n.s. otherwise." if len(t) else '')
         return (f"Bars are means over {over}; top-k: {boot}; {rnd}; baseline: the reference the "
                 f"changes are paired with (no interval).{marks}")
