@@ -91,6 +91,12 @@ def _first_col(ax):
     ss = ax.get_subplotspec()
     return ss is None or ss.is_first_col()
 
+def _bottom(ax, axs):
+    "True for a panel with no panel of `axs` below it: only these get an x label."
+    pos = lambda a: (a.get_subplotspec().rowspan.start, a.get_subplotspec().colspan.start)
+    r, c = pos(ax)
+    return not any(pos(b) == (r + 1, c) for b in axs)
+
 def _errs(e):
     "Error bar lengths: None, [G] symmetric or [2, G] (below, above); None when all NaN."
     e = None if e is None else np.asarray(e, dtype=float)
@@ -280,7 +286,7 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
     s = condition_summary(results, metric); s = s[s['class'].isin(names)]
     s = s.merge(_topk_change(results, metric), on=['layer', 'class'], how='left')
     layers, marks = _pick_layers(s.layer.unique(), layers), _layer_marks(results)
-    fig, axs = _grid(len(layers), ncols, (0.4*len(names) + 0.6, 2.3), axes, sharey=axes is None)
+    fig, axs = _grid(len(layers), ncols, (0.3*len(names) + 0.6, 2.3), axes, sharey=axes is None)
     R, lvl = int(s.n_random.max()), f"{cfg.get('level', 0.95):.0%}"
     tops = []
     for ax, l in zip(axs, layers):
@@ -311,7 +317,7 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
                   f"neurons, target {names[tc]!r}: {_n_clips(cfg)} clips, {R} random draws")
     return fig
 
-# %% ../nbs/03_viz.ipynb #246b4a4b
+# %% ../nbs/03_viz.ipynb #bfb5b088
 def _primary_rows(results:AblationResults):
     "Per group: the top-k effect with its interval, the random-k null and the primary control's."
     s, t = results.summary(), group_tests(results)
@@ -378,8 +384,9 @@ _FEATURE_WORDS = {'rms': 'RMS energy', 'envelope': 'amplitude envelope',
 def _feature_words(f:str): return _FEATURE_WORDS.get(f, _words(f))
 
 def _metric_title(m:str):
-    if m == 'speaker_similarity': return 'Speaker similarity'
-    w = _feature_words(m[3:]); return w[0].upper() + w[1:] + ' decodability'
+    "The panel's title, with the unit (a figure of many panels has no room for y labels)."
+    if m == 'speaker_similarity': return 'Speaker similarity: cosine'
+    w = _feature_words(m[3:]); return w[0].upper() + w[1:] + ': R²'
 
 def _metric_label(m:str):
     return ('cosine to the unedited clip' if m == 'speaker_similarity'
@@ -395,15 +402,16 @@ def _readout_layer(cfg:dict):
 # points past it sit on the floor with their value written beside them
 R2_FLOOR = -1.0
 
-def _floor_points(ax, x, y, color, floor:float):
-    "Values of `y` below `floor` as a ▼ on the floor with the value written beside it (dark, horizontal)."
+def _floor_points(ax, x, y, color, floor:float, side:int):
+    "Values of `y` below `floor`: a ▼ on the floor, the value beside it (dark, horizontal), on `side`."
     for xi, v in zip(x, np.asarray(y, dtype=float)):
         if v < floor:
             ax.plot([xi], [floor], 'v', color=color, ms=4, clip_on=False)
-            ax.annotate(f'{v:.1f}'.replace('-', '−'), (xi, floor), xytext=(3, 1), textcoords='offset points',
-                        ha='left', va='bottom', fontsize=_small(), color='k')
+            ax.annotate(f'{v:.1f}'.replace('-', '−'), (xi, floor), xytext=(3*side, 1),
+                        textcoords='offset points', ha='left' if side > 0 else 'right',
+                        va='bottom', fontsize=_small(), color='k')
 
-def _feature_panel(ax, results:AblationResults, m:str, k:int, lvl:str):
+def _feature_panel(ax, results:AblationResults, m:str, k:int, lvl:str, own:bool):
     "One metric: the baseline as a dashed reference per layer, top-k (CI) and random-k (SD) points."
     s = condition_summary(results, m); s = s[s['class'] == 'all'].sort_values('layer')
     s = s.merge(_topk_change(results, m), on=['layer', 'class'], how='left')
@@ -417,12 +425,13 @@ def _feature_panel(ax, results:AblationResults, m:str, k:int, lvl:str):
                              (0.12, s.random_mean, s.random_sd, COLORS['random'],
                               f'random-{k} (mean ± SD)')]:
         _dots(ax, x + dx, np.where(np.asarray(y) < floor, np.nan, y), e, c, lab)
-        _floor_points(ax, x + dx, y, c, floor)
+        _floor_points(ax, x + dx, y, c, floor, 1 if dx > 0 else -1)   # away from the other
     if np.isfinite(floor) and ax.get_ylim()[0] < floor:
         ax.set_ylim(floor - 0.04*(ax.get_ylim()[1] - floor), None)
-    ax.set_xticks(x, [str(l) for l in s.layer])
-    ax.set(xlim=(-0.5, len(s) - 0.5), xlabel='ablated layer', title=_metric_title(m))
-    if _first_col(ax): ax.set_ylabel(_metric_label(m))
+    step = math.ceil(len(x) / 8)   # at most 8 layer labels
+    ax.set_xticks(x, [str(l) if i % step == 0 else '' for i, l in enumerate(s.layer)])
+    ax.set(xlim=(-0.5, len(s) - 0.5), title=_metric_title(m))
+    if not own and _first_col(ax): ax.set_ylabel(_metric_label(m))
 
 @_styled
 def plot_feature_change(results:AblationResults, # from `run_layerwise_ablation(..., effects=...)`
@@ -436,8 +445,11 @@ def plot_feature_change(results:AblationResults, # from `run_layerwise_ablation(
                          "measures of `neuron_ablation.features` to "
                          "`run_layerwise_ablation(..., effects=[...])`")
     cfg = results.config; k = cfg['topk']
-    fig, axs = _grid(len(ms), ncols, (max(2.6, 0.4*len(results.neurons) + 1.4), 2.5), axes)
-    for ax, m in zip(axs, ms): _feature_panel(ax, results, m, k, f"{cfg.get('level', 0.95):.0%}")
+    # two panels side by side in one column however many layers
+    fig, axs = _grid(len(ms), ncols, (min(2.1, 0.12*len(results.neurons) + 1.2), 2.2), axes)
+    for ax, m in zip(axs, ms):
+        _feature_panel(ax, results, m, k, f"{cfg.get('level', 0.95):.0%}", axes is None)
+        if axes is not None or _bottom(ax, axs): ax.set_xlabel('ablated layer')
     _legend(fig, axs, axes is None)
     if axes is None:
         N = cfg.get('n_layers')
@@ -532,8 +544,9 @@ def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy s
     for ax, l in zip(axs, shown):
         mesh, every, pad = _spread_panel(ax, df[df.layer == l], frame_s, vmax, rows)
         pads.append(pad); everys.append(every)
-        ax.set(title=f"edit at layer {l}" + ('' if every else ' (strip: edited frames)'),
-               xlabel='time (s)', ylabel='downstream layer' if _first_col(ax) else None)
+        ax.set_title(f"edit at layer {l}" + ('' if every else ' (strip: edited frames)'))
+        if axes is not None or _bottom(ax, axs): ax.set_xlabel('time (s)')
+        if axes is not None and _first_col(ax): ax.set_ylabel('downstream layer')
     for ax in axs: ax.set_ylim(0, len(rows) + (0 if all(everys) else 0.5))   # panels align
     label = 'relative change ‖Δh‖/‖h‖'
     if axes is not None: fig.colorbar(mesh, ax=axs, label=label, shrink=0.9); return fig
@@ -550,6 +563,7 @@ def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy s
         w = cell.get_position().width*fig.get_figwidth()*72 / (0.55*_small())
         cell.text(0.05, 0.42, '\n'.join(textwrap.fill(n, int(w)) for n in notes), va='top',
                   fontsize=_small(), transform=cell.transAxes)
+    fig.supylabel('downstream layer', fontsize=matplotlib.rcParams['axes.labelsize'])
     _suptitle(fig, _spread_title(cfg, site, layers))
     return fig
 
@@ -856,7 +870,7 @@ def figure_note(name:str): # a figure of `ResultsVisualizer.plan` (`neuron_featu
     "One sentence on how to read the figure `name`."
     return FIGURE_NOTES.get(name) or FIGURE_NOTES.get(name.rsplit('_', 1)[0], '')
 
-# %% ../nbs/03_viz.ipynb #c4def68e
+# %% ../nbs/03_viz.ipynb #93a4c173
 def _draws(c:pd.Series):
     lo, hi = int(c.min()), int(c.max()); return f'{lo}' if lo == hi else f'{lo}–{hi}'
 
