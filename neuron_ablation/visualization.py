@@ -586,7 +586,7 @@ def _abs_r_boxes(ax, d, sets, r0):
         rs = d[(d.layer == l) & _is_ablated(d, sets)].r.abs().to_numpy()
         ax.plot(i + np.linspace(-0.15, 0.15, len(rs)) if len(rs) > 1 else [i]*len(rs), rs, 'o',
                 color=COLORS['topk'], ms=2.5, mec='none', zorder=3, gid='ablated')
-    _chance(ax, r0); ax.set_ylim(0, 1)
+    _chance(ax, r0); ax.set(ylim=(0, 1), yticks=[0, 0.5, 1])
 
 def _corr_handles(sets, n=None):
     "Legend handles: all neurons, the ablated ones (if any), the chance level (for `n` frames)."
