@@ -579,8 +579,9 @@ def _abs_r_boxes(ax, d, sets, r0):
     "Per layer: a grey box of |r| over its neurons, the ablated neurons as orange dots, chance level."
     layers = sorted(int(l) for l in d.layer.unique())
     ax.boxplot([d[d.layer == l].r.abs().to_numpy() for l in layers], positions=range(len(layers)),
-               widths=0.55, tick_labels=[str(l) for l in layers], flierprops=dict(markersize=1.5, markeredgecolor=COLORS['line3']),
-               medianprops=dict(color='k'), boxprops=dict(color=COLORS['line3']),
+               widths=0.55, tick_labels=[str(l) for l in layers], medianprops=dict(color='k'),
+               flierprops=dict(markersize=1.5, markeredgecolor=COLORS['line3']),
+               boxprops=dict(color=COLORS['line3']),
                whiskerprops=dict(color=COLORS['line3']), capprops=dict(color=COLORS['line3']))
     for i, l in enumerate(layers):
         rs = d[(d.layer == l) & _is_ablated(d, sets)].r.abs().to_numpy()
