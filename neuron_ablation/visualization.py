@@ -25,9 +25,10 @@ from tqdm.auto import tqdm
 __all__ = ['COLORS', 'OKABE_ITO', 'FRAME_S', 'STYLES', 'MIN_FONT_PT', 'ALPHA', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES',
            'check_results', 'condition_summary', 'check_style', 'current_style', 'figure_style', 'drawn_text',
            'figure_problems', 'group_tests', 'plot_class_probabilities', 'plot_primary_effect', 'feature_metrics',
-           'plot_feature_change', 'plot_temporal_spread', 'plot_upstream_norm', 'plot_attribution_heatmap',
-           'plot_neuron_feature_correlation', 'plot_probability_bars', 'save_figure', 'ResultsVisualizer',
-           'check_formats', 'figure_bytes', 'figure_note', 'figure_caption']
+           'plot_feature_change', 'plot_temporal_spread', 'plot_upstream_norm', 'text_overlaps',
+           'plot_attribution_heatmap', 'null_abs_r', 'plot_neuron_feature_correlation', 'plot_feature_correlations',
+           'plot_probability_bars', 'save_figure', 'ResultsVisualizer', 'check_formats', 'figure_bytes', 'figure_note',
+           'figure_caption']
 
 # %% ../nbs/03_viz.ipynb #9e137117
 def check_results(results, # expected: an `AblationResults`
@@ -568,29 +569,51 @@ def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy s
     return fig
 
 # %% ../nbs/03_viz.ipynb #62a929ba
-@_styled
-def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or that table
-                       ax=None): # matplotlib Axes (default: a new figure)
-    "Per layer: relative norm and residual of the least upstream change reproducing the top-k edit."
+def _upstream_frame(results):
+    "The upstream-norm table of `results` (an `AblationResults` or the table), checked, by layer."
     df = results.upstream if isinstance(results, AblationResults) else results
     if df is None or not isinstance(df, pd.DataFrame) or df.empty:
         raise ValueError("there is no upstream-norm table: run "
                          "`run_layerwise_ablation(..., upstream=True)` "
                          "(hidden layer 0 has no upstream block, so it is never in the table)")
-    fig = ax.figure if ax is not None else _figure(3.4)
-    ax = ax if ax is not None else fig.subplots()
-    d = df.sort_values('layer')
-    ax.plot(d.layer, d.rel_norm, 'o-', color=COLORS['line1'],
-            label='‖δ‖/‖h‖ upstream change')
-    ax.plot(d.layer, d.residual, 's--', color=COLORS['line2'],
-            label='residual (edit not reproduced)')
-    ax.plot(d.layer, d.edit_rel_norm, '^:', color=COLORS['line3'],
-            label='‖Δa‖/‖a‖ the edit itself')
-    ax.set_xticks(d.layer.to_numpy())
+    if missing := {'layer', 'rel_norm', 'residual', 'edit_rel_norm'} - set(df.columns):
+        raise ValueError(f"the upstream-norm table lacks columns {sorted(missing)}")
+    return df.sort_values('layer')
+
+def _upstream_title(d):
+    "The figure title: what was estimated and, if any, the layers where nothing is reproduced."
+    no = [int(l) for l in d.layer[d.residual >= 1]]
+    steps = f" ({int(d.steps.iloc[0])} steps)" if 'steps' in d else ''
+    head = f"Least upstream change found for the top-k edit{steps}"
+    return head + (f"\nnot reproduced at layer {', '.join(map(str, no))}" if no else '')
+
+@_styled
+def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or that table
+                       axes=None): # two matplotlib Axes (default: a new figure)
+    "Per layer: the least upstream change found for the top-k edit, and the share of it reproduced."
+    d = _upstream_frame(results)
+    fig, (a1, a2) = _grid(2, 2, (3.0, 1.9), axes)
+    L, rep = d.layer.to_numpy(), 1 - d.residual.to_numpy(dtype=float)
+    a1.plot(L, d.rel_norm, 'o-', color=COLORS['line1'], label='upstream change ‖δ‖/‖h$_{l-1}$‖')
+    a1.plot(L, d.edit_rel_norm, '^:', color=COLORS['line3'], label='the edit ‖Δa‖/‖a‖ (scale)')
+    a1.set(ylabel='‖change‖ / ‖state‖', ylim=(0, 1.3*np.nanmax([d.rel_norm.max(),
+                                                                 d.edit_rel_norm.max(), 0.05])))
+    a1.legend(loc='lower left', bbox_to_anchor=(0, 1), frameon=False, borderaxespad=0.2)
+    bars = a2.bar(L, rep, 0.6, color=COLORS['line1'])
+    for b, l, r in zip(bars, L, rep):
+        if r <= 0: b.set(facecolor='white', edgecolor=COLORS['line3'], hatch='///', lw=0.6)
+        a2.text(l, max(r, 0) + 0.03, f'{r:.0%}' if r > 0 else 'not\nreproduced', ha='center',
+                va='bottom', fontsize=_small())
+    a2.axhline(0, color='k', lw=0.6)
+    a2.set(ylabel='edit reproduced\n(1 − residual)', title='share of the edit reproduced',
+           ylim=(min(-0.1, np.nanmin(rep) - 0.1), 1.15),
+           yticks=[0, 0.5, 1])
     site = d.site.iloc[0] if 'site' in d else ''
-    ax.set(xlabel=f'ablated {site} layer'.replace('  ', ' '), ylabel='relative norm (ratio)',
-           ylim=(0, None), title='Smallest upstream change\nthat reproduces the top-k edit')
-    ax.legend(loc='best')
+    for a in (a1, a2):
+        a.set(xticks=L, xlim=(L.min() - 0.5, L.max() + 0.5))
+        if a.get_subplotspec() is None or a.get_subplotspec().is_last_row():
+            a.set_xlabel(f'ablated {site} layer'.replace('  ', ' '))
+    fig.suptitle(_upstream_title(d))
     return fig
 
 # %% ../nbs/03_viz.ipynb #0a89e26e
@@ -608,72 +631,225 @@ def _scores_frame(scores):
         raise ValueError(f"the scores table lacks columns {sorted(missing)}")
     return df, method
 
-@_styled
-def plot_attribution_heatmap(scores, # `NeuronScores`, `AblationResults` or tidy scores table
-                             n_top:int=20, # neurons per layer (ranks 1..n_top)
-                             ax=None, # matplotlib Axes (default: a new figure)
-                             # write neuron ids in the cells (default: when ≤ 400 cells)
-                             annotate:bool|None=None):
-    "Heatmap of layers × top-ranked neurons: colour = score, text = neuron id."
-    df, method = _scores_frame(scores)
-    if n_top < 1: raise ValueError(f"n_top={n_top} must be >= 1")
-    n = int(min(n_top, df.groupby('layer').size().min()))
+def text_overlaps(fig:Figure, # the figure
+                  tol:float=0.5): # pixels two boxes may share
+    "Pairs of drawn texts whose boxes intersect: ['text 'a' overlaps 'b'', ...]."
+    t = drawn_text(fig).dropna(subset=['x0']).reset_index(drop=True)
+    x0, y0, x1, y1 = (t[c].to_numpy()[:, None] for c in ('x0', 'y0', 'x1', 'y1'))
+    hit = ((np.minimum(x1, x1.T) - np.maximum(x0, x0.T) > tol)
+           & (np.minimum(y1, y1.T) - np.maximum(y0, y0.T) > tol))
+    return [f"text {t.text[i]!r} overlaps {t.text[j]!r}" for i, j in zip(*np.nonzero(np.triu(hit, 1)))]
+
+def _text_width_in(strings, size:float): # points
+    "Width in inches of the widest of `strings` at `size` pt (the default font)."
+    from matplotlib.textpath import TextToPath
+    from matplotlib.font_manager import FontProperties
+    tp, fp = TextToPath(), FontProperties(size=size)
+    return max(tp.get_text_width_height_descent(str(s), fp, ismath=False)[0] for s in strings) / 72
+
+def _ink(rgba):
+    "Black or white text for a cell of colour `rgba`: by its relative luminance (WCAG)."
+    c = np.asarray(rgba[:3], dtype=float)
+    lin = np.where(c <= 0.04045, c/12.92, ((c + 0.055)/1.055)**2.4)
+    return 'k' if lin @ [0.2126, 0.7152, 0.0722] > 0.179 else 'w'
+
+_HEAT_MARGIN = 0.19 # figure width (inches per pt of the style's font) of the labels and colour bar
+_HEAT_MAX = 20 # the default's most columns
+
+# %% ../nbs/03_viz.ipynb #fchmcode
+def _heat_fit(ids, ax_width:float): # inches
+    "How many columns of neuron ids fit `ax_width` at the small font, 2 pt apart on each side."
+    return max(1, int(ax_width // (_text_width_in(ids, _small()) + 4/72)))
+
+def _heat_table(df, n:int):
+    "(score / layer's max |score|, ids, divisors) of ranks 1..n, one row per layer."
     top = df[df['rank'] <= n]
     S, ids = (top.pivot(index='layer', columns='rank', values=v).sort_index()
               for v in ('score', 'neuron'))
-    fig = (ax.figure if ax is not None
-           else _figure(0.3*len(S) + 1.6))
-    ax = ax if ax is not None else fig.subplots()
-    im = ax.imshow(S.to_numpy(dtype=float), aspect='auto', cmap='viridis', interpolation='nearest')
-    ax.set_yticks(range(len(S)), [str(l) for l in S.index])
-    ax.set_xticks(range(n), [str(r) for r in S.columns])
-    if annotate if annotate is not None else S.size <= 400:
-        mid = np.nanmean(S.to_numpy(dtype=float))
-        for (i, j), v in np.ndenumerate(S.to_numpy(dtype=float)):
+    scale = df.groupby('layer').score.apply(lambda s: s.abs().max()).reindex(S.index)
+    return S.div(scale.replace(0, np.nan), axis=0), ids, scale
+
+@_styled
+def plot_attribution_heatmap(scores, # `NeuronScores`, `AblationResults` or tidy scores table
+                             # neurons per layer (ranks 1..n_top); default: as many as the ids fit, ≤ 20
+                             n_top:int|None=None,
+                             ax=None, # matplotlib Axes (default: a new figure)
+                             # write neuron ids in the cells (default: when they fit the width)
+                             annotate:bool|None=None):
+    "Heatmap of layers × top-ranked neurons: colour = score / layer's max |score|, text = neuron id."
+    df, method = _scores_frame(scores)
+    if n_top is not None and n_top < 1: raise ValueError(f"n_top={n_top} must be >= 1")
+    own = ax is None
+    fig = _figure(0.22*df.layer.nunique() + 1.3) if own else ax.figure
+    ax = fig.subplots() if own else ax
+    width = (fig.get_figwidth() - _HEAT_MARGIN*current_style()['font'] if own   # inches for cells
+             else ax.get_position().width*fig.get_figwidth())
+    fit = _heat_fit(df[df['rank'] <= _HEAT_MAX].neuron.astype(int), width)
+    n = int(min(n_top or min(fit, _HEAT_MAX), df.groupby('layer').size().min()))
+    if annotate and n > fit:
+        raise ValueError(f"the ids of {n} columns do not fit {width:.1f} in at {_small():g} pt: "
+                         f"pass n_top <= {fit} or annotate=False")
+    R, ids, scale = _heat_table(df, n)
+    vals = R.to_numpy(dtype=float)
+    im = ax.imshow(vals, aspect='auto', cmap='viridis', interpolation='nearest',
+                   vmin=min(0., np.nanmin(vals)), vmax=1)
+    ax.set_yticks(range(len(R)), [str(l) for l in R.index])
+    ax.set_xticks(range(n), [str(r) if n <= fit or r % 5 == 0 or r == 1 else '' for r in R.columns])
+    ax.tick_params(length=0)
+    ids_on = annotate if annotate is not None else n <= fit
+    if ids_on:
+        for (i, j), v in np.ndenumerate(vals):
             ax.text(j, i, str(int(ids.iat[i, j])), ha='center', va='center', fontsize=_small(),
-                    color='w' if v < mid else 'k')
+                    color=_ink(im.cmap(im.norm(v))))
+    right = ax.secondary_yaxis('right')
+    right.set_yticks(range(len(R)), [f'{s:.2g}' for s in scale])
+    right.tick_params(length=0); right.set_ylabel('max |score|')
     ax.set(xlabel='rank within layer (1 = highest score)', ylabel='layer',
-           title=f'Top {n} neurons per layer (cell text: neuron id)')
-    fig.colorbar(im, ax=ax, label=f'{_words(method)} score'.strip())
+           title=f"Top {n} neurons per layer" + (' (text: neuron id)' if ids_on else ''))
+    fig.colorbar(im, ax=ax, label=f'{_words(method)} score\n/ layer max |score|'.strip(),
+                 pad=0.02, fraction=0.05)
     return fig
 
 # %% ../nbs/03_viz.ipynb #a3d85735
-@_styled
-def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, feature, r (n_frames)
-                                    # feature to show (needed when `df` has several)
-                                    feature:str|None=None,
-                                    top:int=10, # neurons in the right panel
-                                    axes=None): # two Axes (default: a new figure)
-    "Per-layer distribution of |r| between neurons and one acoustic feature; the top neurons."
+def null_abs_r(n_frames:int, # independent samples the correlation is computed over
+               q:float=0.95): # quantile
+    "The |r| that two independent series of `n_frames` samples exceed with probability 1 − `q`."
+    from scipy.stats import t
+    if not n_frames > 2: raise ValueError(f"n_frames={n_frames}: a chance level needs more than 2 frames")
+    tq = t.ppf((1 + q) / 2, n_frames - 2)
+    return float(tq / np.sqrt(n_frames - 2 + tq**2))
+
+def _ablated_sets(ablated):
+    "{layer: set of neuron ids} from None, {layer: ids} or a run's `neurons` ({layer: {'topk': ids}})."
+    if isinstance(ablated, AblationResults): ablated = ablated.neurons
+    if ablated is None: return {}
+    if not isinstance(ablated, dict):
+        raise TypeError(f"ablated must be {{layer: neuron ids}} or results.neurons, "
+                        f"got {type(ablated).__name__}")
+    return {int(l): {int(n) for n in (v['topk'] if isinstance(v, dict) else v)}
+            for l, v in ablated.items()}
+
+def _corr_features(df):
+    "The features of a `neuron_feature_correlation` table, in order, after checking the table."
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a DataFrame from `neuron_feature_correlation`, "
                         f"got {type(df).__name__}")
-    if missing := {'layer', 'neuron', 'feature', 'r'} - set(df.columns):
+    if missing := {'layer', 'neuron', 'feature', 'r', 'n_frames'} - set(df.columns):
         raise ValueError(f"the correlation table lacks columns {sorted(missing)}")
-    feats = list(dict.fromkeys(df.feature))
+    if df.empty: raise ValueError("the correlation table is empty")
+    return list(dict.fromkeys(df.feature))
+
+def _corr_table(df, feature=None):
+    "(rows of one feature with r, feature name, its chance |r|) from a correlation table, checked."
+    feats = _corr_features(df)
     if feature is None and len(feats) != 1:
         raise ValueError(f"the table has features {feats}: pass feature=one of them")
     feature = feats[0] if feature is None else feature
     if feature not in feats:
         raise ValueError(f"feature {feature!r} is not in the table, which has {feats}")
     d = df[df.feature == feature].dropna(subset=['r'])
-    layers = sorted(d.layer.unique())
-    fig, (a1, a2) = _grid(2, 2, (4.2, 3.2), axes)
-    a1.boxplot([d[d.layer == l].r.abs().to_numpy() for l in layers],
-               tick_labels=[str(l) for l in layers], flierprops=dict(markersize=2),
-               medianprops=dict(color=COLORS['topk']))
-    a1.set(xlabel='layer', ylabel='|r| (Pearson over frames)', title='distribution per layer',
-           ylim=(0, 1))
+    return d, feature, null_abs_r(int(d.n_frames.min()))
+
+def _is_ablated(d, sets):
+    "Boolean per row of `d`: its (layer, neuron) is in `sets`."
+    return np.array([int(n) in sets.get(int(l), ()) for l, n in zip(d.layer, d.neuron)], dtype=bool)
+
+def _chance(ax, r0, vertical=False):
+    "The chance level |r| = `r0`: a dashed line (±r0 across a vertical r axis) and a band inside."
+    if vertical:
+        ax.axvspan(-r0, r0, color='0.92', lw=0, zorder=0)
+        for s in (-1, 1): ax.axvline(s*r0, color=COLORS['line3'], ls='--', lw=0.8)
+    else:
+        ax.axhspan(0, r0, color='0.92', lw=0, zorder=0)
+        ax.axhline(r0, color=COLORS['line3'], ls='--', lw=0.8)
+
+def _abs_r_boxes(ax, d, sets, r0):
+    "Per layer: a grey box of |r| over its neurons, the ablated neurons as orange dots, chance level."
+    layers = sorted(int(l) for l in d.layer.unique())
+    ax.boxplot([d[d.layer == l].r.abs().to_numpy() for l in layers], positions=range(len(layers)),
+               widths=0.55, tick_labels=[str(l) for l in layers], medianprops=dict(color='k'),
+               flierprops=dict(markersize=1.5, markeredgecolor=COLORS['line3']),
+               boxprops=dict(color=COLORS['line3']),
+               whiskerprops=dict(color=COLORS['line3']), capprops=dict(color=COLORS['line3']))
+    for i, l in enumerate(layers):
+        rs = d[(d.layer == l) & _is_ablated(d, sets)].r.abs().to_numpy()
+        ax.plot(i + np.linspace(-0.15, 0.15, len(rs)) if len(rs) > 1 else [i]*len(rs), rs, 'o',
+                color=COLORS['topk'], ms=2.5, mec='none', zorder=3, gid='ablated')
+    _chance(ax, r0); ax.set(ylim=(0, 1), yticks=[0, 0.5, 1])
+
+def _corr_handles(sets, n=None):
+    "Legend handles: all neurons, the ablated ones (if any), the chance level (for `n` frames)."
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    h = [Patch(facecolor='white', edgecolor=COLORS['line3'], label='all neurons')]
+    if sets: h.append(Line2D([], [], marker='o', ls='', color=COLORS['topk'], ms=3,
+                             label='ablated (top-k)'))
+    frames = f'{n} independent frames' if n else 'independent frames'
+    return h + [Line2D([], [], ls='--', color=COLORS['line3'], label=f'chance, 95 % ({frames})')]
+
+def _corr_legend(fig, ax, handles, own:bool):
+    "The legend in the grid's free cell, else below the panels; inside `ax` on the caller's axes."
+    cell = getattr(fig, 'legend_cell', None) if own else None
+    if cell is not None:
+        c = fig.add_subplot(cell); c.axis('off')
+        c.legend(handles=handles, loc='center', frameon=False)
+    elif own: fig.legend(handles=handles, loc='outside lower center', frameon=False,
+                         ncols=len(handles) if current_style()['width'] >= 5 else 2)
+    else: ax.legend(handles=handles, loc='upper left', frameon=False)
+
+# %% ../nbs/03_viz.ipynb #fccocode
+@_styled
+def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, feature, r, n_frames
+                                    # feature to show (needed when `df` has several)
+                                    feature:str|None=None,
+                                    top:int=10, # neurons in the right panel
+                                    axes=None, # two Axes (default: a new figure)
+                                    ablated=None): # {layer: neuron ids} or `results.neurons`: marked
+    "Per-layer distribution of |r| between neurons and one acoustic feature; the top neurons."
+    d, feature, r0 = _corr_table(df, feature)
+    sets = _ablated_sets(ablated)
+    fig, (a1, a2) = _grid(2, 2, (3.0, 0.8 + 1.5*top*_small()/72), axes)   # a row per bar
+    _abs_r_boxes(a1, d, sets, r0)
+    a1.set(xlabel='layer', ylabel='|r| (Pearson over frames)', title='|r| per layer')
     tp = d.loc[d.r.abs().sort_values(ascending=False, kind='stable').index[:top]].iloc[::-1]
-    a2.barh(np.arange(len(tp)), tp.r, color=np.where(tp.r > 0, COLORS['topk'], COLORS['random']))
+    _chance(a2, r0, vertical=True)
+    a2.barh(np.arange(len(tp)), tp.r, 0.7,
+            color=np.where(_is_ablated(tp, sets), COLORS['topk'], COLORS['baseline']))
     a2.set_yticks(np.arange(len(tp)), [f'L{l} n{n}' for l, n in zip(tp.layer, tp.neuron)])
-    a2.axvline(0, color='k', lw=0.8)
+    a2.axvline(0, color='k', lw=0.6)
     a2.set(xlim=(-1, 1), xlabel='r (Pearson over frames)', title=f'top {len(tp)} neurons by |r|')
     a2.set_xticks([-1, -0.5, 0, 0.5, 1])
+    _corr_legend(fig, a1, _corr_handles(sets, int(d.n_frames.min())), own=axes is None)
     fig.suptitle(f'Neurons and {_feature_words(feature)}: correlation over frames')
     return fig
 
+# %% ../nbs/03_viz.ipynb #fcfccode
+@_styled
+def plot_feature_correlations(df:pd.DataFrame, # columns layer, neuron, feature, r, n_frames
+                              ablated=None, # {layer: neuron ids} or `results.neurons`: marked
+                              axes=None): # one Axes per feature (default: a new figure)
+    "One panel per feature: the per-layer distribution of |r| on shared axes, chance level, ablated."
+    feats = _corr_features(df)
+    sets = _ablated_sets(ablated)
+    fig, axs = _grid(len(feats), 3, (1.5, 1.35 if current_style()['width'] < 5 else 1.7), axes)
+    for i, (a, f) in enumerate(zip(axs, feats)):
+        d, _, r0 = _corr_table(df, f)
+        _abs_r_boxes(a, d, sets, r0)
+        ss = a.get_subplotspec()   # x label only where no panel is below
+        nc = ss.get_gridspec().ncols if ss is not None else len(axs)
+        a.set(title=_feature_words(f), xlabel='' if i + nc < len(axs) else 'layer',
+              ylabel='|r|' if _first_col(a) else '')
+        if a is not axs[0]: a.sharey(axs[0])
+        if not _first_col(a): a.tick_params(labelleft=False)
+    _corr_legend(fig, axs[0], _corr_handles(sets), own=axes is None)
+    fig.suptitle('Neurons and acoustic features: |r| over frames per layer')
+    return fig
+
 # %% ../nbs/03_viz.ipynb #bdc568e0
+def _prob_top(p):
+    "The probability axis' end: the next quarter above the tallest bar and its label, at most 1."
+    return min(1.0, math.ceil((float(np.nanmax(p, initial=0)) + 0.08) / 0.25) * 0.25)
+
 @_styled
 def plot_probability_bars(probs_base, # [C] baseline class probabilities
                           probs_ablated, # [C] after the ablation
@@ -681,14 +857,19 @@ def plot_probability_bars(probs_base, # [C] baseline class probabilities
                           target:int|None=None, # class to highlight
                           ax=None): # matplotlib Axes (default: a new figure)
     "Bars of baseline vs ablated class probabilities for one clip."
-    fig = ax.figure if ax is not None else _figure(2.6)
+    fig = ax.figure if ax is not None else _figure(0.25*current_style()['width'] + 1.1)
     ax = ax if ax is not None else fig.subplots()
-    _grouped_bars(ax, list(class_names),
-                  [('baseline', np.asarray(probs_base), None, COLORS['baseline']),
-                   ('ablated', np.asarray(probs_ablated), None, COLORS['topk'])], highlight=target)
-    ax.set(ylim=(0, 1.05), ylabel='P(class)', xlabel='class',
-           title='class probabilities of the clip')
-    ax.legend()
+    pb, pa = np.asarray(probs_base, dtype=float), np.asarray(probs_ablated, dtype=float)
+    _grouped_bars(ax, list(class_names), [('baseline', pb, None, COLORS['baseline']),
+                                          ('ablated', pa, None, COLORS['topk'])], highlight=target)
+    bar_in = 0.4 * ax.get_position().width * fig.get_figwidth() / max(1, len(pb))
+    if _text_width_in(['0.00'], _small()) < 0.95*bar_in:   # the value on each bar, where it fits
+        for c in ax.containers:
+            ax.bar_label(c, fmt='%.2f', padding=1, fontsize=_small())
+    top = _prob_top(np.r_[pb, pa])
+    ax.set(ylim=(0, top), ylabel='P(class)', yticks=np.arange(0, top + 1e-9, 0.25))
+    ax.set_title('class probabilities of the clip', loc='left')
+    ax.legend(loc='lower right', bbox_to_anchor=(1, 1), ncols=2, frameon=False, borderaxespad=0.1)
     return fig
 
 # %% ../nbs/03_viz.ipynb #38245921
@@ -745,13 +926,10 @@ def plan(self:ResultsVisualizer, results:AblationResults, correlations:pd.DataFr
                            if _absent(results.upstream) else None),
          'attribution_heatmap': (lambda: plot_attribution_heatmap(results),
                                  'no scores table' if _absent(results.scores) else None)})
-    if _absent(correlations):
-        p['neuron_feature_correlation'] = (
-            None, 'no correlation table (pass correlations=neuron_feature_correlation(...))')
-    else:
-        for f in dict.fromkeys(correlations.feature):
-            p[f'neuron_feature_correlation_{f}'] = (
-                lambda f=f: plot_neuron_feature_correlation(correlations, f), None)
+    p['feature_correlations'] = (
+        lambda: plot_feature_correlations(correlations, ablated=results.neurons),
+        'no correlation table (pass correlations=neuron_feature_correlation(...))'
+        if _absent(correlations) else None)
     return p
 
 FORMATS = ('png', 'svg', 'pdf')
@@ -855,18 +1033,28 @@ FIGURE_NOTES = {
         "at each moment (‖Δh‖/‖h‖, mean over clips); rows before the edited layer are empty, a "
         "strip above marks the edited frames when not all are, and the time axis ends where the "
         "longest clip ends.",
-    'upstream_norm': "How large a change of the layer below would reproduce the top-k edit "
-        "(green), what it cannot reproduce (orange) and the size of the edit itself (grey): small "
-        "green lines mean the edit is easy to cause from upstream.",
-    'attribution_heatmap': "Rows are layers, columns rank the neurons by score (1 = highest); the "
-        "colour is the score and the number in a cell the neuron's id, so a neuron that tops "
-        "several layers is easy to spot.",
-    'neuron_feature_correlation': "Left: per layer, the spread of |r| between each neuron and the "
-        "acoustic feature over frames; right: the ten neurons with the largest |r| (orange "
-        "positive, blue negative).",
+    'upstream_norm': "For each ablated layer, the smallest change of the layer below that "
+        "gradient steps found for the top-k edit: its size ‖δ‖/‖h‖ beside the edit's own "
+        "‖Δa‖/‖a‖ (first panel), and the share of the edit it reproduces, 1 − residual (second "
+        "panel); hatched bars marked 'not reproduced' are layers where it reproduces nothing. One "
+        "joint estimate over the first upstream_clips clips, so no interval.",
+    'attribution_heatmap': "Rows are layers, columns rank each layer's neurons by score (1 = "
+        "highest); the colour is the score divided by the layer's largest |score| (written right "
+        "of the row), so every layer's fall-off is visible; the number in a cell is the neuron's "
+        "id, so a neuron that tops several layers is easy to spot.",
+    'neuron_feature_correlation': "First panel: per layer, the spread of |r| between each neuron "
+        "and the feature over frames, the ablated (top-k) neurons as orange dots; second: the ten "
+        "neurons with the largest |r|, bar direction = sign of r, ablated ones orange. The dashed "
+        "line and grey band are the |r| an unrelated neuron stays under 95 % of the time if frames "
+        "were independent: optimistic, since neighbouring frames are correlated, and not "
+        "corrected for the number of neurons.",
+    'feature_correlations': "One panel per acoustic feature on shared axes: per layer, the spread "
+        "of |r| between each neuron and the feature over frames (box), the ablated top-k neurons "
+        "(orange dots) and that feature's chance level for its number of frames (dashed; "
+        "optimistic under autocorrelation, not corrected for the number of neurons).",
 }
 
-def figure_note(name:str): # a figure of `ResultsVisualizer.plan` (`neuron_feature_correlation_f0`)
+def figure_note(name:str): # a figure of `ResultsVisualizer.plan` (e.g. `feature_correlations`)
     "One sentence on how to read the figure `name`."
     return FIGURE_NOTES.get(name) or FIGURE_NOTES.get(name.rsplit('_', 1)[0], '')
 
