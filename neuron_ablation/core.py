@@ -438,8 +438,8 @@ class _Steps:
                 f"{time.perf_counter() - self.t0:.0f} s (done: {', '.join(self.done)}); {left}")
     def record(self, device, given=None): # the model's device; the caller's entries (e.g. argv)
         "config['run']: start (UTC), seconds so far, the machine, the call (`given` overrides)."
-        return dict(started=self.started, duration_s=round(time.perf_counter() - self.t0, 3),
-                    hardware=hardware(device), call=self.call, **(given or {}))
+        return {**dict(started=self.started, duration_s=round(time.perf_counter() - self.t0, 3),
+                       hardware=hardware(device), call=self.call), **(given or {})}
 
 @patch
 def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz: the clips scored on
