@@ -34,7 +34,7 @@ from .sweep import Keep, run_conditions, run_key
 from .clips import Clips, request, digests
 from .acoustics import check_feature_names
 from .feature_extractor import feature_analysis
-from .visualization import ResultsVisualizer, check_formats
+from .visualization import ResultsVisualizer, check_formats, report_files
 from .distributed import shard, claim, gather_ordered, all_gather_objects, is_main
 from .distributed import is_distributed, describe, resolve_device, as_dtype
 from .distributed import rank_world, alone
@@ -560,6 +560,7 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
     figures = (ResultsVisualizer(self).render(res, correlations=corr, formats=formats,
                                               progress=progress, shared=True)[1]
                if cfg.plots else {})   # each rank draws its share
+    if figures and save and is_main(): figures.update(report_files(figures['report.html']))
     keep.announce()   # a resumed run says which finished steps it read back
     steps('saving')
     if save and is_main():   # the other ranks hold the same results and write nothing

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np, pandas as pd
 
 from .results import AblationResults, MANIFEST, to_jsonable
-from .visualization import check_results, figure_note
+from .visualization import check_results, figure_caption, figure_note
 
 # %% auto #0
 __all__ = ['num', 'headlines', 'verdict', 'layer_table', 'figure_text', 'report_html', 'report_pdf']
@@ -235,18 +235,26 @@ _FIGURES = {
     'output_values': ("Predicted outputs under each edit",
         "Bar charts, one per ablated layer, of every output's mean predicted value before the "
         "edit, after the top-k edit and after the random-k edits"),
+    'primary_effect': ("The primary test per layer group",
+        "Points with intervals, one group per layer group, of how far the top-k edit lowers the "
+        "target beside the same drop under the primary control's sets and under random-k sets"),
     'feature_change': ("Side effects on speaker and acoustic read-outs",
-        "Bar charts per ablated layer of the speaker similarity and of how well linear read-outs "
-        "still recover acoustic features after the top-k and random-k edits"),
+        "Dot plots per ablated layer of the speaker similarity and of how well linear read-outs "
+        "still recover acoustic features after the top-k and random-k edits, against the unedited "
+        "value"),
     'temporal_spread': ("Spread of the edit through later layers",
         "Heat maps, one per ablated layer, of the relative change of each later layer at each "
         "moment of the clips"),
     'upstream_norm': ("How easily the edit is caused from the layer below",
-        "Per ablated layer, the size of the smallest change of the layer below that reproduces "
-        "the top-k edit, what it leaves unreproduced and the size of the edit itself"),
+        "Two panels per ablated layer: the size of the smallest change of the layer below found "
+        "for the top-k edit beside the edit's own size, and the share of the edit it reproduces"),
     'attribution_heatmap': ("Neuron scores by layer and rank",
         "A heat map with one row per layer and one column per rank, coloured by the neuron's "
         "score and labelled with its id"),
+    'feature_correlations': ("Neuron–feature correlations",
+        "One panel per acoustic feature of the distribution of the absolute correlation between "
+        "each neuron and the feature over frames, per layer, with the ablated neurons marked and "
+        "a chance level"),
     'neuron_feature_correlation': ("Neuron–feature correlations",
         "Per layer, the distribution of the absolute correlation between each neuron and an "
         "acoustic feature over frames, and the ten most correlated neurons"),
@@ -254,22 +262,23 @@ _FIGURES = {
 
 def _kind(name:str): return name if name in _FIGURES else name.rsplit('_', 1)[0]
 
-def figure_text(name:str, # a figure of `ResultsVisualizer.plan` (`neuron_feature_correlation_f0`)
-                config:dict): # the run's config
-    "(title, caption, alt text) of figure `name`: how to read it and how many clips and draws."
+def figure_text(name:str, # a figure of `ResultsVisualizer.plan` (`feature_correlations`)
+                results:AblationResults): # the run it was drawn from
+    "(title, caption, alt text) of figure `name`: how to read it, its n and its intervals."
+    config = results.config
     kind, t = _kind(name), _target(config)
     title, shows = _FIGURES.get(kind, (name.replace('_', ' ').capitalize(),
                                        f"A figure of {name.replace('_', ' ')} for this run"))
     if kind == 'neuron_feature_correlation' and name != kind:
         title += f": {name[len(kind) + 1:]}"
     clips = (config.get('clips') or {}).get('evaluation', {}).get('n', config.get('n_clips'))
-    n = (f"n = {clips} held-out clips; {config.get('n_random')} random-k draws per layer; "
-         f"k = {config.get('topk')} {config.get('site')} neurons; target {t!r}.")
+    n = (f"n = {clips} held-out clips; k = {config.get('topk')} {config.get('site')} neurons; "
+         f"target {t!r}.")
     alt = f"{shows}; target {t!r}, k = {config.get('topk')}, {clips} clips."
-    return title, f"{figure_note(name)} {n}".strip(), alt
+    return title, f"{figure_caption(name, results)} {n}".strip(), alt
 
-def _figure_html(i:int, name:str, png:bytes, cfg:dict):
-    esc, (title, caption, alt) = html.escape, figure_text(name, cfg)
+def _figure_html(i:int, name:str, png:bytes, results:AblationResults):
+    esc, (title, caption, alt) = html.escape, figure_text(name, results)
     return (f'<figure id="fig-{esc(name)}"><img alt="{esc(alt)}" '
             f'src="data:image/png;base64,{base64.b64encode(png).decode()}">'
             f'<figcaption><b>Figure {i}.</b> <b>{esc(title)}.</b> {esc(caption)}</figcaption>'
@@ -408,7 +417,7 @@ def report_html(results:AblationResults, # from `run_layerwise_ablation`
     tab, legend = layer_table(results)
     heads = ''.join(f'<p class="headline"><b>{esc(str(g))}</b>{esc(_no_abs(s[len(str(g)):]))}'
                     '</p>' for g, s in headlines(results).items())
-    figs = ''.join(_figure_html(i, n, b, cfg) for i, (n, b) in enumerate(pngs.items(), 1))
+    figs = ''.join(_figure_html(i, n, b, results) for i, (n, b) in enumerate(pngs.items(), 1))
     skip = ''.join(f'<li><b>{esc(n)}</b>: {esc(r)}</li>' for n, r in (skipped or {}).items())
     when = ' · '.join(x for x in (run.get('started', '')[:10], f"{num(run['duration_s'])} s"
                                   if 'duration_s' in run else '') if x)
