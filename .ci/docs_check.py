@@ -85,8 +85,6 @@ LEAKS = [(re.compile(r'\w+\.py:\d+: \w*(?:Warning|Error)\b'), 'a Python warning'
          (re.compile(r'[A-Za-z]:\\\\?Users\\'), 'a Windows user path')]
 NB_REF = re.compile(r'(?<![\w/.-])(\d\d[a-z]?_[a-z_]+[a-z])(?:\.ipynb)?(?![\w-])')
 CODEISH = re.compile(r'[\[\],=]')
-# Checks whose fix is not in yet (issue 27): listed as pending, not failing, unless --strict. Remove an entry once fixed.
-PENDING = ['its smallest font (']
 MIN_FONT_PX, DEFAULT_FONT_PT = 8.0, 7.0   # 8 CSS px ~ 6 pt: the smallest a reader reads on screen without zooming
 
 
@@ -400,7 +398,6 @@ def main():
     ap.add_argument('--report', default=None, help="a run's report.html to open as well")
     ap.add_argument('--shots', default='_docs_check', help='folder for the screenshots')
     ap.add_argument('--static', action='store_true', help='static checks only (no browser)')
-    ap.add_argument('--strict', action='store_true', help='the pending checks (PENDING) fail too')
     a = ap.parse_args()
     site = Path(a.site).resolve()
     if not (site/'index.html').exists(): sys.exit(f"no site at {site}: build it first (`make docs`)")
@@ -408,12 +405,6 @@ def main():
     if a.report: bad += report_problems(Path(a.report))
     print(f"static: {len(list(site.glob('*.html')))} pages, {len(bad)} problems")
     if not a.static: bad += browser_problems(site, Path(a.report) if a.report else None, Path(a.shots))
-    pending = [] if a.strict else [b for b in bad if any(m in b for m in PENDING)]
-    bad = [b for b in bad if b not in pending]
-    if pending:
-        print(f"pending (issue 27: the figures' journal presets have not landed; "
-              f"--strict makes these fail): {len(pending)}")
-        for b in pending: print('  ~', b)
     for b in bad: print('  -', b)
     if bad: sys.exit(f"docs check failed: {len(bad)} problems")
     print("docs check passed" + ("" if a.static else f"; screenshots in {a.shots}/"))
