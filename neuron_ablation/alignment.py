@@ -18,10 +18,10 @@ __all__ = ['ALIGNS', 'MINIMAL_PAIR_COLUMNS', 'frame_map', 'dtw_map', 'align_batc
 # %% ../nbs/23_alignment.ipynb #e511a9f0
 ALIGNS = ('index', 'stretch', 'dtw') # time alignments of a base clip to a source clip
 
-def _positive_int(v, what:str) -> int:
+def _positive_int(v, what:str, of:str='frames') -> int:
     "`v` as an int if it is a positive integer (not a bool), else one clear error."
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-        raise ValueError(f"{what}={v!r}: pass a positive integer number of frames")
+        raise ValueError(f"{what}={v!r}: pass a positive integer (a number of {of})")
     return int(v)
 
 def _check_align(align:str):
@@ -175,6 +175,8 @@ MINIMAL_PAIR_COLUMNS = ('voice', 'sentence') # `Corpus.meta` columns that define
 
 def _class_pair(corpus:Corpus, base, source) -> tuple[int, int]:
     "The class ids of `base` and `source` (names or ids of `corpus.class_names`), distinct."
+    if not isinstance(corpus, Corpus):
+        raise TypeError(f"corpus must be a neuron_ablation.data.Corpus, got {type(corpus).__name__}")
     names = corpus.class_names
     def one(c, what):
         if isinstance(c, str) and c in names: return names.index(c)
@@ -229,7 +231,7 @@ def speaker_pairs(corpus:Corpus,  # any corpus
                  ) -> pd.DataFrame: # columns base, source (clip ids), speaker
     "Pairs of clips of one speaker in the two classes: all of them, or a seeded draw per speaker."
     b, s = _class_pair(corpus, base, source)
-    if n_per_speaker is not None: n_per_speaker = _positive_int(n_per_speaker, 'n_per_speaker')
+    if n_per_speaker is not None: n_per_speaker = _positive_int(n_per_speaker, 'n_per_speaker', 'pairs')
     spk, rng, rows, skipped = np.array(corpus.speakers), np.random.default_rng(seed), [], []
     for who in sorted(set(corpus.speakers)):
         idx = np.flatnonzero(spk == who)
