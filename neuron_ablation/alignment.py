@@ -176,7 +176,8 @@ MINIMAL_PAIR_COLUMNS = ('voice', 'sentence') # `Corpus.meta` columns that define
 def _class_pair(corpus:Corpus, base, source) -> tuple[int, int]:
     "The class ids of `base` and `source` (names or ids of `corpus.class_names`), distinct."
     if not isinstance(corpus, Corpus):
-        raise TypeError(f"corpus must be a neuron_ablation.data.Corpus, got {type(corpus).__name__}")
+        raise TypeError(f"corpus must be a neuron_ablation.data.Corpus, "
+                        f"got {type(corpus).__name__}")
     names = corpus.class_names
     def one(c, what):
         if isinstance(c, str) and c in names: return names.index(c)
@@ -231,7 +232,8 @@ def speaker_pairs(corpus:Corpus,  # any corpus
                  ) -> pd.DataFrame: # columns base, source (clip ids), speaker
     "Pairs of clips of one speaker in the two classes: all of them, or a seeded draw per speaker."
     b, s = _class_pair(corpus, base, source)
-    if n_per_speaker is not None: n_per_speaker = _positive_int(n_per_speaker, 'n_per_speaker', 'pairs')
+    if n_per_speaker is not None:
+        n_per_speaker = _positive_int(n_per_speaker, 'n_per_speaker', 'pairs')
     spk, rng, rows, skipped = np.array(corpus.speakers), np.random.default_rng(seed), [], []
     for who in sorted(set(corpus.speakers)):
         idx = np.flatnonzero(spk == who)
