@@ -23,7 +23,7 @@ from .results import atomic_write
 
 # %% auto #0
 __all__ = ['PATCH_ESTIMATES', 'logit_diff', 'restored_fraction', 'PatchBatch', 'patch_batch', 'patch_effects',
-           'exhaustive_patching', 'attribution_patching']
+           'exhaustive_patching', 'attribution_patching', 'PatchingResults', 'patching_run']
 
 # %% ../nbs/24_patching.ipynb #2ce4da03
 def logit_diff(logits:Tensor, # [B, C] class logits
@@ -183,3 +183,182 @@ def attribution_patching(pb:PatchBatch, # from `patch_batch`
             src.detach(), baselines=a, n_steps=n_steps, method='gausslegendre',
             internal_batch_size=internal_batch_size, return_convergence_delta=True)
     return est.detach(), delta.detach()
+
+# %% ../nbs/24_patching.ipynb #a10db11b
+@dataclass
+class PatchingResults:
+    "What `patching_run` measured, as tidy tables (one row per layer, window, set or neuron)."
+    layers: pd.DataFrame # layer, m_base, m_source, m_patched, restored (+ interval), integrated_sum
+    frames: pd.DataFrame # layer, window start/end frame and s, restored
+    sets: pd.DataFrame # layer, k, top-k restored (+ interval), random mean / SD, p, n_random
+    neurons: pd.DataFrame # layer, neuron, first_order, integrated, exact (NaN unless exhaustive)
+    agreement: pd.DataFrame # layer, estimate, spearman_rho against exhaustive patching
+    alignment: pd.DataFrame # pair, base_frame, source_frame (-1 = none)
+    config: dict = field(default_factory=dict)
+
+    def save(self, folder): # a folder (created); its files are replaced atomically
+        "Write every table as CSV and the config as JSON into `folder`; -> the paths."
+        from pathlib import Path
+        folder = Path(folder); out = {}
+        for name in ('layers', 'frames', 'sets', 'neurons', 'agreement', 'alignment'):
+            out[name] = folder/f'patching_{name}.csv'
+            atomic_write(out[name], getattr(self, name).to_csv(index=False))
+        out['config'] = folder/'patching_config.json'
+        atomic_write(out['config'], json.dumps(self.config, indent=1, default=str))
+        return out
+
+def _pairs_arg(x, what):
+    if not isinstance(x, Tensor) or x.dim() != 2:
+        raise ValueError(f"{what} must be a [pairs, samples] float tensor (one clip per row), "
+                         f"got {getattr(x, 'shape', type(x).__name__)}")
+    return x
+
+def _windows(T:int, window:int):
+    "[(start, end, centre, radius)] frame windows of `window` frames covering 0..T-1."
+    r = window // 2
+    return [(c - r, min(c + r, T - 1), c, r) for c in range(r, T + r, 2*r + 1) if c - r < T]
+
+# %% ../nbs/24_patching.ipynb #1a511c83
+def patching_run(ablator, # a `NeuronAblator` (its model, layers, site, seed, batch size) or `SpeechTransformer`
+                 base:Tensor, # [P, S] base clips (16 kHz)
+                 source:Tensor, # [P, S'] the source clip of each base clip
+                 base_mask:Tensor|None=None, source_mask:Tensor|None=None, # [P, S] 1 = real sample
+                 target=None, # [P] source classes (default: the model's predictions)
+                 base_class=None, # [P] base classes (default: the model's predictions)
+                 layers:Sequence[int]|None=None, # default: the ablator's (every layer of the site)
+                 site:str|None=None, # default: the ablator's ('hidden')
+                 topk:int=20, # neurons in the top-k set of each layer
+                 n_random:int=20, # random-k control sets per layer
+                 window:int=5, # frames per window of the layer x time map (odd: centred)
+                 align:str='index', # time alignment of each pair, one of `ALIGNS`
+                 align_layer:int=0, # 'dtw': hidden layer whose states are warped
+                 n_steps:int=32, # points of the integrated estimate
+                 exhaustive:bool=False, # also patch every neuron alone (the estimates' reference)
+                 batch_size:int|None=None, # pairs per pass (default: the ablator's, else 16)
+                 seed:int|None=None, # random-k draws and bootstrap (default: the ablator's, else 0)
+                 frame_s:float=0.02, # seconds per frame (for the time axis)
+                 progress:bool=True): # tqdm bars
+    "Patch source values into base clips per layer, window and neuron set -> `PatchingResults`."
+    st = getattr(ablator, 'st', ablator)
+    if not isinstance(st, SpeechTransformer):
+        raise TypeError(f"expected a NeuronAblator or SpeechTransformer, got {type(ablator).__name__}")
+    site = site or (ablator.site if st is not ablator else 'hidden')
+    own = st is not ablator   # a NeuronAblator: its layers, batch size and seed
+    layers = [st.check_layer(l, site) for l in (layers if layers is not None
+                                                else ablator.layers if own else st.layers(site))]
+    base, source = _pairs_arg(base, 'base'), _pairs_arg(source, 'source')
+    if len(base) != len(source):
+        raise ValueError(f"{len(base)} base clips but {len(source)} source clips: one source per base")
+    if align not in ALIGNS: raise ValueError(f"align={align!r}: use one of {list(ALIGNS)}")
+    D = st.width(site)
+    for name, v in (('topk', topk), ('n_random', n_random), ('window', window), ('n_steps', n_steps)):
+        check_positive_int(name, v)
+    if topk > D: raise ValueError(f"topk={topk} but site {site!r} has {D} neurons per layer")
+    bs = batch_size or (ablator.batch_size if own else 16)
+    seed = (ablator.seed if own else 0) if seed is None else seed
+    cut = lambda v, i, j: None if v is None else v[i:j]
+    tg = None if target is None else torch.as_tensor(target).long().flatten()
+    bc = None if base_class is None else torch.as_tensor(base_class).long().flatten()
+    spans = [(i, min(i + bs, len(base))) for i in range(0, len(base), bs)]
+    batch = lambda i, j: patch_batch(st, base[i:j], source[i:j], cut(base_mask, i, j),
+                                     cut(source_mask, i, j), site, align, align_layer,
+                                     cut(tg, i, j), cut(bc, i, j))
+    first = _first_pass(st, batch, spans, layers, window, n_steps, exhaustive, progress)
+    sets = _random_sets(first, layers, topk, n_random, D, seed)
+    second = _second_pass(batch, spans, layers, sets, progress)
+    cfg = dict(site=site, layers=layers, topk=topk, n_random=n_random, window=window,
+               align=align, align_layer=align_layer if align == 'dtw' else None, n_steps=n_steps,
+               exhaustive=exhaustive, seed=seed, n_pairs=len(base), frame_s=frame_s,
+               selection='top-k chosen and measured on the same pairs')
+    return _tables(first, second, sets, layers, cfg, seed)
+
+# %% ../nbs/24_patching.ipynb #d36eda21
+def _first_pass(st, batch, spans, layers, window, n_steps, exhaustive, progress):
+    "Per batch: metrics, whole-layer and window patches, both estimates (and exact effects)."
+    D, out = None, dict(mb=[], ms=[], align=[], whole={l: [] for l in layers},
+                        win={l: [] for l in layers}, fo={l: [] for l in layers},
+                        ig={l: [] for l in layers}, igsum={l: [] for l in layers},
+                        ex={l: [] for l in layers}, T=0)
+    for k, (i, j) in enumerate(tqdm(spans, desc='patching', disable=not progress, leave=False)):
+        pb = batch(i, j); D = st.width(pb.site); T = pb.fmap.shape[1]
+        out['mb'].append(pb.m_base); out['ms'].append(pb.m_source); out['T'] = max(out['T'], T)
+        out['align'] += [(i + p, t, int(s)) for p in range(j - i)
+                         for t, s in enumerate(pb.fmap[p].tolist())]
+        wins = _windows(T, window)
+        for l in layers:
+            sets = {'all': list(range(D))}
+            sets.update({('w', s): (list(range(D)), ('window', c, r)) for s, e, c, r in wins})
+            m = patch_effects(pb, l, sets)
+            out['whole'][l].append(m['all'])
+            out['win'][l].append({s: m[('w', s)] for s, *_ in wins})
+            fo, _ = attribution_patching(pb, l, 'first_order')
+            ig, _ = attribution_patching(pb, l, 'integrated', n_steps)
+            out['fo'][l].append(fo.sum(1)); out['ig'][l].append(ig.sum(1))
+            out['igsum'][l].append(ig.sum((1, 2)))
+            if exhaustive: out['ex'][l].append(exhaustive_patching(pb, l))
+    out['D'] = D
+    return out
+
+def _random_sets(first, layers, topk, n_random, D, seed):
+    "{layer: {'topk': ids, 'random_j': ids}}: top-k by the integrated estimate, seeded random-k."
+    gap = float(torch.cat(first['ms']).mean() - torch.cat(first['mb']).mean())
+    out = {}
+    for l in layers:
+        score = torch.cat(first['ig'][l]).mean(0) * (1 if gap >= 0 else -1)
+        g = np.random.default_rng([seed, l])
+        out[l] = {'topk': score.topk(topk).indices.tolist(),
+                  **{f'random_{r}': sorted(g.choice(D, topk, replace=False).tolist())
+                     for r in range(n_random)}}
+    return out
+
+def _second_pass(batch, spans, layers, sets, progress):
+    "Per batch and layer: the metric after patching the top-k and each random-k set."
+    out = {l: [] for l in layers}
+    for i, j in tqdm(spans, desc='patching sets', disable=not progress, leave=False):
+        pb = batch(i, j)
+        for l in layers: out[l].append(patch_effects(pb, l, sets[l]))
+    return {l: {k: torch.cat([b[k] for b in out[l]]) for k in sets[l]} for l in layers}
+
+# %% ../nbs/24_patching.ipynb #c8cb0edc
+def _tables(first, second, sets, layers, cfg, seed):
+    "The tidy tables of `PatchingResults` from both passes."
+    mb, ms = torch.cat(first['mb']).double(), torch.cat(first['ms']).double()
+    P, fs = len(mb), cfg['frame_s']
+    R = lambda m: restored_fraction(m, mb, ms)
+    CI = lambda m: _boot_restored(m.double(), mb, ms, seed=seed)
+    lay, frames, setrows, neur, agree = [], [], [], [], []
+    for l in layers:
+        whole = torch.cat(first['whole'][l]).double()
+        lay.append(dict(layer=l, m_base=float(mb.mean()), m_source=float(ms.mean()),
+                        m_patched=float(whole.mean()), restored=R(whole),
+                        **dict(zip(('restored_low', 'restored_high'), CI(whole))),
+                        integrated_sum=float(torch.cat(first['igsum'][l]).mean() + mb.mean()),
+                        n_pairs=P))
+        starts = sorted({s for b in first['win'][l] for s in b})
+        for s in starts:   # a window past a batch's last frame: those pairs are not measured
+            v = torch.cat([b.get(s, torch.full((len(m),), float('nan'))) for b, m in
+                           zip(first['win'][l], first['whole'][l])]).double()
+            ok = torch.isfinite(v)
+            e = s + cfg['window'] - 1
+            frames.append(dict(layer=l, frame_start=s, frame_end=e, start_s=s*fs, end_s=(e + 1)*fs,
+                               restored=restored_fraction(v[ok], mb[ok], ms[ok]) if ok.sum() else np.nan,
+                               n_pairs=int(ok.sum())))
+        top = R(second[l]['topk'].double()); lo, hi = CI(second[l]['topk'].double())
+        rnd = np.array([R(second[l][k].double()) for k in second[l] if k != 'topk'])
+        setrows.append(dict(layer=l, k=len(sets[l]['topk']), restored_topk=top, topk_low=lo,
+                            topk_high=hi, random_mean=rnd.mean(), random_sd=rnd.std(ddof=1),
+                            p=(1 + (rnd >= top).sum()) / (1 + len(rnd)), n_random=len(rnd),
+                            topk_neurons=' '.join(map(str, sets[l]['topk']))))
+        fo, ig = (torch.cat(first[k][l]).double().mean(0).numpy() for k in ('fo', 'ig'))
+        ex = (torch.cat(first['ex'][l]).double().mean(0).numpy() if first['ex'][l]
+              else np.full_like(fo, np.nan))
+        neur.append(pd.DataFrame(dict(layer=l, neuron=np.arange(len(fo)), first_order=fo,
+                                      integrated=ig, exact=ex)))
+        if first['ex'][l]:
+            agree += [dict(layer=l, estimate=k, spearman_rho=float(spearmanr(v, ex)[0]))
+                      for k, v in (('first_order', fo), ('integrated', ig))]
+    return PatchingResults(pd.DataFrame(lay), pd.DataFrame(frames), pd.DataFrame(setrows),
+                           pd.concat(neur, ignore_index=True),
+                           pd.DataFrame(agree, columns=['layer', 'estimate', 'spearman_rho']),
+                           pd.DataFrame(first['align'], columns=['pair', 'base_frame', 'source_frame']),
+                           cfg)
