@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_viz.ipynb #267ce331
 from __future__ import annotations
-import contextvars, functools, io, json, logging, math
+import contextvars, functools, io, json, logging, math, textwrap
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Sequence
@@ -22,11 +22,13 @@ from fastcore.basics import patch
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['COLORS', 'OKABE_ITO', 'FRAME_S', 'STYLES', 'MIN_FONT_PT', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES', 'check_results',
-           'condition_summary', 'check_style', 'current_style', 'figure_style', 'drawn_text', 'figure_problems',
-           'plot_class_probabilities', 'feature_metrics', 'plot_feature_change', 'plot_temporal_spread',
-           'plot_upstream_norm', 'plot_attribution_heatmap', 'plot_neuron_feature_correlation', 'plot_probability_bars',
-           'save_figure', 'ResultsVisualizer', 'check_formats', 'figure_bytes', 'figure_note']
+__all__ = ['COLORS', 'OKABE_ITO', 'FRAME_S', 'STYLES', 'MIN_FONT_PT', 'ALPHA', 'R2_FLOOR', 'FORMATS', 'FIGURE_NOTES',
+           'check_results', 'condition_summary', 'check_style', 'current_style', 'figure_style', 'drawn_text',
+           'figure_problems', 'group_tests', 'plot_class_probabilities', 'plot_primary_effect', 'feature_metrics',
+           'plot_feature_change', 'plot_temporal_spread', 'plot_upstream_norm', 'text_overlaps',
+           'plot_attribution_heatmap', 'null_abs_r', 'plot_neuron_feature_correlation', 'plot_feature_correlations',
+           'plot_probability_bars', 'save_figure', 'ResultsVisualizer', 'check_formats', 'figure_bytes', 'figure_note',
+           'figure_caption']
 
 # %% ../nbs/03_viz.ipynb #9e137117
 def check_results(results, # expected: an `AblationResults`
@@ -57,26 +59,29 @@ def condition_summary(results:AblationResults, # from `run_layerwise_ablation`
                          'n_random': n.random.fillna(0).astype(int)}).reset_index()
 
 # %% ../nbs/03_viz.ipynb #92f7523e
-COLORS = {'baseline': '#999999', 'topk': '#D55E00', 'random': '#0072B2',   # Okabe-Ito: safe for
-          'target': '#F0E442', 'line1': '#009E73', 'line2': '#E69F00',    # colour-blind readers
-          'line3': '#555555'}
-OKABE_ITO = ('#E69F00', '#56B4E9', '#009E73', '#0072B2',   # series colours, in order
-             '#D55E00', '#CC79A7', '#F0E442', '#000000')
+COLORS = {'baseline': '#999999', 'topk': '#D55E00', 'random': '#0072B2',   # the three conditions
+          'control': '#CC79A7',   # the primary test's control (label permutation, ...)
+          'target': '#F0E442',    # the shade behind the target class
+          'line1': '#009E73', 'line2': '#000000', 'line3': '#555555'}   # other series
+# series colours, in order; the conditions' blue and vermillion come last, so a figure with up to
+# six series never reuses a condition's colour
+OKABE_ITO = ('#009E73', '#CC79A7', '#56B4E9', '#E69F00', '#000000', '#F0E442', '#0072B2', '#D55E00')
 FRAME_S = 0.02 # seconds between frames of the wav2vec2 family (hop 320 samples at 16 kHz)
+_MAX_HEIGHT = {'screen': 9.0, 'page': 8.0, 'column': 4.5} # inches a new figure may take
 
-def _grid(n:int, ncols:int, panel:tuple, axes=None):
-    "(figure, `n` axes): `axes` as given, or a new grid as wide as the style, `panel` = (least width, height) in."
+def _grid(n:int, ncols:int, panel:tuple, axes=None, sharey:bool=False, extra:float=0.5):
+    "(figure, `n` axes): `axes` as given, or a new grid as wide as the style, at most `_MAX_HEIGHT`."
     if axes is not None:
         axs = list(np.atleast_1d(np.asarray(axes, dtype=object)).flat)
         if len(axs) != n:
             raise ValueError(f"this plot draws {n} panel(s) but {len(axs)} axes were given")
         return axs[0].figure, axs
-    width = current_style()['width']
-    fit = max(1, int(width // panel[0]))   # panels of at least `panel[0]` inches side by side
-    nr = math.ceil(n / max(1, min(n, ncols, fit)))   # balanced rows: at most one cell left over
+    s = current_style(); scale = s['font'] / STYLES['screen']['font']
+    w, h = panel[0]*scale, panel[1]*scale   # `panel` = (least width, height) in inches at 9 pt
+    nr = math.ceil(n / max(1, min(n, ncols, int(s['width'] // w))))   # at most one cell left over
     nc = math.ceil(n / nr)
-    fig = _figure(panel[1]*nr)
-    axs = list(fig.subplots(nr, nc, squeeze=False).flat)
+    fig = _figure(min(h*nr + extra, _MAX_HEIGHT[s['name']]))   # `extra`: titles and legend
+    axs = list(fig.subplots(nr, nc, squeeze=False, sharey=sharey).flat)
     for a in axs[n:]: a.remove()
     # a free cell takes the legend
     fig.legend_cell = axs[n].get_subplotspec() if n < len(axs) else None
@@ -87,14 +92,23 @@ def _first_col(ax):
     ss = ax.get_subplotspec()
     return ss is None or ss.is_first_col()
 
+def _bottom(ax, axs):
+    "True for a panel with no panel of `axs` below it: only these get an x label."
+    pos = lambda a: (a.get_subplotspec().rowspan.start, a.get_subplotspec().colspan.start)
+    r, c = pos(ax)
+    return not any(pos(b) == (r + 1, c) for b in axs)
+
+def _errs(e):
+    "Error bar lengths: None, [G] symmetric or [2, G] (below, above); None when all NaN."
+    e = None if e is None else np.asarray(e, dtype=float)
+    return None if e is None or np.isnan(e).all() else np.clip(np.nan_to_num(e), 0, None)
+
 def _grouped_bars(ax, groups:Sequence[str], series:Sequence[tuple], highlight:int|None=None):
-    "Grouped bars: `series` = [(label, values [G], sd [G] or None, colour)]; `highlight` is shaded."
+    "Grouped bars: `series` = [(label, values [G], errors [G] or [2, G] or None, colour)]."
     x, w = np.arange(len(groups)), 0.8 / len(series)
-    for i, (label, v, sd, c) in enumerate(series):
-        err = (None if sd is None or np.isnan(np.asarray(sd, dtype=float)).all()
-               else np.nan_to_num(np.asarray(sd, dtype=float)))
-        ax.bar(x + (i - (len(series)-1)/2)*w, np.asarray(v, dtype=float), w, yerr=err, capsize=2,
-               color=c, label=label)
+    for i, (label, v, err, c) in enumerate(series):
+        ax.bar(x + (i - (len(series)-1)/2)*w, np.asarray(v, dtype=float), w, yerr=_errs(err),
+               capsize=2, color=c, label=label, error_kw=dict(lw=0.8))
     ax.set_xticks(x, groups, rotation=30 if max(len(str(g)) for g in groups) > 5 else 0)
     if highlight is not None:
         ax.axvspan(highlight - 0.5, highlight + 0.5, color=COLORS['target'], alpha=0.25, zorder=0,
@@ -102,15 +116,28 @@ def _grouped_bars(ax, groups:Sequence[str], series:Sequence[tuple], highlight:in
         ax.get_xticklabels()[highlight].set_fontweight('bold')
     return ax
 
+def _text_pt(): return matplotlib.font_manager.FontProperties(
+    size=matplotlib.rcParams['legend.fontsize']).get_size_in_points()
+
 def _legend(fig, axs, own:bool):
-    "Legend outside the panels on a figure we made, inside the first panel on the caller's axes."
+    "Legend once: in the grid's free cell, else below the panels (columns that fit the width)."
     handles = axs[0].get_legend_handles_labels()
     if own and getattr(fig, 'legend_cell', None) is not None:
         cell = fig.add_subplot(fig.legend_cell)
         cell.axis('off')
         cell.legend(*handles, loc='center', frameon=False)
-    elif own: fig.legend(*handles, loc='outside lower center', ncols=3)
+    elif own:   # an entry is about its text (0.6 em a character) plus 4 em of handle and gaps
+        need = [(0.6*len(t) + 4)*_text_pt() for t in handles[1]]
+        nc = max([c for c in range(1, len(need) + 1)
+                  if sum(sorted(need)[-c:]) <= fig.get_figwidth()*72] or [1])
+        fig.legend(*handles, loc='outside lower center', ncols=nc, frameon=False)
     else: axs[0].legend()
+
+def _suptitle(fig, text:str):
+    "A figure title wrapped to the figure's width (the long description belongs in the caption)."
+    pt = matplotlib.font_manager.FontProperties(
+        size=matplotlib.rcParams['figure.titlesize']).get_size_in_points()
+    fig.suptitle(textwrap.fill(text, max(20, int(fig.get_figwidth()*72 / (0.55*pt)))))
 
 def _pick_layers(available, layers):
     "`layers` (None = all, an int, or a list) checked against the layers present."
@@ -205,6 +232,45 @@ def _words(name:str): return str(name).replace('_', ' ')
 _PROB_LABEL = {'prob': 'mean P(class), all clips',
                'prob_on_class': 'mean P(class), clips of that class',
                'value': 'mean predicted value, all clips'}   # 'value': a regression head's outputs
+ALPHA = 0.05 # an adjusted p at most this is marked significant (as `AblationResults.summary`)
+
+def _n_clips(cfg:dict): return cfg.get('clips', {}).get('evaluation', {}).get('n', cfg.get('n_clips'))
+
+def _topk_change(results:AblationResults, metric:str, unit_type:str='layer'):
+    "Per (layer, class): the top-k edit's change of `metric` from baseline and its bootstrap interval."
+    cols = ['layer', 'class', 'change', 'change_low', 'change_high']
+    st = results.stats
+    if st is None: return pd.DataFrame(columns=cols)
+    d = st[(st.unit_type == unit_type) & (st.metric == metric)]
+    sign = np.where(d.direction == 'rise', 1., -1.)   # the table's effects are signed as disruptions
+    lo, hi = sign*d.ci_low.to_numpy(), sign*d.ci_high.to_numpy()
+    return pd.DataFrame({'layer': d.unit.astype(int).to_numpy(), 'class': d['class'].astype(str),
+                         'change': sign*d.effect.to_numpy(), 'change_low': np.minimum(lo, hi),
+                         'change_high': np.maximum(lo, hi)})[cols]
+
+def group_tests(results:AblationResults): # from `run_layerwise_ablation`
+    "Per layer group: the primary test's name, adjusted p and whether p ≤ `ALPHA` (empty: no stats)."
+    r = check_results(results, 'group_tests')
+    if r.stats is None: return pd.DataFrame(columns=['test', 'p_adj', 'significant'])
+    s = r.summary()
+    test, p = (('primary_p_adj', s.primary_p_adj) if 'primary_p_adj' in s else ('p_holm', s.p_holm))
+    name = (f"{s.primary.iloc[0]} control" if test == 'primary_p_adj' else 'random-k, Holm')
+    return pd.DataFrame({'test': name, 'p_adj': p.astype(float),
+                         'significant': p.astype(float) <= ALPHA}, index=s.index)
+
+def _mark(p:float): return '' if not np.isfinite(p) else '*' if p <= ALPHA else 'n.s.'
+
+def _layer_marks(results:AblationResults):
+    "{layer: '*' | 'n.s.'} from each layer's group's primary test."
+    t, groups = group_tests(results), results.config.get('layer_groups', {})
+    return {int(l): _mark(t.p_adj[g]) for g in t.index for l in groups.get(g, [])}
+
+def _annotate_mark(ax, x:float, y:float|None, mark:str):
+    "`mark` just above `y` (data), or at the top of the axes when `y` is None."
+    if not mark: return
+    kw = dict(ha='center', fontsize=_small(), fontweight='bold' if mark == '*' else None)
+    if y is None: ax.annotate(mark, (x, 0.98), xycoords=('data', 'axes fraction'), va='top', **kw)
+    else: ax.annotate(mark, (x, y), xytext=(0, 1), textcoords='offset points', va='bottom', **kw)
 
 @_styled
 def plot_class_probabilities(results:AblationResults, # from `run_layerwise_ablation`
@@ -213,30 +279,97 @@ def plot_class_probabilities(results:AblationResults, # from `run_layerwise_abla
                              layers=None, # layer ids to show (default: every ablated layer)
                              axes=None, # one matplotlib Axes per layer (default: a new figure)
                              ncols:int=4): # panels per row of a new figure
-    "Per layer: each class's mean probability at baseline, after top-k and random-k edits (±1 SD)."
+    "Per layer: each class's mean probability at baseline, after top-k (CI) and random-k edits (SD)."
     if metric not in _PROB_LABEL:
         raise ValueError(f"metric {metric!r}: use one of {list(_PROB_LABEL)}")
     cfg = check_results(results, 'plot_class_probabilities').config
-    names, k = [str(c) for c in cfg['class_names']], cfg['topk']
+    names, k, tc = [str(c) for c in cfg['class_names']], cfg['topk'], cfg['target_class']
     s = condition_summary(results, metric); s = s[s['class'].isin(names)]
-    layers = _pick_layers(s.layer.unique(), layers)
-    fig, axs = _grid(len(layers), ncols, (0.75*len(names) + 1.8, 2.9), axes)
+    s = s.merge(_topk_change(results, metric), on=['layer', 'class'], how='left')
+    layers, marks = _pick_layers(s.layer.unique(), layers), _layer_marks(results)
+    fig, axs = _grid(len(layers), ncols, (0.3*len(names) + 0.6, 2.3), axes, sharey=axes is None)
+    R, lvl = int(s.n_random.max()), f"{cfg.get('level', 0.95):.0%}"
+    tops = []
     for ax, l in zip(axs, layers):
         d = s[s.layer == l].set_index('class').loc[names]
+        ci = np.vstack([d.topk - (d.baseline + d.change_low), d.baseline + d.change_high - d.topk])
         _grouped_bars(ax, names, [('baseline', d.baseline, None, COLORS['baseline']),
-                                  (f'top-{k}', d.topk, None, COLORS['topk']),
+                                  (f'top-{k} ({lvl} CI)', d.topk, ci, COLORS['topk']),
                                   (f'random-{k} (mean ± SD)', d.random_mean, d.random_sd,
                                    COLORS['random'])],
-                      highlight=cfg['target_class'])
+                      highlight=tc)
+        top = np.nanmax(np.c_[d.baseline, d.topk + np.nan_to_num(ci[1]),
+                              d.random_mean + d.random_sd.fillna(0)], axis=1)
+        _annotate_mark(ax, tc, None, marks.get(l, ''))   # at the top: the headroom is kept free
+        tops.append(np.nanmax(top))
         grp = results.neurons.get(l, results.neurons.get(str(l), {})).get('group', '')
-        ax.set(title=f'layer {l}' + (f' ({grp})' if grp else ''),
-               xlabel='output' if metric == 'value' else 'class',
-               ylabel=_PROB_LABEL[metric] if _first_col(ax) else None)
-        if metric != 'value': ax.set_ylim(0, 1.05)
+        ax.set_title(f'layer {l}' + (f' ({grp})' if grp else ''))
+        if axes is not None and _first_col(ax): ax.set_ylabel(_PROB_LABEL[metric])
+    if metric != 'value':   # fitted to the data, with room for the marks; ticks stop at 1
+        for ax in axs:
+            ax.set_ylim(0, 1.18*max(tops) + 0.02)
+            ax.set_yticks([t for t in ax.get_yticks() if 0 <= t <= 1 + 1e-9])
+    else:
+        for ax in axs: lo, hi = ax.get_ylim(); ax.set_ylim(lo, hi + 0.15*(hi - lo))
     _legend(fig, axs, axes is None)
-    fig.suptitle(f"Ablating the top {k} {_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per "
-                 f"layer ({cfg['ablate_mode']}) ranked by {_words(cfg['attribution_method'])} "
-                 f"for {names[cfg['target_class']]!r}")
+    if axes is None:   # one y label for the grid
+        fig.supylabel(_PROB_LABEL[metric], fontsize=matplotlib.rcParams['axes.labelsize'])
+        _suptitle(fig, f"Top-{k} vs random-{k} {_SITE_WORDS.get(cfg['site'], cfg['site'])} "
+                  f"neurons, target {names[tc]!r}: {_n_clips(cfg)} clips, {R} random draws")
+    return fig
+
+# %% ../nbs/03_viz.ipynb #bfb5b088
+def _primary_rows(results:AblationResults):
+    "Per group: the top-k effect with its interval, the random-k null and the primary control's."
+    s, t = results.summary(), group_tests(results)
+    d = pd.DataFrame({'effect': s.target_drop_topk, 'low': s.ci_low, 'high': s.ci_high,
+                      'random_mean': s.target_drop_random, 'random_sd': s.target_drop_random_sd,
+                      'n_random': s.n_random, 'p_adj': t.p_adj, 'test': t.test}, index=s.index)
+    c = results.controls
+    if c is not None:
+        c = c[(c.unit_type == 'group') & c.primary].assign(unit=lambda x: x.unit.astype(str))
+        c = c.set_index('unit').reindex(d.index.astype(str))
+        d['control'] = c.control.to_numpy()
+        d['control_mean'], d['control_sd'] = c.control_mean.to_numpy(), c.control_sd.to_numpy()
+        d['n_draws'] = c.n_draws.to_numpy()
+    return d
+
+def _dots(ax, x, y, err, color, label):
+    "Points with error bars (`err`: [G] or [2, G])."
+    return ax.errorbar(x, np.asarray(y, dtype=float), yerr=_errs(err), fmt='o', color=color,
+                       label=label, capsize=2, elinewidth=0.9, ms=4)
+
+@_styled
+def plot_primary_effect(results:AblationResults, # from `run_layerwise_ablation`
+                        ax=None): # matplotlib Axes (default: a new figure)
+    "Per layer group: the top-k edit's effect on the target (CI) beside its controls (mean ± SD)."
+    cfg = check_results(results, 'plot_primary_effect').config
+    if results.stats is None:
+        raise ValueError("these results hold no statistics table (stats.csv): run with random-k "
+                         "controls (n_random >= 1) to test the top-k effect")
+    d, k, own = _primary_rows(results), cfg['topk'], ax is None
+    fig, (ax,) = _grid(1, 1, (3.0, 2.6), None if own else [ax])
+    x, ctl = np.arange(len(d)), 'control' in d
+    off = (-0.2, 0., 0.2) if ctl else (-0.12, None, 0.12)
+    lvl = f"{cfg.get('level', 0.95):.0%}"
+    _dots(ax, x + off[0], d.effect, np.vstack([d.effect - d.low, d.high - d.effect]),
+          COLORS['topk'], f'top-{k} ({lvl} CI)')
+    if ctl: _dots(ax, x + off[1], d.control_mean, d.control_sd, COLORS['control'],
+                  f"{_words(d.control.iloc[0])} control (mean ± SD)")
+    _dots(ax, x + off[2], d.random_mean, d.random_sd, COLORS['random'], f'random-{k} (mean ± SD)')
+    ax.axhline(0, color=COLORS['baseline'], lw=0.8, ls='--', zorder=0)
+    tops = np.nanmax(np.c_[d.high, d.random_mean + d.random_sd.fillna(0)]
+                     if not ctl else np.c_[d.high, d.random_mean + d.random_sd.fillna(0),
+                                           d.control_mean + d.control_sd.fillna(0)], axis=1)
+    for xi, top, p in zip(x, tops, d.p_adj): _annotate_mark(ax, xi, top, _mark(p))
+    lo, hi = ax.get_ylim(); ax.set_ylim(lo, hi + 0.08*(hi - lo))
+    reg = cfg.get('task') == 'regression'
+    target = cfg['class_names'][cfg['target_class']]
+    ax.set_xticks(x, [str(g) for g in d.index])
+    ax.set(xlabel='layer group', xlim=(-0.5, len(d) - 0.5),
+           ylabel='drop of the target output' if reg else f'drop of P({target})')
+    _legend(fig, [ax], own)
+    if own: _suptitle(fig, f"Primary test of the top-{k} edit: {d.test.iloc[0]}")
     return fig
 
 # %% ../nbs/03_viz.ipynb #727f17c0
@@ -252,56 +385,78 @@ _FEATURE_WORDS = {'rms': 'RMS energy', 'envelope': 'amplitude envelope',
 def _feature_words(f:str): return _FEATURE_WORDS.get(f, _words(f))
 
 def _metric_title(m:str):
-    if m == 'speaker_similarity': return 'Speaker similarity'
-    w = _feature_words(m[3:]); return w[0].upper() + w[1:] + ' decodability'
+    "The panel's title, with the unit (a figure of many panels has no room for y labels)."
+    if m == 'speaker_similarity': return 'Speaker similarity: cosine'
+    w = _feature_words(m[3:]); return w[0].upper() + w[1:] + ': R²'
 
 def _metric_label(m:str):
     return ('cosine to the unedited clip' if m == 'speaker_similarity'
             else 'R² of a linear read-out')
 
+def _readout_layer(cfg:dict):
+    "Words for the hidden layer the read-outs read: `features=` decodes the last one."
+    N = cfg.get('n_layers')
+    return (f'hidden layer {N} (the last)' if cfg.get('features') else
+            f'hidden layer {N} (the default; effects= may choose another)')
+
 # R² panels stop here: below -1 a read-out is worse than guessing by twice the variance;
-# bars past it are labelled
+# points past it sit on the floor with their value written beside them
 R2_FLOOR = -1.0
 
-def _floor_bars(ax, floor:float):
-    "Clip the y axis at `floor` and write the value of every bar that reaches below it at its foot."
-    lo = min([p.get_y() + min(p.get_height(), 0) for p in ax.patches] + [0])
-    if lo >= floor: return
-    ax.set_ylim(floor, None)
-    for p in ax.patches:
-        v = p.get_y() + p.get_height() if p.get_height() < 0 else p.get_y()
-        if p.get_height() < 0 and v < floor:
-            ax.annotate(f'{v:.1f}', (p.get_x() + p.get_width()/2, floor), xytext=(0, 2),
-                        textcoords='offset points', ha='center', va='bottom', fontsize=_small(),
-                        rotation=90, color='w' if p.get_height() < floor/2 else 'k')
+def _floor_points(ax, x, y, color, floor:float, side:int):
+    "Values of `y` below `floor`: a ▼ on the floor, the value beside it (dark, horizontal), on `side`."
+    for xi, v in zip(x, np.asarray(y, dtype=float)):
+        if v < floor:
+            ax.plot([xi], [floor], 'v', color=color, ms=4, clip_on=False)
+            ax.annotate(f'{v:.1f}'.replace('-', '−'), (xi, floor), xytext=(3*side, 1),
+                        textcoords='offset points', ha='left' if side > 0 else 'right',
+                        va='bottom', fontsize=_small(), color='k')
+
+def _feature_panel(ax, results:AblationResults, m:str, k:int, lvl:str, own:bool):
+    "One metric: the baseline as a dashed reference per layer, top-k (CI) and random-k (SD) points."
+    s = condition_summary(results, m); s = s[s['class'] == 'all'].sort_values('layer')
+    s = s.merge(_topk_change(results, m), on=['layer', 'class'], how='left')
+    x, floor = np.arange(len(s)), R2_FLOOR if m.startswith('r2_') else -np.inf
+    b = s.baseline.to_numpy(dtype=float)   # one line where it is the same at every layer
+    one = np.allclose(b, b[0], rtol=0, atol=1e-12)
+    ax.hlines(b[:1] if one else b, -0.5 if one else x - 0.4, len(x) - 0.5 if one else x + 0.4,
+              colors=COLORS['baseline'], linestyles='--', lw=1, label='baseline (unedited)')
+    ci = np.vstack([s.topk - (s.baseline + s.change_low), s.baseline + s.change_high - s.topk])
+    for dx, y, e, c, lab in [(-0.12, s.topk, ci, COLORS['topk'], f'top-{k} ({lvl} CI)'),
+                             (0.12, s.random_mean, s.random_sd, COLORS['random'],
+                              f'random-{k} (mean ± SD)')]:
+        _dots(ax, x + dx, np.where(np.asarray(y) < floor, np.nan, y), e, c, lab)
+        _floor_points(ax, x + dx, y, c, floor, 1 if dx > 0 else -1)   # away from the other
+    if np.isfinite(floor) and ax.get_ylim()[0] < floor:
+        ax.set_ylim(floor - 0.04*(ax.get_ylim()[1] - floor), None)
+    step = math.ceil(len(x) / 8)   # at most 8 layer labels
+    ax.set_xticks(x, [str(l) if i % step == 0 else '' for i, l in enumerate(s.layer)])
+    ax.set(xlim=(-0.5, len(s) - 0.5), title=_metric_title(m))
+    if not own and _first_col(ax): ax.set_ylabel(_metric_label(m))
 
 @_styled
 def plot_feature_change(results:AblationResults, # from `run_layerwise_ablation(..., effects=...)`
                         metrics:Sequence[str]|None=None, # default: `feature_metrics(results)`
                         axes=None, # one Axes per metric (default: a new figure)
                         ncols:int=3): # panels per row of a new figure
-    "Speaker similarity / decodability per ablated layer: baseline, top-k and random-k (±1 SD)."
+    "Speaker similarity / decodability per ablated layer: top-k (CI), random-k (SD), baseline line."
     ms = list(metrics) if metrics is not None else feature_metrics(results)
     if not ms:
         raise ValueError("the results table has no speaker_similarity or r2_* metric: pass the "
                          "measures of `neuron_ablation.features` to "
                          "`run_layerwise_ablation(..., effects=[...])`")
     cfg = results.config; k = cfg['topk']
-    fig, axs = _grid(len(ms), ncols, (max(4.6, 0.55*len(results.neurons) + 2.2), 3.0), axes)
+    # two panels side by side in one column however many layers
+    fig, axs = _grid(len(ms), ncols, (min(2.1, 0.12*len(results.neurons) + 1.2), 2.2), axes)
     for ax, m in zip(axs, ms):
-        s = condition_summary(results, m); s = s[s['class'] == 'all'].sort_values('layer')
-        _grouped_bars(ax, [str(l) for l in s.layer],
-                      [('baseline', s.baseline, None, COLORS['baseline']),
-                       (f'top-{k}', s.topk, None, COLORS['topk']),
-                       (f'random-{k} (mean ± SD)', s.random_mean, s.random_sd, COLORS['random'])])
-        ax.set(xlabel='ablated layer', ylabel=_metric_label(m), title=_metric_title(m))
-        if m.startswith('r2_'): _floor_bars(ax, R2_FLOOR)
-        ax.axhline(0, color='k', lw=0.6)
+        _feature_panel(ax, results, m, k, f"{cfg.get('level', 0.95):.0%}", axes is None)
+        if axes is not None or _bottom(ax, axs): ax.set_xlabel('ablated layer')
     _legend(fig, axs, axes is None)
-    fig.suptitle(f"Side effects of ablating the top {k} "
-                 f"{_SITE_WORDS.get(cfg['site'], cfg['site'])} neurons per layer "
-                 f"({cfg['ablate_mode']}); R² axes stop at {R2_FLOOR:g}, lower values are written "
-                 f"on the bars")
+    if axes is None:
+        N = cfg.get('n_layers')
+        _suptitle(fig, f"Side effects of the top-{k} edit ({cfg['ablate_mode']}), read-outs of "
+                  + (f"hidden layer {N}" if cfg.get('features') else f"the effects' layer "
+                     f"(default {N})"))
     return fig
 
 # %% ../nbs/03_viz.ipynb #d517a859
@@ -309,17 +464,18 @@ _SPREAD_COLS = {'layer', 'downstream_layer', 'frame', 'rel_change', 'ablated'}
 _CMAP = matplotlib.colormaps['magma'].with_extremes(bad='0.85')
 
 def _spread_frame(spread):
-    "(tidy spread table, site) from an `AblationResults`, a `TemporalSpread` or the table itself."
-    if isinstance(spread, AblationResults): df, site = spread.spread, spread.config.get('site', '')
-    elif isinstance(spread, TemporalSpread): df, site = spread.to_frame(), spread.site
-    elif isinstance(spread, pd.DataFrame): df, site = spread, ''
+    "(tidy spread table, site, config or {}) from an `AblationResults`, a `TemporalSpread` or the table."
+    if isinstance(spread, AblationResults):
+        df, site, cfg = spread.spread, spread.config.get('site', ''), spread.config
+    elif isinstance(spread, TemporalSpread): df, site, cfg = spread.to_frame(), spread.site, {}
+    elif isinstance(spread, pd.DataFrame): df, site, cfg = spread, '', {}
     else: raise TypeError(f"expected AblationResults, TemporalSpread or a spread DataFrame, "
                           f"got {type(spread).__name__}")
     if df is None or df.empty:
         raise ValueError("there is no temporal-spread data (the spread table is empty)")
     if missing := _SPREAD_COLS - set(df.columns):
         raise ValueError(f"the spread table lacks columns {sorted(missing)}")
-    return df, site
+    return df, site, cfg
 
 def _runs(flags:np.ndarray):
     "[(start, length)] of the runs of True in a 1-d bool array."
@@ -327,25 +483,44 @@ def _runs(flags:np.ndarray):
     s, e = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
     return list(zip(s, e - s))
 
-def _spread_panel(ax, d:pd.DataFrame, frame_s:float, vmax:float):
-    "One source layer: downstream layer × time to the longest clip's end; strip = edited frames."
+def _spread_panel(ax, d:pd.DataFrame, frame_s:float, vmax:float, rows:list):
+    "One source layer on the shared rows `rows`: downstream layer × time; strip = edited frames."
     m = d.pivot(index='downstream_layer', columns='frame', values='rel_change').sort_index()
     ab = d.groupby('frame').ablated.max().reindex(m.columns).fillna(0).to_numpy() > 0
     # frames of at least one clip (the rest is padding)
     real = np.isfinite(m.to_numpy(dtype=float)).any(0)
     T = int(np.flatnonzero(real)[-1]) + 1 if real.any() else m.shape[1]
-    m, ab, L = m.iloc[:, :T], ab[:T], len(m)
-    mesh = ax.pcolormesh(np.arange(T + 1)*frame_s, np.arange(L + 1),
-                         np.ma.masked_invalid(m.to_numpy(dtype=float)),
-                         cmap=_CMAP, vmin=0, vmax=vmax)
+    m, ab, L, i0 = m.iloc[:, :T], ab[:T], len(rows), rows.index(int(m.index[0]))
+    v = m.to_numpy(dtype=float)
+    mesh = ax.pcolormesh(np.arange(T + 1)*frame_s, i0 + np.arange(len(m) + 1),
+                         np.ma.masked_invalid(v), cmap=_CMAP, vmin=0, vmax=vmax)
     every = bool(ab[real[:T]].all())
     if not every:
         ax.broken_barh([(s*frame_s, n*frame_s) for s, n in _runs(ab)], (L + 0.12, 0.3),
                        color=COLORS['topk'])
-    ax.set_yticks(np.arange(L) + 0.5, [str(l) for l in m.index])
-    ax.set_ylim(0, L + (0 if every else 0.5))
+    if i0: ax.text(T*frame_s/2, i0/2, 'before the edit', ha='center', va='center',
+                   fontsize=_small(), color=COLORS['line3'])
+    ax.set_yticks(np.arange(L) + 0.5, [str(l) for l in rows])
     ax.set_xlim(0, T*frame_s)
-    return mesh, every
+    return mesh, every, bool(np.isnan(v).any())
+
+def _frames_words(f):
+    if f in (None, 'all'): return 'all frames'
+    return f"frames {f}" if isinstance(f, str) else 'frames ' + ' '.join(str(a) for a in f)
+
+def _spread_title(cfg:dict, site:str, layers:list):
+    "What was edited: site, k neurons, mode, frames (as far as the input tells)."
+    if not cfg:
+        return (f"Edit at {site + ' ' if site else ''}layer {', '.join(map(str, layers))}: "
+                f"‖Δh‖/‖h‖ downstream")
+    return (f"Top-{cfg['topk']} {_SITE_WORDS.get(site, site)} neurons, {cfg['ablate_mode']} edit, "
+            f"{_frames_words(cfg.get('frames'))}: ‖Δh‖/‖h‖ downstream")
+
+def _spread_notes(df:pd.DataFrame, alone:list, pad:bool):
+    "Sentences for what the panels do not show: one-band source layers, grey padding."
+    out = [f"the edit at layer {l} changes only layer {l} itself (mean ‖Δh‖/‖h‖ "
+           f"{np.nanmean(df[df.layer == l].rel_change.to_numpy(dtype=float)):.2f})" for l in alone]
+    return out + (['grey: padding (no clip is that long)'] if pad else [])
 
 @_styled
 def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy spread table
@@ -355,54 +530,90 @@ def plot_temporal_spread(spread, # `AblationResults`, `TemporalSpread` or tidy s
                          vmax:float|None=None, # top of the colour scale (default: largest change)
                          ncols:int=3): # panels per row of a new figure
     "Downstream layer × time heatmap of ‖Δh‖/‖h‖ after an ablation, edited frames marked."
-    df, site = _spread_frame(spread)
+    df, site, cfg = _spread_frame(spread)
     layers = _pick_layers(sorted(df.layer.unique()), layer)
     df = df[df.layer.isin(layers)]
     vmax = (vmax if vmax is not None
             else float(np.nanmax(df.rel_change.to_numpy(dtype=float), initial=0)) or 1.)
-    fig, axs = _grid(len(layers), ncols, (3.6, 2.6), axes)
-    for ax, l in zip(axs, layers):
-        mesh, every = _spread_panel(ax, df[df.layer == l], frame_s, vmax)
-        ax.set(title=(f"edit at {site + ' ' if site else ''}layer {l}"
-                      + (', all frames' if every else '')),
-               xlabel='time (s)' + ('' if every else '; strip = edited frames'),
-               ylabel='downstream layer' if _first_col(ax) else None)
-    cell = (fig.add_subplot(fig.legend_cell) if getattr(fig, 'legend_cell', None) is not None
-            else None)
+    bands = df.groupby('layer').downstream_layer.nunique()
+    # a new figure gives no panel to a source whose edit reaches only its own layer: a note says it
+    alone = [l for l in layers if bands[l] == 1] if axes is None and bands.max() > 1 else []
+    shown = [l for l in layers if l not in alone]
+    rows = sorted(int(r) for r in df[df.layer.isin(shown)].downstream_layer.unique())
+    fig, axs = _grid(len(shown), ncols, (3.0, 2.0), axes, sharey=axes is None)
+    pads, everys = [], []
+    for ax, l in zip(axs, shown):
+        mesh, every, pad = _spread_panel(ax, df[df.layer == l], frame_s, vmax, rows)
+        pads.append(pad); everys.append(every)
+        ax.set_title(f"edit at layer {l}" + ('' if every else ' (strip: edited frames)'))
+        if axes is not None or _bottom(ax, axs): ax.set_xlabel('time (s)')
+        if axes is not None and _first_col(ax): ax.set_ylabel('downstream layer')
+    for ax in axs: ax.set_ylim(0, len(rows) + (0 if all(everys) else 0.5))   # panels align
+    label = 'relative change ‖Δh‖/‖h‖'
+    if axes is not None: fig.colorbar(mesh, ax=axs, label=label, shrink=0.9); return fig
+    notes, cell = _spread_notes(df, alone, any(pads)), getattr(fig, 'legend_cell', None)
     if cell is None:
-        fig.colorbar(mesh, ax=axs, label='relative change ‖Δh‖/‖h‖', shrink=0.9)
-    else:   # the grid's free cell holds the colour bar and how to read the panels
-        cell.axis('off')
-        fig.colorbar(mesh, ax=cell, location='left', fraction=0.12,
-                     label='relative change ‖Δh‖/‖h‖')
-        cell.text(0.05, 0.5, 'colour: how much each downstream\nlayer changes at each frame\n'
-                  '(grey: padding)', va='center', fontsize=_small())
+        fig.colorbar(mesh, ax=axs, label=label, shrink=0.9)
+        if notes: fig.supxlabel(textwrap.fill('; '.join(notes), int(fig.get_figwidth()*72
+                                                                     / (0.55*_small()))),
+                                fontsize=_small())
+    else:   # the grid's free cell holds the colour bar and the notes
+        cell = fig.add_subplot(cell); cell.axis('off')
+        fig.colorbar(mesh, cax=cell.inset_axes([0.05, 0.72, 0.9, 0.09]), orientation='horizontal',
+                     label=label)
+        w = cell.get_position().width*fig.get_figwidth()*72 / (0.55*_small())
+        cell.text(0.05, 0.42, '\n'.join(textwrap.fill(n, int(w)) for n in notes), va='top',
+                  fontsize=_small(), transform=cell.transAxes)
+    fig.supylabel('downstream layer', fontsize=matplotlib.rcParams['axes.labelsize'])
+    _suptitle(fig, _spread_title(cfg, site, layers))
     return fig
 
 # %% ../nbs/03_viz.ipynb #62a929ba
-@_styled
-def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or that table
-                       ax=None): # matplotlib Axes (default: a new figure)
-    "Per layer: relative norm and residual of the least upstream change reproducing the top-k edit."
+def _upstream_frame(results):
+    "The upstream-norm table of `results` (an `AblationResults` or the table), checked, by layer."
     df = results.upstream if isinstance(results, AblationResults) else results
     if df is None or not isinstance(df, pd.DataFrame) or df.empty:
         raise ValueError("there is no upstream-norm table: run "
                          "`run_layerwise_ablation(..., upstream=True)` "
                          "(hidden layer 0 has no upstream block, so it is never in the table)")
-    fig = ax.figure if ax is not None else _figure(3.4)
-    ax = ax if ax is not None else fig.subplots()
-    d = df.sort_values('layer')
-    ax.plot(d.layer, d.rel_norm, 'o-', color=COLORS['line1'],
-            label='‖δ‖/‖h‖ upstream change')
-    ax.plot(d.layer, d.residual, 's--', color=COLORS['line2'],
-            label='residual (edit not reproduced)')
-    ax.plot(d.layer, d.edit_rel_norm, '^:', color=COLORS['line3'],
-            label='‖Δa‖/‖a‖ the edit itself')
-    ax.set_xticks(d.layer.to_numpy())
+    if missing := {'layer', 'rel_norm', 'residual', 'edit_rel_norm'} - set(df.columns):
+        raise ValueError(f"the upstream-norm table lacks columns {sorted(missing)}")
+    return df.sort_values('layer')
+
+def _upstream_title(d):
+    "The figure title: what was estimated and, if any, the layers where nothing is reproduced."
+    no = [int(l) for l in d.layer[d.residual >= 1]]
+    steps = f" ({int(d.steps.iloc[0])} steps)" if 'steps' in d else ''
+    head = f"Least upstream change found for the top-k edit{steps}"
+    return head + (f"\nnot reproduced at layer {', '.join(map(str, no))}" if no else '')
+
+@_styled
+def plot_upstream_norm(results, # `AblationResults` (its `.upstream` table) or that table
+                       axes=None): # two matplotlib Axes (default: a new figure)
+    "Per layer: the least upstream change found for the top-k edit, and the share of it reproduced."
+    d = _upstream_frame(results)
+    fig, (a1, a2) = _grid(2, 2, (3.0, 1.9), axes)
+    L, rep = d.layer.to_numpy(), 1 - d.residual.to_numpy(dtype=float)
+    a1.plot(L, d.rel_norm, 'o-', color=COLORS['line1'], label='upstream change ‖δ‖/‖h$_{l-1}$‖')
+    a1.plot(L, d.edit_rel_norm, '^:', color=COLORS['line3'], label='the edit ‖Δa‖/‖a‖ (scale)')
+    a1.set(ylabel='‖change‖ / ‖state‖', ylim=(0, 1.3*np.nanmax([d.rel_norm.max(),
+                                                                 d.edit_rel_norm.max(), 0.05])))
+    a1.legend(loc='lower left', bbox_to_anchor=(0, 1), frameon=False, borderaxespad=0.2)
+    bars = a2.bar(L, rep, 0.6, color=COLORS['line1'])
+    for b, l, r in zip(bars, L, rep):
+        if r <= 0: b.set(facecolor='white', edgecolor=COLORS['line3'], hatch='///', lw=0.6)
+        a2.text(l, max(r, 0) + 0.03, f'{r:.0%}' if r > 0 else 'not\nreproduced', ha='center',
+                va='bottom', fontsize=_small())
+    a2.axhline(0, color='k', lw=0.6)
+    a2.set(ylabel='edit reproduced\n(1 − residual)', title='share of the edit reproduced',
+           ylim=(min(-0.1, np.nanmin(rep) - 0.1), 1.15),
+           yticks=[0, 0.5, 1])
     site = d.site.iloc[0] if 'site' in d else ''
-    ax.set(xlabel=f'ablated {site} layer'.replace('  ', ' '), ylabel='relative norm (ratio)',
-           ylim=(0, None), title='Smallest upstream change\nthat reproduces the top-k edit')
-    ax.legend(loc='best')
+    for a in (a1, a2):
+        a.set(xticks=L, xlim=(L.min() - 0.5, L.max() + 0.5))
+        if a.get_subplotspec() is None or a.get_subplotspec().is_last_row():
+            a.set_xlabel(f'ablated {site} layer'.replace('  ', ' '))
+    fig.suptitle(_upstream_title(d))
     return fig
 
 # %% ../nbs/03_viz.ipynb #0a89e26e
@@ -420,72 +631,225 @@ def _scores_frame(scores):
         raise ValueError(f"the scores table lacks columns {sorted(missing)}")
     return df, method
 
-@_styled
-def plot_attribution_heatmap(scores, # `NeuronScores`, `AblationResults` or tidy scores table
-                             n_top:int=20, # neurons per layer (ranks 1..n_top)
-                             ax=None, # matplotlib Axes (default: a new figure)
-                             # write neuron ids in the cells (default: when ≤ 400 cells)
-                             annotate:bool|None=None):
-    "Heatmap of layers × top-ranked neurons: colour = score, text = neuron id."
-    df, method = _scores_frame(scores)
-    if n_top < 1: raise ValueError(f"n_top={n_top} must be >= 1")
-    n = int(min(n_top, df.groupby('layer').size().min()))
+def text_overlaps(fig:Figure, # the figure
+                  tol:float=0.5): # pixels two boxes may share
+    "Pairs of drawn texts whose boxes intersect: ['text 'a' overlaps 'b'', ...]."
+    t = drawn_text(fig).dropna(subset=['x0']).reset_index(drop=True)
+    x0, y0, x1, y1 = (t[c].to_numpy()[:, None] for c in ('x0', 'y0', 'x1', 'y1'))
+    hit = ((np.minimum(x1, x1.T) - np.maximum(x0, x0.T) > tol)
+           & (np.minimum(y1, y1.T) - np.maximum(y0, y0.T) > tol))
+    return [f"text {t.text[i]!r} overlaps {t.text[j]!r}" for i, j in zip(*np.nonzero(np.triu(hit, 1)))]
+
+def _text_width_in(strings, size:float): # points
+    "Width in inches of the widest of `strings` at `size` pt (the default font)."
+    from matplotlib.textpath import TextToPath
+    from matplotlib.font_manager import FontProperties
+    tp, fp = TextToPath(), FontProperties(size=size)
+    return max(tp.get_text_width_height_descent(str(s), fp, ismath=False)[0] for s in strings) / 72
+
+def _ink(rgba):
+    "Black or white text for a cell of colour `rgba`: by its relative luminance (WCAG)."
+    c = np.asarray(rgba[:3], dtype=float)
+    lin = np.where(c <= 0.04045, c/12.92, ((c + 0.055)/1.055)**2.4)
+    return 'k' if lin @ [0.2126, 0.7152, 0.0722] > 0.179 else 'w'
+
+_HEAT_MARGIN = 0.19 # figure width (inches per pt of the style's font) of the labels and colour bar
+_HEAT_MAX = 20 # the default's most columns
+
+# %% ../nbs/03_viz.ipynb #fchmcode
+def _heat_fit(ids, ax_width:float): # inches
+    "How many columns of neuron ids fit `ax_width` at the small font, 2 pt apart on each side."
+    return max(1, int(ax_width // (_text_width_in(ids, _small()) + 4/72)))
+
+def _heat_table(df, n:int):
+    "(score / layer's max |score|, ids, divisors) of ranks 1..n, one row per layer."
     top = df[df['rank'] <= n]
     S, ids = (top.pivot(index='layer', columns='rank', values=v).sort_index()
               for v in ('score', 'neuron'))
-    fig = (ax.figure if ax is not None
-           else _figure(0.3*len(S) + 1.6))
-    ax = ax if ax is not None else fig.subplots()
-    im = ax.imshow(S.to_numpy(dtype=float), aspect='auto', cmap='viridis', interpolation='nearest')
-    ax.set_yticks(range(len(S)), [str(l) for l in S.index])
-    ax.set_xticks(range(n), [str(r) for r in S.columns])
-    if annotate if annotate is not None else S.size <= 400:
-        mid = np.nanmean(S.to_numpy(dtype=float))
-        for (i, j), v in np.ndenumerate(S.to_numpy(dtype=float)):
+    scale = df.groupby('layer').score.apply(lambda s: s.abs().max()).reindex(S.index)
+    return S.div(scale.replace(0, np.nan), axis=0), ids, scale
+
+@_styled
+def plot_attribution_heatmap(scores, # `NeuronScores`, `AblationResults` or tidy scores table
+                             # neurons per layer (ranks 1..n_top); default: as many as the ids fit, ≤ 20
+                             n_top:int|None=None,
+                             ax=None, # matplotlib Axes (default: a new figure)
+                             # write neuron ids in the cells (default: when they fit the width)
+                             annotate:bool|None=None):
+    "Heatmap of layers × top-ranked neurons: colour = score / layer's max |score|, text = neuron id."
+    df, method = _scores_frame(scores)
+    if n_top is not None and n_top < 1: raise ValueError(f"n_top={n_top} must be >= 1")
+    own = ax is None
+    fig = _figure(0.22*df.layer.nunique() + 1.3) if own else ax.figure
+    ax = fig.subplots() if own else ax
+    width = (fig.get_figwidth() - _HEAT_MARGIN*current_style()['font'] if own   # inches for cells
+             else ax.get_position().width*fig.get_figwidth())
+    fit = _heat_fit(df[df['rank'] <= _HEAT_MAX].neuron.astype(int), width)
+    n = int(min(n_top or min(fit, _HEAT_MAX), df.groupby('layer').size().min()))
+    if annotate and n > fit:
+        raise ValueError(f"the ids of {n} columns do not fit {width:.1f} in at {_small():g} pt: "
+                         f"pass n_top <= {fit} or annotate=False")
+    R, ids, scale = _heat_table(df, n)
+    vals = R.to_numpy(dtype=float)
+    im = ax.imshow(vals, aspect='auto', cmap='viridis', interpolation='nearest',
+                   vmin=min(0., np.nanmin(vals)), vmax=1)
+    ax.set_yticks(range(len(R)), [str(l) for l in R.index])
+    ax.set_xticks(range(n), [str(r) if n <= fit or r % 5 == 0 or r == 1 else '' for r in R.columns])
+    ax.tick_params(length=0)
+    ids_on = annotate if annotate is not None else n <= fit
+    if ids_on:
+        for (i, j), v in np.ndenumerate(vals):
             ax.text(j, i, str(int(ids.iat[i, j])), ha='center', va='center', fontsize=_small(),
-                    color='w' if v < mid else 'k')
+                    color=_ink(im.cmap(im.norm(v))))
+    right = ax.secondary_yaxis('right')
+    right.set_yticks(range(len(R)), [f'{s:.2g}' for s in scale])
+    right.tick_params(length=0); right.set_ylabel('max |score|')
     ax.set(xlabel='rank within layer (1 = highest score)', ylabel='layer',
-           title=f'Top {n} neurons per layer (cell text: neuron id)')
-    fig.colorbar(im, ax=ax, label=f'{_words(method)} score'.strip())
+           title=f"Top {n} neurons per layer" + (' (text: neuron id)' if ids_on else ''))
+    fig.colorbar(im, ax=ax, label=f'{_words(method)} score\n/ layer max |score|'.strip(),
+                 pad=0.02, fraction=0.05)
     return fig
 
 # %% ../nbs/03_viz.ipynb #a3d85735
-@_styled
-def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, feature, r (n_frames)
-                                    # feature to show (needed when `df` has several)
-                                    feature:str|None=None,
-                                    top:int=10, # neurons in the right panel
-                                    axes=None): # two Axes (default: a new figure)
-    "Per-layer distribution of |r| between neurons and one acoustic feature; the top neurons."
+def null_abs_r(n_frames:int, # independent samples the correlation is computed over
+               q:float=0.95): # quantile
+    "The |r| that two independent series of `n_frames` samples exceed with probability 1 − `q`."
+    from scipy.stats import t
+    if not n_frames > 2: raise ValueError(f"n_frames={n_frames}: a chance level needs more than 2 frames")
+    tq = t.ppf((1 + q) / 2, n_frames - 2)
+    return float(tq / np.sqrt(n_frames - 2 + tq**2))
+
+def _ablated_sets(ablated):
+    "{layer: set of neuron ids} from None, {layer: ids} or a run's `neurons` ({layer: {'topk': ids}})."
+    if isinstance(ablated, AblationResults): ablated = ablated.neurons
+    if ablated is None: return {}
+    if not isinstance(ablated, dict):
+        raise TypeError(f"ablated must be {{layer: neuron ids}} or results.neurons, "
+                        f"got {type(ablated).__name__}")
+    return {int(l): {int(n) for n in (v['topk'] if isinstance(v, dict) else v)}
+            for l, v in ablated.items()}
+
+def _corr_features(df):
+    "The features of a `neuron_feature_correlation` table, in order, after checking the table."
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a DataFrame from `neuron_feature_correlation`, "
                         f"got {type(df).__name__}")
-    if missing := {'layer', 'neuron', 'feature', 'r'} - set(df.columns):
+    if missing := {'layer', 'neuron', 'feature', 'r', 'n_frames'} - set(df.columns):
         raise ValueError(f"the correlation table lacks columns {sorted(missing)}")
-    feats = list(dict.fromkeys(df.feature))
+    if df.empty: raise ValueError("the correlation table is empty")
+    return list(dict.fromkeys(df.feature))
+
+def _corr_table(df, feature=None):
+    "(rows of one feature with r, feature name, its chance |r|) from a correlation table, checked."
+    feats = _corr_features(df)
     if feature is None and len(feats) != 1:
         raise ValueError(f"the table has features {feats}: pass feature=one of them")
     feature = feats[0] if feature is None else feature
     if feature not in feats:
         raise ValueError(f"feature {feature!r} is not in the table, which has {feats}")
     d = df[df.feature == feature].dropna(subset=['r'])
-    layers = sorted(d.layer.unique())
-    fig, (a1, a2) = _grid(2, 2, (4.2, 3.2), axes)
-    a1.boxplot([d[d.layer == l].r.abs().to_numpy() for l in layers],
-               tick_labels=[str(l) for l in layers], flierprops=dict(markersize=2),
-               medianprops=dict(color=COLORS['topk']))
-    a1.set(xlabel='layer', ylabel='|r| (Pearson over frames)', title='distribution per layer',
-           ylim=(0, 1))
+    return d, feature, null_abs_r(int(d.n_frames.min()))
+
+def _is_ablated(d, sets):
+    "Boolean per row of `d`: its (layer, neuron) is in `sets`."
+    return np.array([int(n) in sets.get(int(l), ()) for l, n in zip(d.layer, d.neuron)], dtype=bool)
+
+def _chance(ax, r0, vertical=False):
+    "The chance level |r| = `r0`: a dashed line (±r0 across a vertical r axis) and a band inside."
+    if vertical:
+        ax.axvspan(-r0, r0, color='0.92', lw=0, zorder=0)
+        for s in (-1, 1): ax.axvline(s*r0, color=COLORS['line3'], ls='--', lw=0.8)
+    else:
+        ax.axhspan(0, r0, color='0.92', lw=0, zorder=0)
+        ax.axhline(r0, color=COLORS['line3'], ls='--', lw=0.8)
+
+def _abs_r_boxes(ax, d, sets, r0):
+    "Per layer: a grey box of |r| over its neurons, the ablated neurons as orange dots, chance level."
+    layers = sorted(int(l) for l in d.layer.unique())
+    ax.boxplot([d[d.layer == l].r.abs().to_numpy() for l in layers], positions=range(len(layers)),
+               widths=0.55, tick_labels=[str(l) for l in layers], medianprops=dict(color='k'),
+               flierprops=dict(markersize=1.5, markeredgecolor=COLORS['line3']),
+               boxprops=dict(color=COLORS['line3']),
+               whiskerprops=dict(color=COLORS['line3']), capprops=dict(color=COLORS['line3']))
+    for i, l in enumerate(layers):
+        rs = d[(d.layer == l) & _is_ablated(d, sets)].r.abs().to_numpy()
+        ax.plot(i + np.linspace(-0.15, 0.15, len(rs)) if len(rs) > 1 else [i]*len(rs), rs, 'o',
+                color=COLORS['topk'], ms=2.5, mec='none', zorder=3, gid='ablated')
+    _chance(ax, r0); ax.set(ylim=(0, 1), yticks=[0, 0.5, 1])
+
+def _corr_handles(sets, n=None):
+    "Legend handles: all neurons, the ablated ones (if any), the chance level (for `n` frames)."
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    h = [Patch(facecolor='white', edgecolor=COLORS['line3'], label='all neurons')]
+    if sets: h.append(Line2D([], [], marker='o', ls='', color=COLORS['topk'], ms=3,
+                             label='ablated (top-k)'))
+    frames = f'{n} independent frames' if n else 'independent frames'
+    return h + [Line2D([], [], ls='--', color=COLORS['line3'], label=f'chance, 95 % ({frames})')]
+
+def _corr_legend(fig, ax, handles, own:bool):
+    "The legend in the grid's free cell, else below the panels; inside `ax` on the caller's axes."
+    cell = getattr(fig, 'legend_cell', None) if own else None
+    if cell is not None:
+        c = fig.add_subplot(cell); c.axis('off')
+        c.legend(handles=handles, loc='center', frameon=False)
+    elif own: fig.legend(handles=handles, loc='outside lower center', frameon=False,
+                         ncols=len(handles) if current_style()['width'] >= 5 else 2)
+    else: ax.legend(handles=handles, loc='upper left', frameon=False)
+
+# %% ../nbs/03_viz.ipynb #fccocode
+@_styled
+def plot_neuron_feature_correlation(df:pd.DataFrame, # columns layer, neuron, feature, r, n_frames
+                                    # feature to show (needed when `df` has several)
+                                    feature:str|None=None,
+                                    top:int=10, # neurons in the right panel
+                                    axes=None, # two Axes (default: a new figure)
+                                    ablated=None): # {layer: neuron ids} or `results.neurons`: marked
+    "Per-layer distribution of |r| between neurons and one acoustic feature; the top neurons."
+    d, feature, r0 = _corr_table(df, feature)
+    sets = _ablated_sets(ablated)
+    fig, (a1, a2) = _grid(2, 2, (3.0, 0.8 + 1.5*top*_small()/72), axes)   # a row per bar
+    _abs_r_boxes(a1, d, sets, r0)
+    a1.set(xlabel='layer', ylabel='|r| (Pearson over frames)', title='|r| per layer')
     tp = d.loc[d.r.abs().sort_values(ascending=False, kind='stable').index[:top]].iloc[::-1]
-    a2.barh(np.arange(len(tp)), tp.r, color=np.where(tp.r > 0, COLORS['topk'], COLORS['random']))
+    _chance(a2, r0, vertical=True)
+    a2.barh(np.arange(len(tp)), tp.r, 0.7,
+            color=np.where(_is_ablated(tp, sets), COLORS['topk'], COLORS['baseline']))
     a2.set_yticks(np.arange(len(tp)), [f'L{l} n{n}' for l, n in zip(tp.layer, tp.neuron)])
-    a2.axvline(0, color='k', lw=0.8)
+    a2.axvline(0, color='k', lw=0.6)
     a2.set(xlim=(-1, 1), xlabel='r (Pearson over frames)', title=f'top {len(tp)} neurons by |r|')
     a2.set_xticks([-1, -0.5, 0, 0.5, 1])
+    _corr_legend(fig, a1, _corr_handles(sets, int(d.n_frames.min())), own=axes is None)
     fig.suptitle(f'Neurons and {_feature_words(feature)}: correlation over frames')
     return fig
 
+# %% ../nbs/03_viz.ipynb #fcfccode
+@_styled
+def plot_feature_correlations(df:pd.DataFrame, # columns layer, neuron, feature, r, n_frames
+                              ablated=None, # {layer: neuron ids} or `results.neurons`: marked
+                              axes=None): # one Axes per feature (default: a new figure)
+    "One panel per feature: the per-layer distribution of |r| on shared axes, chance level, ablated."
+    feats = _corr_features(df)
+    sets = _ablated_sets(ablated)
+    fig, axs = _grid(len(feats), 3, (1.5, 1.35 if current_style()['width'] < 5 else 1.7), axes)
+    for i, (a, f) in enumerate(zip(axs, feats)):
+        d, _, r0 = _corr_table(df, f)
+        _abs_r_boxes(a, d, sets, r0)
+        ss = a.get_subplotspec()   # x label only where no panel is below
+        nc = ss.get_gridspec().ncols if ss is not None else len(axs)
+        a.set(title=_feature_words(f), xlabel='' if i + nc < len(axs) else 'layer',
+              ylabel='|r|' if _first_col(a) else '')
+        if a is not axs[0]: a.sharey(axs[0])
+        if not _first_col(a): a.tick_params(labelleft=False)
+    _corr_legend(fig, axs[0], _corr_handles(sets), own=axes is None)
+    fig.suptitle('Neurons and acoustic features: |r| over frames per layer')
+    return fig
+
 # %% ../nbs/03_viz.ipynb #bdc568e0
+def _prob_top(p):
+    "The probability axis' end: the next quarter above the tallest bar and its label, at most 1."
+    return min(1.0, math.ceil((float(np.nanmax(p, initial=0)) + 0.08) / 0.25) * 0.25)
+
 @_styled
 def plot_probability_bars(probs_base, # [C] baseline class probabilities
                           probs_ablated, # [C] after the ablation
@@ -493,14 +857,19 @@ def plot_probability_bars(probs_base, # [C] baseline class probabilities
                           target:int|None=None, # class to highlight
                           ax=None): # matplotlib Axes (default: a new figure)
     "Bars of baseline vs ablated class probabilities for one clip."
-    fig = ax.figure if ax is not None else _figure(2.6)
+    fig = ax.figure if ax is not None else _figure(0.25*current_style()['width'] + 1.1)
     ax = ax if ax is not None else fig.subplots()
-    _grouped_bars(ax, list(class_names),
-                  [('baseline', np.asarray(probs_base), None, COLORS['baseline']),
-                   ('ablated', np.asarray(probs_ablated), None, COLORS['topk'])], highlight=target)
-    ax.set(ylim=(0, 1.05), ylabel='P(class)', xlabel='class',
-           title='class probabilities of the clip')
-    ax.legend()
+    pb, pa = np.asarray(probs_base, dtype=float), np.asarray(probs_ablated, dtype=float)
+    _grouped_bars(ax, list(class_names), [('baseline', pb, None, COLORS['baseline']),
+                                          ('ablated', pa, None, COLORS['topk'])], highlight=target)
+    bar_in = 0.4 * ax.get_position().width * fig.get_figwidth() / max(1, len(pb))
+    if _text_width_in(['0.00'], _small()) < 0.95*bar_in:   # the value on each bar, where it fits
+        for c in ax.containers:
+            ax.bar_label(c, fmt='%.2f', padding=1, fontsize=_small())
+    top = _prob_top(np.r_[pb, pa])
+    ax.set(ylim=(0, top), ylabel='P(class)', yticks=np.arange(0, top + 1e-9, 0.25))
+    ax.set_title('class probabilities of the clip', loc='left')
+    ax.legend(loc='lower right', bbox_to_anchor=(1, 1), ncols=2, frameon=False, borderaxespad=0.1)
     return fig
 
 # %% ../nbs/03_viz.ipynb #38245921
@@ -538,7 +907,10 @@ def plan(self:ResultsVisualizer, results:AblationResults, correlations:pd.DataFr
     "{figure name: (draw function or None, reason it is skipped or None)} for these results."
     check_results(results, 'generate_all_plots')
     reg = results.config.get('task') == 'regression'
-    p = ({'output_values': (lambda: plot_class_probabilities(results, 'value'), None)} if reg else
+    p = {'primary_effect': (lambda: plot_primary_effect(results),
+                            'no statistics table (run with random-k draws)'
+                            if results.stats is None else None)}
+    p.update({'output_values': (lambda: plot_class_probabilities(results, 'value'), None)} if reg else
          {'class_probabilities': (lambda: plot_class_probabilities(results, 'prob'), None),
           'class_probabilities_on_class': (
               lambda: plot_class_probabilities(results, 'prob_on_class'), None)})
@@ -554,13 +926,10 @@ def plan(self:ResultsVisualizer, results:AblationResults, correlations:pd.DataFr
                            if _absent(results.upstream) else None),
          'attribution_heatmap': (lambda: plot_attribution_heatmap(results),
                                  'no scores table' if _absent(results.scores) else None)})
-    if _absent(correlations):
-        p['neuron_feature_correlation'] = (
-            None, 'no correlation table (pass correlations=neuron_feature_correlation(...))')
-    else:
-        for f in dict.fromkeys(correlations.feature):
-            p[f'neuron_feature_correlation_{f}'] = (
-                lambda f=f: plot_neuron_feature_correlation(correlations, f), None)
+    p['feature_correlations'] = (
+        lambda: plot_feature_correlations(correlations, ablated=results.neurons),
+        'no correlation table (pass correlations=neuron_feature_correlation(...))'
+        if _absent(correlations) else None)
     return p
 
 FORMATS = ('png', 'svg', 'pdf')
@@ -642,32 +1011,90 @@ def generate_all_plots(self:ResultsVisualizer,
 
 # %% ../nbs/03_viz.ipynb #695a371e
 FIGURE_NOTES = {
+    'primary_effect': "Per layer group: how far the top-k edit lowers the target (P(target) on the "
+        "target's clips, or a regression head's target output; orange, with its interval), beside "
+        "the same drop under the primary test's control sets (purple, when the run drew them) and "
+        "under random-k sets (blue); * marks a group whose top-k effect beats its control after "
+        "correction, n.s. one that does not.",
     'class_probabilities': "Each panel is one ablated layer: every class's mean probability over "
-        "all clips before the edit (grey), after zeroing the top-k neurons (orange) and after "
-        "random-k neurons (blue, mean ± SD over draws); the target class is shaded. A top-k bar "
-        "far from both others is a causal effect.",
+        "all clips before the edit (grey), after the top-k edit (orange) and after random-k edits "
+        "(blue); the target class is shaded and marked with its layer group's primary test. A "
+        "top-k bar far from both others is a causal effect.",
     'class_probabilities_on_class': "As above, but each class's probability is averaged over the "
         "clips of that class only: the drop of the shaded bar is the drop of P(target | target "
         "clips) that the summary table tests.",
     'output_values': "Each panel is one ablated layer: every output's mean predicted value before "
         "the edit, after the top-k edit and after random-k edits (mean ± SD).",
-    'feature_change': "Side effects per ablated layer: how similar the last layer stays to the "
-        "unedited clip (speaker similarity) and how well a linear read-out still recovers each "
-        "acoustic feature (R²); R² axes stop at -1 and lower values are written on the bars.",
+    'feature_change': "Side effects per ablated layer: how similar the last layer's states stay to "
+        "the unedited clip (speaker similarity) and how well a fixed linear read-out still "
+        "recovers each acoustic feature (R²), the unedited value dashed; R² axes stop at −1 and a "
+        "point below sits on the floor with its value beside it.",
     'temporal_spread': "For an edit at one layer (panel), how much each downstream layer changes "
-        "at each moment (‖Δh‖/‖h‖, mean over clips); a strip above marks the edited "
-        "frames when not all are; the time axis ends where the longest clip ends.",
-    'upstream_norm': "How large a change of the layer below would reproduce the top-k edit "
-        "(green), what it cannot reproduce (orange) and the size of the edit itself (grey): small "
-        "green lines mean the edit is easy to cause from upstream.",
-    'attribution_heatmap': "Rows are layers, columns rank the neurons by score (1 = highest); the "
-        "colour is the score and the number in a cell the neuron's id, so a neuron that tops "
-        "several layers is easy to spot.",
-    'neuron_feature_correlation': "Left: per layer, the spread of |r| between each neuron and the "
-        "acoustic feature over frames; right: the ten neurons with the largest |r| (orange "
-        "positive, blue negative).",
+        "at each moment (‖Δh‖/‖h‖, mean over clips); rows before the edited layer are empty, a "
+        "strip above marks the edited frames when not all are, and the time axis ends where the "
+        "longest clip ends.",
+    'upstream_norm': "For each ablated layer, the smallest change of the layer below that "
+        "gradient steps found for the top-k edit: its size ‖δ‖/‖h‖ beside the edit's own "
+        "‖Δa‖/‖a‖ (first panel), and the share of the edit it reproduces, 1 − residual (second "
+        "panel); hatched bars marked 'not reproduced' are layers where it reproduces nothing. One "
+        "joint estimate over the first upstream_clips clips, so no interval.",
+    'attribution_heatmap': "Rows are layers, columns rank each layer's neurons by score (1 = "
+        "highest); the colour is the score divided by the layer's largest |score| (written right "
+        "of the row), so every layer's fall-off is visible; the number in a cell is the neuron's "
+        "id, so a neuron that tops several layers is easy to spot.",
+    'neuron_feature_correlation': "First panel: per layer, the spread of |r| between each neuron "
+        "and the feature over frames, the ablated (top-k) neurons as orange dots; second: the ten "
+        "neurons with the largest |r|, bar direction = sign of r, ablated ones orange. The dashed "
+        "line and grey band are the |r| an unrelated neuron stays under 95 % of the time if frames "
+        "were independent: optimistic, since neighbouring frames are correlated, and not "
+        "corrected for the number of neurons.",
+    'feature_correlations': "One panel per acoustic feature on shared axes: per layer, the spread "
+        "of |r| between each neuron and the feature over frames (box), the ablated top-k neurons "
+        "(orange dots) and that feature's chance level for its number of frames (dashed; "
+        "optimistic under autocorrelation, not corrected for the number of neurons).",
 }
 
-def figure_note(name:str): # a figure of `ResultsVisualizer.plan` (`neuron_feature_correlation_f0`)
+def figure_note(name:str): # a figure of `ResultsVisualizer.plan` (e.g. `feature_correlations`)
     "One sentence on how to read the figure `name`."
     return FIGURE_NOTES.get(name) or FIGURE_NOTES.get(name.rsplit('_', 1)[0], '')
+
+# %% ../nbs/03_viz.ipynb #93a4c173
+def _draws(c:pd.Series):
+    lo, hi = int(c.min()), int(c.max()); return f'{lo}' if lo == hi else f'{lo}–{hi}'
+
+def _primary_uncertainty(results:AblationResults, boot:str, R):
+    cfg, acc = results.config, results.config.get('accounting', {})
+    d = _primary_rows(results)
+    ps = ', '.join(f"{g} {p:.2g}" for g, p in d.p_adj.items())
+    ctl = (f"the {_words(d.control.iloc[0])} control: mean ± SD over its {_draws(d.n_draws)} "
+           f"draws; " if 'control' in d else '')
+    return (f"Top-k: the drop on {acc.get('primary_test') or f'all {_n_clips(cfg)} clips'}, {boot}; {ctl}"
+            f"random-k: mean ± SD over {R} draws. Adjusted p ({d.test.iloc[0]}"
+            + (f", over {acc['family']}" if 'family' in acc else '') + f"): {ps}; "
+            f"* marks p ≤ {ALPHA:g}, n.s. the others.")
+
+def _uncertainty(name:str, results:AblationResults):
+    "What n and which interval each mark of figure `name` carries, from the run's config."
+    cfg = results.config; n, R = _n_clips(cfg), cfg.get('n_random')
+    boot = (f"{cfg.get('level', 0.95):.0%} bootstrap interval over clips of the change from "
+            f"baseline" if results.stats is not None else "no interval (no statistics table)")
+    rnd = f"random-k: mean ± SD over {R} draws"
+    if name == 'primary_effect': return _primary_uncertainty(results, boot, R)
+    if name in ('class_probabilities', 'class_probabilities_on_class', 'output_values'):
+        over = "each class's own clips" if name.endswith('on_class') else f'all {n} clips'
+        t = group_tests(results)
+        marks = (f" Marks on the target: its layer group's primary test "
+                 f"({t.test.iloc[0]}), * adjusted p ≤ {ALPHA:g}, n.s. otherwise." if len(t) else '')
+        return (f"Bars are means over {over}; top-k: {boot}; {rnd}; baseline: the reference the "
+                f"changes are paired with (no interval).{marks}")
+    if name == 'feature_change':
+        return (f"Points are means over {n} clips; top-k: {boot}; {rnd}; dashed: the unedited "
+                f"baseline. Read-outs of {_readout_layer(cfg)}.")
+    if name == 'temporal_spread':
+        return f"Means over {n} clips; no interval (a map of where the top-k edit travels)."
+    return f"The run: {n} clips, {R} random-k draws per layer."
+
+def figure_caption(name:str, # a figure of `ResultsVisualizer.plan`
+                   results:AblationResults): # the run it was drawn from
+    "`figure_note(name)` plus what n and which uncertainty each bar or point carries."
+    return f"{figure_note(name)} {_uncertainty(name, check_results(results, 'figure_caption'))}"
