@@ -20,10 +20,12 @@ from .sweep import run_on_cache
 from .alignment import ALIGNS, align_batch, gather_aligned
 from .checks import check_positive_int
 from .results import atomic_write
+from .visualization import COLORS, _figure, _small, _styled
 
 # %% auto #0
 __all__ = ['PATCH_ESTIMATES', 'logit_diff', 'restored_fraction', 'PatchBatch', 'patch_batch', 'patch_effects',
-           'exhaustive_patching', 'attribution_patching', 'PatchingResults', 'patching_run']
+           'exhaustive_patching', 'attribution_patching', 'PatchingResults', 'patching_run', 'plot_restored_map',
+           'plot_restored_sets']
 
 # %% ../nbs/24_patching.ipynb #2ce4da03
 def logit_diff(logits:Tensor, # [B, C] class logits
@@ -362,3 +364,46 @@ def _tables(first, second, sets, layers, cfg, seed):
                            pd.DataFrame(agree, columns=['layer', 'estimate', 'spearman_rho']),
                            pd.DataFrame(first['align'], columns=['pair', 'base_frame', 'source_frame']),
                            cfg)
+
+# %% ../nbs/24_patching.ipynb #91ae132d
+@_styled
+def plot_restored_map(res:PatchingResults, # from `patching_run`
+                      ax=None): # matplotlib Axes (default: a new figure)
+    "Layer × time heatmap of the fraction restored by patching the whole layer on each window."
+    f = res.frames
+    if f.empty: raise ValueError("the results have no frame windows (patching_run's frames table is empty)")
+    M_ = f.pivot(index='layer', columns='frame_start', values='restored').sort_index()
+    fig = ax.figure if ax is not None else _figure(0.22*len(M_) + 1.3)
+    ax = ax if ax is not None else fig.subplots()
+    edges = np.r_[M_.columns.to_numpy(), f.frame_end.max() + 1] * res.config['frame_s']
+    v = M_.to_numpy(dtype=float); top = max(1., float(np.nanmax(np.abs(v))))
+    mesh = ax.pcolormesh(edges, np.arange(len(M_) + 1), np.ma.masked_invalid(v), cmap='RdBu_r',
+                         vmin=-top, vmax=top)
+    ax.set_yticks(np.arange(len(M_)) + 0.5, [str(l) for l in M_.index])
+    ax.set(xlabel=f"time (s), windows of {res.config['window']} frames", ylabel=f"{res.config['site']} layer",
+           title=f"Restored by patching one window ({res.config['n_pairs']} pairs)")
+    fig.colorbar(mesh, ax=ax, label='restored fraction')
+    return fig
+
+@_styled
+def plot_restored_sets(res:PatchingResults, # from `patching_run`
+                       ax=None): # matplotlib Axes (default: a new figure)
+    "Per layer: restored fraction of the whole layer, the top-k set (interval) and random-k sets."
+    s, L = res.sets, res.layers
+    fig = ax.figure if ax is not None else _figure(2.4)
+    ax = ax if ax is not None else fig.subplots()
+    x = np.arange(len(s))
+    ax.plot(x, L.restored, 's', color=COLORS['baseline'], label='whole layer')
+    ax.errorbar(x - 0.12, s.restored_topk, yerr=[s.restored_topk - s.topk_low, s.topk_high - s.restored_topk],
+                fmt='o', color=COLORS['topk'], label=f"top-{int(s.k.iloc[0])} (95 % CI)")
+    ax.errorbar(x + 0.12, s.random_mean, yerr=s.random_sd, fmt='o', color=COLORS['random'],
+                label=f"random-{int(s.k.iloc[0])} (mean ± SD, n = {int(s.n_random.iloc[0])})")
+    for xi, (p, hi) in enumerate(zip(s.p, s.topk_high)):
+        ax.annotate('*' if p <= 0.05 else 'n.s.', (xi - 0.12, hi), xytext=(0, 2),
+                    textcoords='offset points', ha='center', va='bottom', fontsize=_small())
+    ax.axhline(0, color='k', lw=0.6); ax.axhline(1, color='k', lw=0.6, ls=':')
+    ax.set_xticks(x, [str(l) for l in s.layer])
+    ax.set(xlabel=f"{res.config['site']} layer", ylabel='restored fraction',
+           title=f"Patching from source into base ({res.config['n_pairs']} pairs)")
+    ax.legend(loc='upper center', bbox_to_anchor=(0.5, -0.3), ncols=2, frameon=False)
+    return fig
