@@ -216,9 +216,8 @@ def _pairs_arg(x, what):
     return x
 
 def _windows(T:int, window:int):
-    "[(start, end, centre, radius)] frame windows of `window` frames covering 0..T-1."
-    r = window // 2
-    return [(c - r, min(c + r, T - 1), c, r) for c in range(r, T + r, 2*r + 1) if c - r < T]
+    "[(start, end)] consecutive windows of `window` frames covering frames 0..T-1 (the last may be short)."
+    return [(s, min(s + window, T) - 1) for s in range(0, T, window)]
 
 # %% ../nbs/24_patching.ipynb #1a511c83
 def patching_run(ablator, # a `NeuronAblator` (its model, layers, site, seed, batch size) or `SpeechTransformer`
@@ -231,7 +230,7 @@ def patching_run(ablator, # a `NeuronAblator` (its model, layers, site, seed, ba
                  site:str|None=None, # default: the ablator's ('hidden')
                  topk:int=20, # neurons in the top-k set of each layer
                  n_random:int=20, # random-k control sets per layer
-                 window:int=5, # frames per window of the layer x time map (odd: centred)
+                 window:int=5, # frames per window of the layer x time map
                  align:str='index', # time alignment of each pair, one of `ALIGNS`
                  align_layer:int=0, # 'dtw': hidden layer whose states are warped
                  n_steps:int=32, # points of the integrated estimate
@@ -289,10 +288,10 @@ def _first_pass(st, batch, spans, layers, window, n_steps, exhaustive, progress)
         wins = _windows(T, window)
         for l in layers:
             sets = {'all': list(range(D))}
-            sets.update({('w', s): (list(range(D)), ('window', c, r)) for s, e, c, r in wins})
+            sets.update({('w', s): (list(range(D)), list(range(s, e + 1))) for s, e in wins})
             m = patch_effects(pb, l, sets)
             out['whole'][l].append(m['all'])
-            out['win'][l].append({s: m[('w', s)] for s, *_ in wins})
+            out['win'][l].append({s: m[('w', s)] for s, _ in wins})
             fo, _ = attribution_patching(pb, l, 'first_order')
             ig, _ = attribution_patching(pb, l, 'integrated', n_steps)
             out['fo'][l].append(fo.sum(1)); out['ig'][l].append(ig.sum(1))
@@ -341,7 +340,7 @@ def _tables(first, second, sets, layers, cfg, seed):
             v = torch.cat([b.get(s, torch.full((len(m),), float('nan'))) for b, m in
                            zip(first['win'][l], first['whole'][l])]).double()
             ok = torch.isfinite(v)
-            e = s + cfg['window'] - 1
+            e = min(s + cfg['window'], first['T']) - 1
             frames.append(dict(layer=l, frame_start=s, frame_end=e, start_s=s*fs, end_s=(e + 1)*fs,
                                restored=restored_fraction(v[ok], mb[ok], ms[ok]) if ok.sum() else np.nan,
                                n_pairs=int(ok.sum())))
@@ -350,6 +349,7 @@ def _tables(first, second, sets, layers, cfg, seed):
         setrows.append(dict(layer=l, k=len(sets[l]['topk']), restored_topk=top, topk_low=lo,
                             topk_high=hi, random_mean=rnd.mean(), random_sd=rnd.std(ddof=1),
                             p=(1 + (rnd >= top).sum()) / (1 + len(rnd)), n_random=len(rnd),
+                            at_floor=bool((rnd >= top).sum() == 0),
                             topk_neurons=' '.join(map(str, sets[l]['topk']))))
         fo, ig = (torch.cat(first[k][l]).double().mean(0).numpy() for k in ('fo', 'ig'))
         ex = (torch.cat(first['ex'][l]).double().mean(0).numpy() if first['ex'][l]
