@@ -5,6 +5,7 @@
 # %% ../nbs/00_core.ipynb #8bb0ef4c
 from __future__ import annotations
 import dataclasses, inspect, sys, tempfile, time
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,12 +29,12 @@ from .stats import control_table, cluster_weights, holm
 from .controls import CONTROLS, clip_scores, permuted_labels, magnitude_matched
 from .controls import null_test, null_table, target_clips, PER_CLIP
 from .results import AblationResults, check_replaceable, clip_record, model_record
-from .results import versions
+from .results import versions, hardware
 from .sweep import Keep, run_conditions, run_key
 from .clips import Clips, request, digests
 from .acoustics import check_feature_names
 from .feature_extractor import feature_analysis
-from .visualization import ResultsVisualizer, check_formats
+from .visualization import ResultsVisualizer, check_formats, report_files
 from .distributed import shard, claim, gather_ordered, all_gather_objects, is_main
 from .distributed import is_distributed, describe, resolve_device, as_dtype
 from .distributed import rank_world, alone
@@ -434,7 +435,9 @@ def _check_frames(st, frames:Frames, x, m):
 
 class _Steps:
     "Which step of a run is under way, for the one line printed when the run is interrupted."
-    def __init__(self): self.done, self.now, self.t0 = [], 'validation', time.perf_counter()
+    def __init__(self, call:str=''): # the Python that reproduces the run (`call_source`)
+        self.done, self.now, self.t0 = [], 'validation', time.perf_counter()
+        self.started, self.call = datetime.now(timezone.utc).isoformat(timespec='seconds'), call
     def __call__(self, name): self.done.append(self.now); self.now = name
     def interrupted(self, save_dir):
         left = (f"the folder {str(save_dir)!r} holds either its previous results or this run's, "
@@ -442,6 +445,10 @@ class _Steps:
                 else f"nothing was written to {str(save_dir)!r}")
         return (f"neuron_ablation: interrupted during {self.now} after "
                 f"{time.perf_counter() - self.t0:.0f} s (done: {', '.join(self.done)}); {left}")
+    def record(self, device, given=None): # the model's device; the caller's entries (e.g. argv)
+        "config['run']: start (UTC), seconds so far, the machine, the call (`given` overrides)."
+        return {**dict(started=self.started, duration_s=round(time.perf_counter() - self.t0, 3),
+                       hardware=hardware(device), call=self.call), **(given or {})}
 
 @patch
 def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz: the clips scored on
@@ -461,7 +468,13 @@ def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz:
         # the halves share none (None: the clips of each class are split)
         score_clusters=None):
     "Run `config`: score neurons on `inputs`, measure on `eval_inputs` -> `AblationResults`."
-    steps, auto = _Steps(), self.st.head is None
+    steps = _Steps(self.call_source(config, attention_mask=attention_mask, scores=scores,
+                                    stats=stats, effects=effects, save=save,
+                                    eval_inputs=eval_inputs, eval_labels=eval_labels,
+                                    eval_attention_mask=eval_attention_mask,
+                                    sampling_rate=sampling_rate, eval_clusters=eval_clusters,
+                                    score_clusters=score_clusters))
+    auto = self.st.head is None
     try: return self._run(inputs, labels, config, attention_mask, scores, stats, effects, save,
                           progress, eval_inputs, eval_labels, eval_attention_mask, sampling_rate,
                           record, steps, eval_clusters, score_clusters)
@@ -548,16 +561,75 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
                                       given(inputs if eval_inputs is None else eval_inputs, xe),
                                       eval_inputs is not None)
     res.config.update(record or {})
+    # when, how long (up to the results: figures and saving come after), on what, by which call
+    res.config['run'] = steps.record(next(st.model.parameters()).device,
+                                     (record or {}).get('run'))
     steps('figures')
     formats = ('png',) if cfg.plots is True else cfg.plots
     figures = (ResultsVisualizer(self).render(res, correlations=corr, formats=formats,
                                               progress=progress, shared=True)[1]
                if cfg.plots else {})   # each rank draws its share
+    if figures and save and is_main(): figures.update(report_files(figures['report.html']))
     keep.announce()   # a resumed run says which finished steps it read back
     steps('saving')
     if save and is_main():   # the other ranks hold the same results and write nothing
         res.save(self.save_dir, extra=figures, overwrite=self.overwrite); keep.clear()
     return res
+
+# %% ../nbs/00_core.ipynb #db98e9e3
+def _py(v):
+    "`v` as Python source: a literal's repr; a callable or an object by its class (`Cls()`)."
+    if isinstance(v, (list, tuple)):
+        inner = ', '.join(map(_py, v))
+        return f'[{inner}]' if isinstance(v, list) else f'({inner}{"," if len(v) == 1 else ""})'
+    if isinstance(v, dict):
+        return '{' + ', '.join(f'{_py(k)}: {_py(x)}' for k, x in v.items()) + '}'
+    if v is None or isinstance(v, (str, int, float, bool)): return repr(v)
+    if isinstance(v, torch.dtype): return repr(str(v).removeprefix('torch.'))
+    if isinstance(v, (torch.device, Path, Frames)): return repr(str(v))
+    return getattr(v, '__qualname__', None) or f'{type(v).__qualname__}()'
+
+def _changed(pairs, defaults):
+    "'name=value, ...' of the `pairs` whose value is not the default."
+    return [f'{k}={_py(v)}' for k, v in pairs
+            if k not in defaults or not _same_value(v, defaults[k])]
+
+def _same_value(a, b):
+    try: return bool(a == b) and type(a) is type(b) or (a is None and b is None)
+    except (TypeError, ValueError, RuntimeError): return False
+
+_DATA = ('attention_mask', 'scores', 'stats', 'eval_inputs', 'eval_labels', 'eval_attention_mask',
+         'eval_clusters', 'score_clusters')   # passed by name: the call names the data
+
+@patch
+def call_source(self:NeuronAblator, config:AblationConfig, # the run's settings
+                **given): # `run`'s other arguments (data by name: `eval_inputs=eval_inputs`)
+    "The Python that reproduces a run of `config`: the ablator and the run, non-default arguments."
+    sig = lambda f: {k: p.default for k, p in inspect.signature(f).parameters.items()}
+    groups = default_layer_groups(self.st.n_layers, self.site)
+    mine = [('save_dir', str(self.save_dir)), ('layer_groups', self.layer_groups),
+            ('site', self.site), ('n_random', self.n_random), ('seed', self.seed),
+            ('batch_size', self.batch_size), ('device', self.device), ('dtype', self.dtype),
+            ('resume', self.resume), ('overwrite', self.overwrite)]
+    made = _changed(mine, {**sig(NeuronAblator.__init__), 'layer_groups': groups})
+    head = f' with {type(self.st.head).__name__} head' if self.st.head is not None else ''
+    cfg, front = config.to_dict(), sig(self.run_layerwise_ablation)
+    front['primary'] = 'permutation' if given.get('scores') is None else 'magnitude'
+    data = [f'{k}={k}' for k in _DATA if given.get(k) is not None]
+    rest = _changed([(k, given[k]) for k in ('effects', 'save', 'sampling_rate')
+                     if k in given and (k != 'effects' or len(given[k]))], front)
+    kw, dflt = cfg.pop('method_kw'), {f.name: f.default for f in dataclasses.fields(AblationConfig)}
+    if not [k for k in _changed(list(cfg.items()), dflt) if k.split('=')[0] not in front]:
+        how = (_changed(list(cfg.items()), {**dflt, **front})
+               + [f'{k}={_py(v)}' for k, v in kw.items()])
+        run = f"ablator.run_layerwise_ablation(inputs, labels, {', '.join(how + data + rest)})"
+    else:   # a setting the front door does not take (n_boot, level, null_hits)
+        how = _changed(list({**cfg, 'method_kw': kw}.items()), {**dflt, 'method_kw': {}})
+        run = (f"ablator.run(inputs, labels, AblationConfig({', '.join(how)}), "
+               f"{', '.join(data + rest)})")
+    model = f'# model: {type(self.st.model).__name__}{head}'
+    return (f"{model}\nablator = NeuronAblator({', '.join(['model'] + made)})\n"
+            f"results = {run.replace(', )', ')')}")
 
 # %% ../nbs/00_core.ipynb #89866ab1
 def _split_halves(y:np.ndarray, seed:int, groups=None):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_cli.ipynb #4a327f03
 from __future__ import annotations
-import argparse, dataclasses, inspect, sys, time
+import argparse, dataclasses, inspect, shlex, sys, time
 from pathlib import Path
 import numpy as np, pandas as pd, torch
 from fastcore.docments import docments
@@ -27,7 +27,8 @@ from .distributed import launched, is_main, is_distributed, describe, DEVICES, D
 
 # %% auto #0
 __all__ = ['PRESETS', 'default_preset', 'has_steps', 'build_parser', 'load_job', 'align_labels', 'needs_probe', 'prepare_head',
-           'read_targets', 'clip_targets', 'resolve_target', 'job_config', 'run_job', 'eval_clusters', 'main']
+           'read_targets', 'clip_targets', 'resolve_target', 'job_config', 'command', 'run_job', 'eval_clusters',
+           'main']
 
 # %% ../nbs/06_cli.ipynb #cf8d232d
 PRESETS = dict(   # named settings of `AblationConfig` fields, under the explicit flags
@@ -447,7 +448,18 @@ def _counts(ablator, ye, args) -> str:
     return (f"targets from {args.targets or args.manifest}: mean {float(ye.mean()):.3g}, "
             f"range {float(ye.min()):.3g}..{float(ye.max()):.3g}")
 
-def run_job(args):
+def _dataset(args) -> str:
+    "The data set of the job, in words (config['dataset'])."
+    if args.data_path is not None: return f"{args.dataset or 'folder'} corpus at {args.data_path}"
+    return ("the demo corpus (demo_data: eSpeak NG prosody, 12 voices × 16 sentences, 4 classes)"
+            if args.model_name is None else "the synthetic prosody corpus (make_prosody_corpus)")
+
+def command(argv) -> str: # the arguments the job was started with
+    "The command line that reruns the job: `python -m neuron_ablation.example ...`, shell-quoted."
+    return shlex.join(['python', '-m', 'neuron_ablation.example', *map(str, argv)])
+
+def run_job(args, # parsed flags (`build_parser`)
+            call:str|None=None): # the command that started it (config['run']['call'])
     "Run the job for `args`: one front-door call that writes the results folder; return its output."
     torch.manual_seed(args.seed)
     t0 = time.perf_counter()
@@ -478,7 +490,8 @@ def run_job(args):
                  "reduced exactly; rank 0 writes" if is_distributed() else ''))
     if cfg is None: return _beyond_job(args, ablator, (xs, ms, ys), (xe, me, ye), target, t0)
     record = dict(clips_note=note, skipped_files=[dict(path=p, reason=r) for p, r in test.skipped],
-                  preset=args.preset)
+                  preset=args.preset, dataset=_dataset(args),
+                  **({} if call is None else dict(run=dict(call=call))))
     res = ablator.run(xs, ys, cfg, attention_mask=ms, record=record,
                       eval_clusters=eval_clusters(test)[0],
                       score_clusters=score.speakers if len(set(score.speakers)) > 1 else None,
@@ -633,6 +646,7 @@ _REFUSED = (ValueError, FileNotFoundError, TypeError, NotADirectoryError, FileEx
 def main(argv=None): # command-line arguments (default: sys.argv[1:])
     "Entry point of `neuron-ablation` and `python -m neuron_ablation.example`."
     import warnings
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     _keep_heap()   # a process of our own: tune its allocator for the run
     # a torch-internal notice from WavLM attention
@@ -640,7 +654,7 @@ def main(argv=None): # command-line arguments (default: sys.argv[1:])
     # under torchrun: join its process group (gloo on CPU, nccl on CUDA) for the run; joining
     # checks the device, so every rank refuses a device it lacks as any other bad input
     try:
-        with launched(args.device): out, report = run_job(args), is_main()
+        with launched(args.device): out, report = run_job(args, command(argv)), is_main()
     except _REFUSED as e:
         print(f"neuron-ablation: error: {e}", file=sys.stderr)
         raise SystemExit(2)

@@ -15,7 +15,7 @@ from .distributed import all_gather_objects, is_main
 # %% auto #0
 __all__ = ['MANIFEST', 'VOLATILE', 'atomic_write', 'to_jsonable', 'folder_lock', 'verify_folder', 'changed_settings',
            'check_replaceable', 'write_folder', 'unique_save_dir', 'AblationResults', 'results_diff', 'clip_record',
-           'model_record', 'versions']
+           'model_record', 'hardware', 'versions']
 
 # %% ../nbs/12_results.ipynb #0bfbce1e
 def _umask():
@@ -55,9 +55,10 @@ def to_jsonable(o): # a config: dicts, lists, tensors, numpy values, paths, ...
 MANIFEST = 'manifest.json'
 _FORMAT = 1
 # config entries (at any depth) that may differ between two runs of the same settings: the package
-# versions (by machine) and what a run measures of its own attribution (GPU kernels round floats
-# differently from run to run; two runs on a CPU record identical configs)
-VOLATILE = ('versions', 'convergence_delta', 'converged', 'steps_per_layer')
+# versions (by machine), the run record (when, how long, on what, the call) and what a run measures
+# of its own attribution (GPU kernels round floats differently from run to run; two runs on a CPU
+# record identical configs otherwise)
+VOLATILE = ('versions', 'run', 'convergence_delta', 'converged', 'steps_per_layer')
 
 def _stage(name:str):
     "Fault-injection point of `write_folder` (a no-op; tests patch it to stop a save at `name`)."
@@ -505,10 +506,12 @@ def _rel(u, v):
     return d
 
 def results_diff(a, b, # two `AblationResults` or results folders
-                 ignore=('versions',)): # config keys left out (package versions differ by machine)
+                 # config keys left out (package versions differ by machine); the run record
+                 # `run` (when, how long, on what, the call) is always left out
+                 ignore=('versions',)):
     "dict(same_neurons, max_rel, where): same top-k neurons? and the worst relative difference."
     a, b = (r if isinstance(r, AblationResults) else AblationResults.load(r) for r in (a, b))
-    cfg = lambda r: {k: v for k, v in r.config.items() if k not in ignore}
+    cfg = lambda r: {k: v for k, v in r.config.items() if k not in (*ignore, 'run')}
     worst = [_json_diff(cfg(a), cfg(b), 'config'),
              _json_diff(to_jsonable(a.neurons), to_jsonable(b.neurons), 'neurons')]
     for t in _TABLES:
@@ -553,6 +556,21 @@ def model_record(st:SpeechTransformer): # the model a run edited, with its head
                 stable_layer_norm=st.stable, head=type(head).__name__,
                 head_layers=list(head.layers), class_names=st.class_names,
                 probe=getattr(head, 'fit_info', None))
+
+def _cpu_name():
+    "The CPU's model name (Linux: /proc/cpuinfo; elsewhere what `platform` knows of it)."
+    info = Path('/proc/cpuinfo')
+    names = ([l.split(':', 1)[1].strip() for l in info.read_text().splitlines()
+              if l.startswith('model name')] if info.exists() else [])
+    return names[0] if names else platform.processor() or platform.machine()
+
+def hardware(device=None): # the torch device a run computed on (None: the CPU)
+    "{platform, cpu, cpu_count, torch_threads, device, device_name} of the machine of a run."
+    dev = torch.device('cpu' if device is None else device)
+    name = (torch.cuda.get_device_name(dev) if dev.type == 'cuda' else
+            _cpu_name() if dev.type == 'cpu' else dev.type)
+    return dict(platform=platform.platform(), cpu=_cpu_name(), cpu_count=os.cpu_count(),
+                torch_threads=torch.get_num_threads(), device=str(dev), device_name=name)
 
 def versions():
     "{package: version} of what computed a run: neuron_ablation, torch, transformers, python."

@@ -27,8 +27,8 @@ __all__ = ['COLORS', 'OKABE_ITO', 'FRAME_S', 'STYLES', 'MIN_FONT_PT', 'ALPHA', '
            'figure_problems', 'group_tests', 'plot_class_probabilities', 'plot_primary_effect', 'feature_metrics',
            'plot_feature_change', 'plot_temporal_spread', 'plot_upstream_norm', 'text_overlaps',
            'plot_attribution_heatmap', 'null_abs_r', 'plot_neuron_feature_correlation', 'plot_feature_correlations',
-           'plot_probability_bars', 'save_figure', 'ResultsVisualizer', 'check_formats', 'figure_bytes', 'figure_note',
-           'figure_caption']
+           'plot_probability_bars', 'save_figure', 'ResultsVisualizer', 'check_formats', 'figure_bytes', 'report_files',
+           'figure_note', 'figure_caption']
 
 # %% ../nbs/03_viz.ipynb #9e137117
 def check_results(results, # expected: an `AblationResults`
@@ -893,10 +893,11 @@ class ResultsVisualizer:
     "Draw every figure of an `AblationResults` and save it as PNG into the ablator's `save_dir`."
     def __init__(self, ablator, # a `NeuronAblator` (its `save_dir` is used) or a folder path
                  dpi:int=150, # resolution of the PNG files
-                 style:str='screen'): # one of `STYLES`: 'screen', 'page' or 'column'
+                 style:str='screen', # one of `STYLES`: 'screen', 'page' or 'column'
+                 pdf:bool=True): # also write report.pdf (headless Chromium, where installed)
         self.save_dir = Path(getattr(ablator, 'save_dir', ablator))
         check_style(style)
-        self.dpi, self.style, self.skipped, self.paths = dpi, style, {}, {}
+        self.dpi, self.style, self.pdf, self.skipped, self.paths = dpi, style, pdf, {}, {}
 
     def __repr__(self):
         return f"ResultsVisualizer(save_dir={str(self.save_dir)!r}, style={self.style!r})"
@@ -991,6 +992,12 @@ def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwis
     files['report.html'] = report_html(results, pngs, self.skipped).encode()
     return figs, files
 
+def report_files(page:bytes): # report.html's bytes
+    "{'report.pdf': bytes} where headless Chromium can print the page, else {} (the reason is logged)."
+    from neuron_ablation.report import report_pdf   # not at the top: `report` imports this module
+    pdf = report_pdf(page)
+    return {} if pdf is None else {'report.pdf': pdf}
+
 @patch
 def generate_all_plots(self:ResultsVisualizer,
                        results:AblationResults, # from `run_layerwise_ablation`
@@ -1000,6 +1007,7 @@ def generate_all_plots(self:ResultsVisualizer,
                        formats=None):
     "Save every figure there is data for as `<name>.<format>`, and a `report.html`, in `save_dir`."
     figs, files = self.render(results, correlations, formats)
+    if self.pdf: files.update(report_files(files['report.html']))
     if (self.save_dir/MANIFEST).exists():   # a results folder: added as one unit
         write_folder(self.save_dir, files, keep=True)
     else:
