@@ -20,10 +20,11 @@ from .sweep import run_on_cache
 from .alignment import ALIGNS, align_batch, gather_aligned
 from .checks import check_positive_int
 from .results import atomic_write
+from .stats import holm
 from .visualization import COLORS, _figure, _small, _styled
 
 # %% auto #0
-__all__ = ['PATCH_ESTIMATES', 'logit_diff', 'restored_fraction', 'PatchBatch', 'patch_batch', 'patch_effects',
+__all__ = ['PATCH_ESTIMATES', 'ALPHA', 'logit_diff', 'restored_fraction', 'PatchBatch', 'patch_batch', 'patch_effects',
            'exhaustive_patching', 'attribution_patching', 'PatchingResults', 'patching_run', 'plot_restored_map',
            'plot_restored_sets']
 
@@ -192,7 +193,7 @@ class PatchingResults:
     "What `patching_run` measured, as tidy tables (one row per layer, window, set or neuron)."
     layers: pd.DataFrame # layer, m_base, m_source, m_patched, restored (+ interval), integrated_sum
     frames: pd.DataFrame # layer, window start/end frame and s, restored
-    sets: pd.DataFrame # layer, k, top-k restored (+ interval), random mean / SD, p, n_random
+    sets: pd.DataFrame # layer, k, top-k restored (+ interval), random mean / SD, p, p_holm, n_random
     neurons: pd.DataFrame # layer, neuron, first_order, integrated, exact (NaN unless exhaustive)
     agreement: pd.DataFrame # layer, estimate, spearman_rho against exhaustive patching
     alignment: pd.DataFrame # pair, base_frame, source_frame (-1 = none)
@@ -208,6 +209,8 @@ class PatchingResults:
         out['config'] = folder/'patching_config.json'
         atomic_write(out['config'], json.dumps(self.config, indent=1, default=str))
         return out
+
+ALPHA = 0.05 # a top-k set is significant when its Holm-adjusted p (across layers) is at most this
 
 def _pairs_arg(x, what):
     if not isinstance(x, Tensor) or x.dim() != 2:
@@ -229,7 +232,7 @@ def patching_run(ablator, # a `NeuronAblator` (its model, layers, site, seed, ba
                  layers:Sequence[int]|None=None, # default: the ablator's (every layer of the site)
                  site:str|None=None, # default: the ablator's ('hidden')
                  topk:int=20, # neurons in the top-k set of each layer
-                 n_random:int=20, # random-k control sets per layer
+                 n_random:int=99, # random-k control sets per layer (99: p can reach 0.01)
                  window:int=5, # frames per window of the layer x time map
                  align:str='index', # time alignment of each pair, one of `ALIGNS`
                  align_layer:int=0, # 'dtw': hidden layer whose states are warped
@@ -359,7 +362,10 @@ def _tables(first, second, sets, layers, cfg, seed):
         if first['ex'][l]:
             agree += [dict(layer=l, estimate=k, spearman_rho=float(spearmanr(v, ex)[0]))
                       for k, v in (('first_order', fo), ('integrated', ig))]
-    return PatchingResults(pd.DataFrame(lay), pd.DataFrame(frames), pd.DataFrame(setrows),
+    sets_t = pd.DataFrame(setrows)
+    sets_t.insert(sets_t.columns.get_loc('n_random'), 'p_holm', holm(sets_t.p.to_numpy()))
+    sets_t.insert(sets_t.columns.get_loc('n_random'), 'significant', sets_t.p_holm <= ALPHA)
+    return PatchingResults(pd.DataFrame(lay), pd.DataFrame(frames), sets_t,
                            pd.concat(neur, ignore_index=True),
                            pd.DataFrame(agree, columns=['layer', 'estimate', 'spearman_rho']),
                            pd.DataFrame(first['align'], columns=['pair', 'base_frame', 'source_frame']),
@@ -376,9 +382,9 @@ def plot_restored_map(res:PatchingResults, # from `patching_run`
     fig = ax.figure if ax is not None else _figure(0.22*len(M_) + 1.3)
     ax = ax if ax is not None else fig.subplots()
     edges = np.r_[M_.columns.to_numpy(), f.frame_end.max() + 1] * res.config['frame_s']
-    v = M_.to_numpy(dtype=float); top = max(1., float(np.nanmax(np.abs(v))))
+    v = M_.to_numpy(dtype=float); top = float(np.nanmax(np.abs(v), initial=0)) or 1.
     mesh = ax.pcolormesh(edges, np.arange(len(M_) + 1), np.ma.masked_invalid(v), cmap='RdBu_r',
-                         vmin=-top, vmax=top)
+                         vmin=-top, vmax=top)   # symmetric: red restores, blue moves away
     ax.set_yticks(np.arange(len(M_)) + 0.5, [str(l) for l in M_.index])
     ax.set(xlabel=f"time (s), windows of {res.config['window']} frames", ylabel=f"{res.config['site']} layer",
            title=f"Restored by patching one window ({res.config['n_pairs']} pairs)")
@@ -398,8 +404,8 @@ def plot_restored_sets(res:PatchingResults, # from `patching_run`
                 fmt='o', color=COLORS['topk'], label=f"top-{int(s.k.iloc[0])} (95 % CI)")
     ax.errorbar(x + 0.12, s.random_mean, yerr=s.random_sd, fmt='o', color=COLORS['random'],
                 label=f"random-{int(s.k.iloc[0])} (mean ± SD, n = {int(s.n_random.iloc[0])})")
-    for xi, (p, hi) in enumerate(zip(s.p, s.topk_high)):
-        ax.annotate('*' if p <= 0.05 else 'n.s.', (xi - 0.12, hi), xytext=(0, 2),
+    for xi, (sig, hi) in enumerate(zip(s.significant, s.topk_high)):
+        ax.annotate('*' if sig else 'n.s.', (xi - 0.12, hi), xytext=(0, 2),
                     textcoords='offset points', ha='center', va='bottom', fontsize=_small())
     ax.axhline(0, color='k', lw=0.6); ax.axhline(1, color='k', lw=0.6, ls=':')
     ax.set_xticks(x, [str(l) for l in s.layer])
