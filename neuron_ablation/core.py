@@ -21,7 +21,7 @@ from .checks import validate_target
 from .model import SpeechTransformer, first_batch, is_stream
 from .heads import fit_probe, auto_probe
 from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain
-from .edits import fit_stats, needs_stats, MODE_REGISTRY, ABLATION_MODES
+from .edits import fit_stats, needs_stats, MODE_REGISTRY, check_run_mode
 from .attribution import METHODS, NeuronScores
 from .effects import clip_values, regression_values, clip_mean, relative_change
 from .effects import spread_from, upstream_norm, UPSTREAM_STEPS, UPSTREAM_LR
@@ -90,11 +90,7 @@ class AblationConfig:
 
     def __post_init__(self):
         check_topk(self.topk)   # against the site's width when the model is known (`_validate_run`)
-        check_mode(self.ablate_mode)
-        if MODE_REGISTRY[self.ablate_mode].needs_source:
-            raise ValueError(f"ablate_mode {self.ablate_mode!r} needs a source clip for every clip: "
-                             f"{MODE_REGISTRY[self.ablate_mode].use}; a run's ablation modes are "
-                             f"{ABLATION_MODES} (or 'gain')")
+        check_run_mode(self.ablate_mode)
         check_choice('attribution method', self.attribution_method, sorted(METHODS))
         object.__setattr__(self, 'gain', check_gain(self.ablate_mode, self.gain))
         object.__setattr__(self, 'frames', as_frames(self.frames))

@@ -20,8 +20,8 @@ from .model import (SpeechTransformer, HookPoint, iter_batches, as_batches,
 from .distributed import shard, rank_world, all_gather_objects, is_main, my_batches
 
 # %% auto #0
-__all__ = ['MODE_REGISTRY', 'MODES', 'ABLATION_MODES', 'Frames', 'as_frames', 'Mode', 'check_mode', 'needs_stats', 'check_gain',
-           'merge_moments', 'moments', 'NeuronStats', 'fit_stats', 'merge_stats', 'Edit']
+__all__ = ['MODE_REGISTRY', 'MODES', 'ABLATION_MODES', 'RUN_MODES', 'Frames', 'as_frames', 'Mode', 'check_mode', 'check_run_mode',
+           'needs_stats', 'check_gain', 'merge_moments', 'moments', 'NeuronStats', 'fit_stats', 'merge_stats', 'Edit']
 
 # %% ../nbs/10_edits.ipynb #aa0d89d4
 _FRAME_KINDS = ('all', 'peak', 'list', 'window')
@@ -159,6 +159,16 @@ def check_mode(mode:str, # one of `MODES`
         raise ValueError(f"{ablation} removes neurons: use mode "
                          f"{', '.join(map(repr, ABLATION_MODES))} "
                          f"({mode!r} is not an ablation: {MODE_REGISTRY[mode].use})")
+    return mode
+
+# the modes a run applies to each clip on its own: all but 'patch' (a source clip per clip)
+RUN_MODES = tuple(k for k, m in MODE_REGISTRY.items() if not m.needs_source)
+
+def check_run_mode(mode:str): # one of `RUN_MODES`
+    "Validate the mode of a run (`NeuronAblator`, the CLI): any mode but 'patch'; -> its name."
+    if MODE_REGISTRY[check_mode(mode)].needs_source:
+        raise ValueError(f"ablate_mode {mode!r} needs a source clip for every clip: "
+                         f"{MODE_REGISTRY[mode].use}; a run's modes are {RUN_MODES}")
     return mode
 
 def needs_stats(mode:str): # one of `MODES`
