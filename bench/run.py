@@ -10,8 +10,8 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
   ig_converged    IG at every layer until completeness <= 1 %: ours (adaptive, tail) vs captum LIG per layer, n_steps doubled
   scaling         the main job (CLI on the demo) on 1 rank (naive) vs 2 ranks of torchrun (ours), one thread per rank;
                   ratio = speed-up, parallel efficiency = ratio / 2 (target >= 0.85); 1 repeat unless --repeats is given
-  attribution_patching  every neuron's patching effect at 2 layers: exhaustive single-neuron patching (naive) vs the
-                  integrated attribution-patching estimate (ours); Spearman rho of both estimates in the detail
+  attribution_patching  patching effects at layer 6: exhaustive single-neuron patching of 256 neurons (naive) vs the
+                  integrated attribution-patching estimate of all 768 (ours); Spearman rho of both estimates in the detail
   stream_memory   peak RSS of a whole run on a ClipStream of N=1000 (naive) vs N=10000 (ours) clips read from disk;
                   ratio = ours / naive (target <= 1.10); 1 repeat unless --repeats is given
 
