@@ -10,6 +10,8 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
   ig_converged    IG at every layer until completeness <= 1 %: ours (adaptive, tail) vs captum LIG per layer, n_steps doubled
   scaling         the main job (CLI on the demo) on 1 rank (naive) vs 2 ranks of torchrun (ours), one thread per rank;
                   ratio = speed-up, parallel efficiency = ratio / 2 (target >= 0.85); 1 repeat unless --repeats is given
+  attribution_patching  patching effects at layer 6: exhaustive single-neuron patching of 256 neurons (naive) vs the
+                  integrated attribution-patching estimate of all 768 (ours); Spearman rho of both estimates in the detail
   stream_memory   peak RSS of a whole run on a ClipStream of N=1000 (naive) vs N=10000 (ours) clips read from disk;
                   ratio = ours / naive (target <= 1.10); 1 repeat unless --repeats is given
 
@@ -25,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import ROOT, log, machine, write_json, atomic_write  # noqa: E402
 
-CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged', 'scaling', 'streaming')
+CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged', 'scaling', 'streaming', 'patching')
 KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit')
 MD_BEGIN, MD_END = '<!-- bench:begin (written by bench/run.py) -->', '<!-- bench:end -->'
 
@@ -122,7 +124,7 @@ def main(argv=None):
     if repeats < 1: ap.error(f"--repeats must be >= 1, got {repeats}")
     out = a.out or HERE / ('results.quick.json' if a.quick else 'results.json')
 
-    import torch, ig, ablation, memory, efficiency, conductance, ig_converged, scaling, streaming
+    import torch, ig, ablation, memory, efficiency, conductance, ig_converged, scaling, streaming, patching
     torch.manual_seed(0)
     from common import loadavg
     m, t0, records, load_before = machine(), time.time(), [], loadavg()
@@ -135,6 +137,7 @@ def main(argv=None):
         if case in cases: records.append(fn(repeats, a.quick))
     if 'scaling' in cases: records.append(scaling.run(a.repeats or 1, a.quick))   # minutes per repeat: one unless asked
     if 'streaming' in cases: records.append(streaming.run(a.repeats or 1, a.quick))
+    if 'patching' in cases: records.append(patching.run(repeats, a.quick))
     info = dict(finished=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), wall_minutes=(time.time() - t0) / 60,
                 repeats=repeats, quick=a.quick, load=sorted({l for r in records for l in r['detail'].get('load', []) if l is not None}))
     during = [l for r in records for l in r['detail'].get('load', []) if l is not None]

@@ -21,7 +21,7 @@ from .checks import validate_target
 from .model import SpeechTransformer, first_batch, is_stream
 from .heads import fit_probe, auto_probe
 from .edits import Edit, Frames, NeuronStats, as_frames, check_mode, check_gain
-from .edits import fit_stats, needs_stats
+from .edits import fit_stats, needs_stats, MODE_REGISTRY, check_run_mode
 from .attribution import METHODS, NeuronScores
 from .effects import clip_values, regression_values, clip_mean, relative_change
 from .effects import spread_from, upstream_norm, UPSTREAM_STEPS, UPSTREAM_LR
@@ -90,7 +90,7 @@ class AblationConfig:
 
     def __post_init__(self):
         check_topk(self.topk)   # against the site's width when the model is known (`_validate_run`)
-        check_mode(self.ablate_mode)
+        check_run_mode(self.ablate_mode)
         check_choice('attribution method', self.attribution_method, sorted(METHODS))
         object.__setattr__(self, 'gain', check_gain(self.ablate_mode, self.gain))
         object.__setattr__(self, 'frames', as_frames(self.frames))
@@ -341,6 +341,11 @@ def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attent
     if eval_clusters is not None and len(eval_clusters) != len(ev):
         raise ValueError(f"eval_clusters has {len(eval_clusters)} entries for {len(ev)} held-out "
                          f"clips: give one cluster (speaker or sentence) per clip")
+    if MODE_REGISTRY[cfg.ablate_mode].donors and len(ev) % self.batch_size == 1:
+        raise ValueError(f"ablate_mode {cfg.ablate_mode!r} takes each clip's values from another clip "
+                         f"of its batch, and {len(ev)} clips in batches of {self.batch_size} leave "
+                         f"one alone in the last batch: choose another batch_size "
+                         f"(NeuronAblator(batch_size=...))")
     return sc, ev, self.n_random if cfg.n_random is None else int(cfg.n_random)
 
 @patch

@@ -13,7 +13,8 @@ from matplotlib.figure import Figure
 
 from .checks import SITES, validate_labels, validate_target
 from .model import Cache, SpeechTransformer, conv_geometry, masked_mean
-from .edits import MODES, Edit, as_frames, check_gain, fit_stats, needs_stats
+from .edits import MODES, MODE_REGISTRY, Edit, as_frames, check_gain, fit_stats, needs_stats
+from .edits import _donors
 from .attribution import METHODS, get_method
 from .effects import relative_change, spread_from
 from .sweep import run_on_cache
@@ -23,7 +24,7 @@ from fastcore.basics import patch
 import ipywidgets as W
 
 # %% auto #0
-__all__ = ['pooled_cosine', 'ablate_clip', 'AblationSession', 'wav_bytes', 'AblationDashboard']
+__all__ = ['DASHBOARD_MODES', 'pooled_cosine', 'ablate_clip', 'AblationSession', 'wav_bytes', 'AblationDashboard']
 
 # %% ../nbs/03c_dashboard.ipynb #65c43527
 def pooled_cosine(a:torch.Tensor, # [B, T, D] states
@@ -46,11 +47,14 @@ def ablate_clip(st:SpeechTransformer, # the model
                 stats=None, # `NeuronStats` at `site` (mean/noise modes)
                 seed:int=0, # seeds the noise (with `seed + layer`, as everywhere)
                 threshold:float=0.05, # relative change that counts a frame as affected (spread)
-                gain:float|None=None): # mode 'gain' only: the factor the neurons are multiplied by
+                gain:float|None=None, # mode 'gain' only: the factor the neurons are multiplied by
+                source:torch.Tensor|None=None, # mode 'patch' only: [B, T, D] the source's values
+                source_mask:torch.Tensor|None=None): # mode 'patch': [B, T] frames with a source
     "Edit `neurons` of a cached clip, resume the forward pass -> probabilities, similarity, spread."
     layer = st.check_layer(layer, site)
     edit = Edit({layer: neurons}, site=site, mode=mode, frames=frames, stats=stats, seed=seed,
-                gain=gain).check(st)
+                gain=gain, source=None if source is None else {layer: source},
+                source_mask=source_mask).check(st)
     if cache.logits is None:
         raise ValueError("the cache holds no logits: the model needs a head (fit_probe or head=)")
     N = st.n_layers
@@ -124,6 +128,9 @@ def scores(self:AblationSession, site:str='hidden', method:str='activation', tar
         self.n_scores += 1
     return self._scores[key]
 
+# every mode but 'patch', which needs a source clip the dashboard does not choose
+DASHBOARD_MODES = [m for m in MODES if not MODE_REGISTRY[m].needs_source]
+
 @patch
 def evaluate(self:AblationSession, clip:int=0, layer:int=0, site:str='hidden',
              method:str='activation', mode:str='zero', k:int=10, target=0, frames='all',
@@ -138,9 +145,16 @@ def evaluate(self:AblationSession, clip:int=0, layer:int=0, site:str='hidden',
     cache = self.cache(clip, site)
     ids = self.scores(site, method, target).topk(int(k), layer)
     stats = self.stats(site) if needs_stats(mode) else None
+    if MODE_REGISTRY[mode].needs_source:
+        raise ValueError(f"mode {mode!r} needs a source clip per clip, which the dashboard does not "
+                         f"choose: {MODE_REGISTRY[mode].use}")
+    donor, kw = None, {}
+    if MODE_REGISTRY[mode].donors:   # resample: the values of another clip of the session's clips
+        donor = int(_donors(len(self.x), self.ablator.seed)[clip]); dc = self.cache(donor, site)
+        mode, kw = 'patch', dict(source=dc.acts(site)[layer], source_mask=dc.frame_mask)
     r = ablate_clip(self.st, cache, layer, ids, mode, frames, site, stats, self.ablator.seed,
-                    self.threshold, gain)
-    return dict(r, neurons=ids.tolist())
+                    self.threshold, gain, **kw)
+    return dict(r, neurons=ids.tolist(), donor=donor)
 
 # %% ../nbs/03c_dashboard.ipynb #03b2a2fb
 def wav_bytes(x, # [samples] waveform in [-1, 1]; numpy or torch
@@ -217,7 +231,7 @@ def _controls(self:AblationDashboard):
                                  description='layer'),
                 site=W.Dropdown(options=list(SITES), value=site, description='site'),
                 method=W.Dropdown(options=methods, value='activation', description='method'),
-                mode=W.Dropdown(options=list(MODES), value='zero', description='mode'),
+                mode=W.Dropdown(options=DASHBOARD_MODES, value='zero', description='mode'),
                 k=W.IntSlider(value=min(10, D), min=0, max=D, description='k'),
                 target=W.Dropdown(options=[(n, i) for i, n in enumerate(self.class_names)],
                                   value=int(s.y[0]),

@@ -20,8 +20,8 @@ from .model import (SpeechTransformer, HookPoint, iter_batches, as_batches,
 from .distributed import shard, rank_world, all_gather_objects, is_main, my_batches
 
 # %% auto #0
-__all__ = ['MODE_REGISTRY', 'MODES', 'ABLATION_MODES', 'Frames', 'as_frames', 'Mode', 'check_mode', 'needs_stats', 'check_gain',
-           'merge_moments', 'moments', 'NeuronStats', 'fit_stats', 'merge_stats', 'Edit']
+__all__ = ['MODE_REGISTRY', 'MODES', 'ABLATION_MODES', 'RUN_MODES', 'Frames', 'as_frames', 'Mode', 'check_mode', 'check_run_mode',
+           'needs_stats', 'check_gain', 'merge_moments', 'moments', 'NeuronStats', 'fit_stats', 'merge_stats', 'Edit']
 
 # %% ../nbs/10_edits.ipynb #aa0d89d4
 _FRAME_KINDS = ('all', 'peak', 'list', 'window')
@@ -119,24 +119,34 @@ def as_frames(frames): # 'all', 'peak', frame indices (a list), ('window', cente
 class Mode:
     "An edit mode: what the chosen neurons' values become on the edited frames."
     name: str # how users and tables call it
-    new: Callable # (cur [B, T, k], mean [k] | None, std [k] | None, seed, gain) -> new [B, T, k]
+    # (cur [B, T, k], mean [k] | None, std [k] | None, seed, gain, src [B, T, k] | None) -> [B, T, k]
+    new: Callable
     needs_stats: bool = False # reads neuron means / SDs (`fit_stats`)
-    removes: bool = True # an ablation (the neurons' information is removed); False: a steering edit
+    removes: bool = True # an ablation (the neurons' information is removed); False: another edit
     needs_gain: bool = False # takes the factor `gain`
+    needs_source: bool = False # takes the values of a source clip, given as `Edit(source=)`
+    donors: bool = False # takes the values of another clip of the same batch (resample ablation)
+    use: str = '' # for a mode that is not an ablation: what to use it with
 
-def _noise(cur, mean, std, seed, gain):
+def _noise(cur, mean, std, seed, gain, src):
     g = torch.Generator().manual_seed(int(seed))
     return (mean.to(cur)[None, None].expand_as(cur)
             + std.to(cur) * torch.randn(cur.shape, generator=g).to(cur))
 
+def _source(cur, mean, std, seed, gain, src): return src.to(cur)
+
 MODE_REGISTRY = {m.name: m for m in (
-    Mode('zero', lambda cur, mean, std, seed, gain: torch.zeros_like(cur)),
-    Mode('mean', lambda cur, mean, std, seed, gain: mean.to(cur).expand_as(cur), needs_stats=True),
+    Mode('zero', lambda cur, mean, std, seed, gain, src: torch.zeros_like(cur)),
+    Mode('mean', lambda cur, mean, std, seed, gain, src: mean.to(cur).expand_as(cur),
+         needs_stats=True),
     Mode('noise', _noise, needs_stats=True),
-    Mode('invert', lambda cur, mean, std, seed, gain: -cur),
+    Mode('invert', lambda cur, mean, std, seed, gain, src: -cur),
+    Mode('resample', _source, donors=True),
     Mode('gain',
-         lambda cur, mean, std, seed, gain: torch.zeros_like(cur) if gain == 0 else cur * gain,
-         removes=False, needs_gain=True))}
+         lambda cur, mean, std, seed, gain, src: torch.zeros_like(cur) if gain == 0 else cur*gain,
+         removes=False, needs_gain=True, use='steer with `steering_sweep`'),
+    Mode('patch', _source, removes=False, needs_source=True,
+         use="patch from a source clip with `patching_run` or `Edit(mode='patch', source=...)`"))}
 MODES = tuple(MODE_REGISTRY) # every edit mode
 # the modes that remove neurons
 ABLATION_MODES = tuple(k for k, m in MODE_REGISTRY.items() if m.removes)
@@ -147,8 +157,18 @@ def check_mode(mode:str, # one of `MODES`
     if mode not in MODES: raise ValueError(f"unknown ablate mode {mode!r}; use one of {MODES}")
     if ablation and not MODE_REGISTRY[mode].removes:
         raise ValueError(f"{ablation} removes neurons: use mode "
-                         f"{' or '.join(map(repr, ABLATION_MODES))} "
-                         f"({mode!r} scales them; steer with `steering_sweep`)")
+                         f"{', '.join(map(repr, ABLATION_MODES))} "
+                         f"({mode!r} is not an ablation: {MODE_REGISTRY[mode].use})")
+    return mode
+
+# the modes a run applies to each clip on its own: all but 'patch' (a source clip per clip)
+RUN_MODES = tuple(k for k, m in MODE_REGISTRY.items() if not m.needs_source)
+
+def check_run_mode(mode:str): # one of `RUN_MODES`
+    "Validate the mode of a run (`NeuronAblator`, the CLI): any mode but 'patch'; -> its name."
+    if MODE_REGISTRY[check_mode(mode)].needs_source:
+        raise ValueError(f"ablate_mode {mode!r} needs a source clip for every clip: "
+                         f"{MODE_REGISTRY[mode].use}; a run's modes are {RUN_MODES}")
     return mode
 
 def needs_stats(mode:str): # one of `MODES`
@@ -178,12 +198,14 @@ def _replace(act:Tensor, # [B, T, D] activations
              sel:Tensor, # [B, T] bool, frames to edit
              mean:Tensor|None, std:Tensor|None, # [D] per-neuron statistics (mean/noise)
              seed:int, # seeds the noise
-             gain:float|None=None): # the factor of mode 'gain'
+             gain:float|None=None, # the factor of mode 'gain'
+             source:Tensor|None=None): # [B, T, D] the values of 'patch' / 'resample', aligned
     "A copy of `act` with neurons `idx` replaced on frames `sel` by `mode` (the kernel of `Edit`)."
     if len(idx) == 0 or (mode == 'gain' and gain == 1): return act.clone()
     idx = idx.to(act.device); cur = act[..., idx]
     pick = lambda s: None if s is None else s.to(act.device)[idx]
-    new = MODE_REGISTRY[mode].new(cur, pick(mean), pick(std), seed, gain)
+    src = None if source is None else source.to(act.device)[..., idx]
+    new = MODE_REGISTRY[mode].new(cur, pick(mean), pick(std), seed, gain, src)
     new = torch.where(sel[..., None].to(act.device), new, cur)
     out = act.clone(); out[..., idx] = new
     return out
@@ -335,6 +357,33 @@ def _neuron_ids(layer, idx):
         raise ValueError(f"neuron ids must be >= 0, got {t.tolist()} at layer {layer}")
     return t.long()
 
+def _check_source(e):
+    "A source for mode 'patch' only, covering every edited layer, with a [B, T] bool mask if any."
+    if not MODE_REGISTRY[e.mode].needs_source:
+        if e.source is not None or e.source_mask is not None:
+            raise ValueError(f"source= is only used by mode 'patch' (the neurons take the source "
+                             f"clip's values), not by mode {e.mode!r}")
+        return
+    if not isinstance(e.source, dict) or not all(isinstance(v, Tensor) and v.dim() == 3
+                                                 for v in e.source.values()):
+        raise ValueError("mode 'patch' needs source={layer: [B, T, D] tensor}: the source clips' "
+                         "activations on the base clips' frames (`gather_aligned`)")
+    if missing := sorted(set(e.neurons) - set(e.source)):
+        raise ValueError(f"mode 'patch': source has layers {sorted(e.source)}, not {missing}")
+    if e.source_mask is not None and (not isinstance(e.source_mask, Tensor)
+                                      or e.source_mask.dtype != torch.bool
+                                      or e.source_mask.dim() != 2):
+        raise ValueError("source_mask must be a [B, T] bool tensor (True: the frame has a source)")
+
+def _donors(B:int, seed:int):
+    "[B] a seeded derangement: clip i takes the values of clip donors[i] != i (one cycle)."
+    if B < 2:
+        raise ValueError("mode 'resample' takes each clip's values from another clip of the same "
+                         "batch, and this batch has 1 clip: use batches of at least 2 clips")
+    p = torch.randperm(B, generator=torch.Generator().manual_seed(int(seed)))
+    d = torch.empty(B, dtype=torch.long); d[p] = p.roll(-1)
+    return d
+
 @dataclass(frozen=True, eq=False)
 class Edit:
     "One edit: `neurons` ({layer: ids}) at `site` set by `mode` on `frames`; a hook fn(act, hook)."
@@ -346,6 +395,9 @@ class Edit:
     seed:int=0 # the noise of layer `l` is seeded with `seed + l`
     # mode 'gain' only: the factor the neurons are multiplied by (1 = identity, 0 = zero, < 0 flips)
     gain:float|None=None
+    # mode 'patch' only: {layer: [B, T, D]} the source clips' values on the base clips' frames
+    source:dict|None=None
+    source_mask:Tensor|None=None # mode 'patch': [B, T] bool, base frames that have a source frame
 
     def __post_init__(self):
         check_site(self.site)
@@ -358,6 +410,7 @@ class Edit:
                            {_layer(l): _neuron_ids(l, v) for l, v in self.neurons.items()})
         if needs_stats(self.mode) and self.stats is None:
             raise ValueError(f"mode {self.mode!r} needs `stats` from `fit_stats`")
+        _check_source(self)
         if self.stats is not None:
             if self.stats.site != self.site:
                 raise ValueError(f"stats were fitted on site {self.stats.site!r}, not "
@@ -367,7 +420,9 @@ class Edit:
     @property
     def layers(self): return sorted(self.neurons)
     def __repr__(self):
-        g = f", gain={self.gain:g}" if self.mode == 'gain' else ''
+        g = (f", gain={self.gain:g}" if self.mode == 'gain' else
+             f", source={ {l: list(v.shape) for l, v in self.source.items()} }"
+             if self.source is not None else '')
         return (f"Edit({ {l: v.tolist() for l, v in self.neurons.items()} }, site={self.site!r}, "
                 f"mode={self.mode!r}, frames={self.frames}, seed={self.seed}{g})")
 
@@ -386,8 +441,22 @@ def check(self:Edit, st:SpeechTransformer):
 @patch
 def mask(self:Edit, act:Tensor, # [B, T, D] activations of `layer`
          layer:int, frame_mask:Tensor|None=None): # [B, T] bool, real frames
-    "[B, T] bool: the frames this edit changes at `layer`."
-    return self.frames.mask(act, self.neurons[layer], frame_mask)
+    "[B, T] bool: the frames this edit changes at `layer` (with a source frame, for 'patch'/'resample')."
+    sel, m = self.frames.mask(act, self.neurons[layer], frame_mask), MODE_REGISTRY[self.mode]
+    if m.donors:   # index alignment: a frame past the donor clip's end keeps its value
+        real = (frame_mask if frame_mask is not None
+                else torch.ones(act.shape[:2], dtype=torch.bool))
+        sel = sel & real.to(sel.device)[_donors(act.shape[0], self.seed).to(sel.device)]
+    if m.needs_source and self.source_mask is not None:
+        _same_grid('source_mask', self.source_mask.shape, act.shape[:2], layer)
+        sel = sel & self.source_mask.to(sel.device)
+    return sel
+
+def _same_grid(what, got, want, layer):
+    if tuple(got) != tuple(want):
+        raise ValueError(f"{what} at layer {layer} is {list(got)} but the activations are "
+                         f"{list(want)}: align the source to the base clips' frames "
+                         f"(`gather_aligned`) and give one source clip per base clip")
 
 @patch
 def apply(self:Edit, act:Tensor, # [B, T, D] activations of `layer`
@@ -396,7 +465,17 @@ def apply(self:Edit, act:Tensor, # [B, T, D] activations of `layer`
     "A copy of `act` with this edit applied at `layer`."
     mu, sd = self.stats.mean_std(layer) if self.stats is not None else (None, None)
     sel = self.mask(act, layer, frame_mask) if sel is None else sel
-    return _replace(act, self.neurons[layer], self.mode, sel, mu, sd, self.seed + layer, self.gain)
+    return _replace(act, self.neurons[layer], self.mode, sel, mu, sd, self.seed + layer, self.gain,
+                    self._source(act, layer))
+
+@patch
+def _source(self:Edit, act:Tensor, layer:int):
+    "[B, T, D] the values 'patch' / 'resample' write at `layer` (None for the other modes)."
+    m = MODE_REGISTRY[self.mode]
+    if m.donors: return act[_donors(act.shape[0], self.seed).to(act.device)]
+    if not m.needs_source: return None
+    src = self.source[layer]; _same_grid('source', src.shape, act.shape, layer)
+    return src
 
 @patch
 def __call__(self:Edit, act:Tensor, hook:HookPoint):
@@ -412,6 +491,8 @@ def hooks(self:Edit, st:SpeechTransformer):
 def at(self:Edit, layer:int, neurons): # one layer and its neuron ids
     "This edit (site, mode, frames, stats, seed, gain) on other neurons (checks only the new ids)."
     if self.stats is not None: self.stats.row(layer)
+    if self.source is not None and _layer(layer) not in self.source:
+        raise ValueError(f"mode 'patch': source has layers {sorted(self.source)}, not {layer}")
     e = copy.copy(self)
     object.__setattr__(e, 'neurons', {_layer(layer): _neuron_ids(layer, neurons)})
     return e

@@ -12,7 +12,7 @@ from fastcore.docments import docments
 from .checks import SITES, check_topk, check_positive_int, validate_target, check_choice
 from .heads import auto_probe
 from .model import load_model, is_stream
-from .edits import MODES, as_frames, check_mode
+from .edits import MODES, RUN_MODES, as_frames, check_mode, check_run_mode
 from .attribution import METHODS
 from .corpora import DATASETS
 from .acoustics import FEATURES, check_feature_names
@@ -94,12 +94,12 @@ def _generated(g, f, doc):
     if t is bool:
         return g.add_argument(f'--{f.name}', f'--no_{f.name}', dest=f.name, action=_Switch,
                               default=f.default, help=h)
-    choices = {'ablate_mode': MODES, 'attribution_method': sorted(METHODS),
+    choices = {'ablate_mode': RUN_MODES, 'attribution_method': sorted(METHODS),
                'primary': CONTROLS}.get(f.name)
     g.add_argument(f'--{f.name}', type=_api(_API_CHECKS[f.name]) if choices else t,
                    default=f.default, choices=choices, help=h)
 
-_API_CHECKS = {'ablate_mode': check_mode,   # `AblationConfig`'s own checks of these fields
+_API_CHECKS = {'ablate_mode': check_run_mode,   # `AblationConfig`'s own checks of these fields
                'attribution_method': lambda v: check_choice('attribution method', v,
                                                             sorted(METHODS)),
                'primary': lambda v: check_choice('primary', v, CONTROLS)}
