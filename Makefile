@@ -45,7 +45,8 @@ readme: install
 # two workers compiling and writing the same numba cache at once left a cache that segfaulted on load.
 warm-numba: install
 	$(PY) -c "import numpy as np, librosa; x = np.sin(np.arange(16000) / 8).astype(np.float32); \
-	librosa.yin(x, fmin=60, fmax=500, sr=16000); librosa.pyin(x, fmin=60, fmax=500, sr=16000, center=False)"
+	librosa.yin(x, fmin=60, fmax=500, sr=16000); librosa.pyin(x, fmin=60, fmax=500, sr=16000, center=False); \
+	librosa.sequence.dtw(np.eye(3, 5), np.eye(3, 6))"
 
 test: check-clean check-export check-readme warm-numba
 	$(BIN)/nbdev_test --n_workers 2 --timing

@@ -38,7 +38,8 @@ def main():
     from common import base_model, clips
     from neuron_ablation.model import SpeechTransformer
     from neuron_ablation.core import NeuronAblator
-    from neuron_ablation.edits import MODES, fit_stats
+    from neuron_ablation.edits import fit_stats
+    from ablation import MODES
     from neuron_ablation.attribution import activation as activation_scores
     import tempfile
     res_p, det_p = HERE / 'results.json', HERE / 'results.detail.json'
