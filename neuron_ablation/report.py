@@ -292,8 +292,9 @@ def _neurons_html(results:AblationResults):
         f"<td class='ids'>{', '.join(map(str, v['topk']))}</td>"
         f"<td>{num(v.get('split_half_jaccard'))}</td></tr>"
         for l, v in sorted(results.neurons.items(), key=lambda kv: int(kv[0])))
-    return ("<table><thead><tr><th>Layer</th><th>Group</th><th>Top-k neuron ids, highest score "
-            "first</th><th>Split-half overlap</th></tr></thead><tbody>" + rows + "</tbody></table>")
+    return ('<div class="scroll"><table><thead><tr><th>Layer</th><th>Group</th><th>Top-k neuron ids, '
+            "highest score first</th><th>Split-half overlap</th></tr></thead><tbody>" + rows +
+            "</tbody></table></div>")
 
 def _table_html(tab:pd.DataFrame, legend:dict):
     esc = html.escape
@@ -359,7 +360,7 @@ def _reproduce_html(results:AblationResults):
     links = ' · '.join(f'<a href="{esc(f)}">{esc(f)}</a>' for f in _files(results))
     conf = esc(_no_abs(json.dumps(to_jsonable(cfg), indent=1)))
     return (f'<pre id="reproduce">{esc(_no_abs(_lines(call)))}</pre>'
-            f'<table class="record">{rows}</table>'
+            f'<div class="scroll"><table class="record">{rows}</table></div>'
             f'<p>Files of the results folder: {links}.</p><details><summary>Full configuration '
             f'(config.json)</summary><pre>{conf}</pre></details>')
 

@@ -27,7 +27,7 @@ from .stats import control_table, stratified_bootstrap, unit_effects, summarise,
 from .stats import sign_flip_p
 from .results import to_jsonable, write_folder, verify_folder
 from .core import NeuronAblator, AblationConfig, jaccard
-from .visualization import COLORS, OKABE_ITO, figure_bytes
+from .visualization import COLORS, OKABE_ITO, figure_bytes, _figure, _small, _styled
 
 # %% auto #0
 __all__ = ['STEER_METRICS', 'flip_values', 'steering_values', 'check_gains', 'SteeringResults', 'steering_sweep', 'plot_steering',
@@ -252,6 +252,7 @@ _METRIC_LABELS = {'prob': 'P(target class), mean over clips',
                   'flip_from': 'share of target clips that leave it',
                   'kl': 'KL divergence from the unedited output'}
 
+@_styled
 def plot_steering(results:SteeringResults, # from `steering_sweep`
                   # measures to draw, one panel each (of `STEER_METRICS`)
                   metrics:Sequence[str]=('prob', 'flip_to'),
@@ -265,7 +266,7 @@ def plot_steering(results:SteeringResults, # from `steering_sweep`
     if miss:
         raise ValueError(f"layers {miss} were not in the sweep; it covers {list(results.neurons)}")
     fig = (axes[0].figure if axes is not None
-           else Figure(figsize=(4.2 * len(metrics), 3.3), layout='constrained'))
+           else _figure(3.0))
     axes = (list(axes) if axes is not None
             else list(np.atleast_1d(fig.subplots(1, len(metrics)))))
     t, cfg = results.table, results.config
@@ -284,10 +285,9 @@ def plot_steering(results:SteeringResults, # from `steering_sweep`
         ax.axvline(1, color=COLORS['baseline'], lw=0.8, ls=':')
         ax.set(xlabel='gain g (activations multiplied by g)', ylabel=_METRIC_LABELS[met],
                title=_METRIC_LABELS[met])
-    axes[0].legend(fontsize='x-small', ncol=1 if len(ls) < 4 else 2)
+    axes[0].legend(ncol=1 if len(ls) < 4 else 2)
     fig.suptitle(f"Steering {cfg['site']} neurons towards {cfg['target']!r} "
-                 f"({cfg['method']} top-{cfg['topk']} vs {cfg['n_random']} random-{cfg['topk']})",
-                 fontsize='medium')
+                 f"({cfg['method']} top-{cfg['topk']} vs {cfg['n_random']} random-{cfg['topk']})")
     return fig
 
 # the Okabe-Ito palette: distinct for colour-blind readers
@@ -498,6 +498,7 @@ _EFFECT_LABELS = {'prob_on_class': 'drop of P(target) on target clips',
                   'accuracy': 'drop of target-class accuracy',
                   'selectivity': 'selectivity (target drop − others\' drop)'}
 
+@_styled
 def plot_selector_comparison(comparison:SelectorComparison, # from `compare_selectors`
                              metric:str='prob_on_class', # 'prob_on_class'/'accuracy'/'selectivity'
                              alpha:float=0.05, # bars with p <= alpha get a star
@@ -508,8 +509,7 @@ def plot_selector_comparison(comparison:SelectorComparison, # from `compare_sele
     e, cfg = comparison.effects[comparison.effects.metric == metric], comparison.config
     ms, ls = cfg['methods'], sorted(e.layer.unique())
     fig = (ax.figure if ax is not None
-           else Figure(figsize=(max(6., 2.8 + len(ls) * (0.35 * len(ms) + 0.5)), 3.4),
-                       layout='constrained'))
+           else _figure(3.2))
     ax = ax if ax is not None else fig.subplots()
     w = 0.8 / len(ms)
     for i, k in enumerate(ms):
@@ -520,7 +520,7 @@ def plot_selector_comparison(comparison:SelectorComparison, # from `compare_sele
                error_kw=dict(lw=0.8, capsize=1.5))
         for xi, (v, hi, p) in enumerate(zip(d.effect, d.ci_high, d.p)):
             if p <= alpha:
-                ax.text(xs[xi], max(v, hi), '*', ha='center', va='bottom', fontsize='small')
+                ax.text(xs[xi], max(v, hi), '*', ha='center', va='bottom', fontsize=_small())
     rm = e.groupby('layer').random_mean.mean().reindex(ls)
     ax.hlines(rm, np.arange(len(ls)) - 0.45, np.arange(len(ls)) + 0.45, color='k', lw=1.2,
               label=f"random-{cfg['topk']} (mean)")
@@ -529,6 +529,5 @@ def plot_selector_comparison(comparison:SelectorComparison, # from `compare_sele
     ax.set(xlabel=f"layer ({cfg['site']})", ylabel=_EFFECT_LABELS[metric],
            title=f"Which selector's top-{cfg['topk']} matters for {cfg['target']!r} "
                  f"({'held-out' if cfg['held_out'] else 'in-sample'} clips; * p ≤ {alpha})")
-    ax.legend(fontsize='x-small', loc='upper left', bbox_to_anchor=(1.01, 1), title='selector',
-              title_fontsize='x-small')
+    ax.legend(loc='upper left', bbox_to_anchor=(1.01, 1), title='selector')
     return fig
