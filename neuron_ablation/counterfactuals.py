@@ -17,8 +17,9 @@ PROPERTIES = {   # property -> unit of its requested and achieved values
     'rate': 'factor',         # speaking rate (2 = twice as fast), pitch kept
     'loudness': 'dB',         # gain
     'snr': 'dB',              # signal-to-noise ratio of added white noise (seeded)
-    'pitch': 'eSpeak',        # exact eSpeak re-syntheses with one setting varied (prosody corpus)
-    'range': 'eSpeak', 'rate_wpm': 'wpm', 'volume': 'eSpeak'}
+    # exact eSpeak re-syntheses of a prosody-corpus clip with one setting varied (`data.espeak_synth`)
+    'espeak_pitch': 'eSpeak pitch', 'espeak_range': 'eSpeak range', 'espeak_rate': 'wpm',
+    'espeak_volume': 'eSpeak volume'}
 
 @dataclass(frozen=True)
 class Continuum:
@@ -26,21 +27,25 @@ class Continuum:
     waves:np.ndarray     # [V, B, S] float32 at `sr`: step v of clip b (every step keeps the clip's length S)
     property:str         # a key of `PROPERTIES`
     requested:np.ndarray # [V] the value asked for at each step, in `PROPERTIES[property]` units
-    achieved:np.ndarray  # [V, B] the value measured on each output, same units (NaN: not measurable)
+    achieved:np.ndarray  # [V, B] the value measured on each output, in `measured` units (NaN: not measurable)
     sr:int=16000         # Hz
     lengths:np.ndarray|None=None # [V, B] valid samples of each output (None: all S)
     reference:int|None=None      # the step that is the unchanged clip (e.g. 0 semitones), if any
+    measured:str|None=None       # unit of `achieved` where it differs from the request's (eSpeak: 'Hz', ...)
 
     @property
     def unit(self) -> str: return PROPERTIES[self.property]
+    @property
+    def achieved_unit(self) -> str: return self.measured or self.unit
     @property
     def n_steps(self) -> int: return self.waves.shape[0]
     @property
     def n_clips(self) -> int: return self.waves.shape[1]
 
-    def table(self) -> pd.DataFrame: # tidy: step, clip, property, unit, requested, achieved
+    def table(self) -> pd.DataFrame: # tidy: step, clip, property, unit, requested, achieved, achieved_unit
         "The requested and achieved value of every step and clip, one row each."
         V, B = self.achieved.shape
         return pd.DataFrame(dict(step=np.repeat(np.arange(V), B), clip=np.tile(np.arange(B), V),
                                  property=self.property, unit=self.unit,
-                                 requested=np.repeat(self.requested, B), achieved=self.achieved.ravel()))
+                                 requested=np.repeat(self.requested, B), achieved=self.achieved.ravel(),
+                                 achieved_unit=self.achieved_unit))
