@@ -1,0 +1,212 @@
+"""Cases against the tools a user would pick instead: nnsight (one `model.trace` per condition, as its docs teach) and
+TransformerLens' HuBERT bridge (`run_with_hooks` per condition), for the ablation sweep and per-layer capture.
+
+Each case checks equal results before it reports a time. The peers are the `bench` extra (`pip install -e ".[bench]"`
+with transformers `<5` in the same install: nnsight alone would pull transformers 5); a case whose peer is not
+installed stops with that instruction.
+  nnsight_ablation  WavLM-base-sized classifier, layers 0/6/12, top-k + 5 random-k zero edits: one trace per condition
+                    (naive) vs `run_conditions` (ours, stacked tail passes)
+  tl_ablation       HuBERT-base-sized bare encoder + a mean-pooled linear head, the same sweep through the bridge
+  nnsight_capture   every hidden layer 0..N saved in one trace vs `SpeechTransformer.capture`
+  tl_capture        every hidden layer through `run_with_cache` vs `SpeechTransformer.capture`
+"""
+from __future__ import annotations
+import os
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from common import base_model, clips, interleaved, summary, log, with_biases
+from neuron_ablation.model import SpeechTransformer, masked_mean, hook_count
+from neuron_ablation.edits import Edit
+from neuron_ablation.sweep import run_conditions
+
+N_CLIPS, SECONDS, TOPK, N_RANDOM, SEED = 4, 1.0, 100, 5, 0
+LAYERS = (0, 6, 12)
+
+
+def _version(dist:str) -> str:
+    from importlib.metadata import version
+    return version(dist)
+
+
+def _need(module:str):
+    "Import a peer, or stop with how to install it."
+    try: return __import__(module)
+    except ImportError:
+        raise SystemExit(f"bench/peers.py needs {module}: pip install -e '.[bench]' 'transformers>=4.40,<5'") from None
+
+
+class MeanLinear(nn.Module):
+    "A fixed head for a bare encoder: mean-pooled last hidden state -> linear (the same function on both sides)."
+    def __init__(self, d:int, n_layers:int, n_classes:int=4, seed:int=0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.lin = nn.Linear(d, n_classes)
+        with torch.no_grad(): self.lin.weight.copy_(torch.randn(n_classes, d, generator=g) / d ** 0.5)
+        self.layers, self.class_names, self.task = [n_layers], [f'c{i}' for i in range(n_classes)], 'classification'
+
+    def forward(self, states:dict, frame_mask=None): return self.lin(masked_mean(states[self.layers[0]], frame_mask))
+
+
+def hubert_base(seed:int=0):
+    "HuBERT-base-sized bare encoder (default `HubertConfig()`), random weights with small biases, eval."
+    from transformers import HubertConfig, HubertModel
+    torch.manual_seed(seed)
+    return with_biases(HubertModel(HubertConfig()).eval(), seed=seed)
+
+
+def neuron_sets(D:int, layers, quick:bool):
+    "{layer: [(condition, ids)]}: a 'top' set and N_RANDOM random sets of TOPK neurons per layer, seeded."
+    g, k = torch.Generator().manual_seed(SEED), TOPK // 4 if quick else TOPK
+    return {l: [(c, torch.randperm(D, generator=g)[:k].tolist()) for c in ['topk'] + [f'random_{i}' for i in range(N_RANDOM)]]
+            for l in layers}
+
+
+def ours_sweep(st, x, sets):
+    "Every condition in `run_conditions` (one capture, stacked tail passes) -> {(layer, condition) | 'baseline': probs}."
+    passes = {l: [[((l, c), Edit({l: ids}, mode='zero')) for c, ids in conds]] for l, conds in sets.items()}
+    out = run_conditions(st, x, passes, batch_size=N_CLIPS, progress=False)
+    return {k: F.softmax(v, -1) for k, v in out.logits.items()}
+
+
+def _zeroed(ids):
+    def fn(t):
+        t = t.clone(); t[..., ids] = 0; return t
+    return fn
+
+
+def nnsight_sweep(nm, st, x, sets):
+    "One `nm.trace` per condition, editing the layer's residual in place (layer l < N: block l's input; N: last output)."
+    N, out = st.n_layers, {}
+    blocks = nm.wavlm.encoder.layers
+    with torch.no_grad():
+        with nm.trace(x):
+            base = nm.output.logits.save()
+        out['baseline'] = F.softmax(base, -1)
+        for l, conds in sets.items():
+            for c, ids in conds:
+                with nm.trace(x):
+                    if l < N: blocks[l].input[:, :, ids] = 0
+                    else: blocks[N - 1].output[0][:, :, ids] = 0
+                    lg = nm.output.logits.save()
+                out[(l, c)] = F.softmax(lg, -1)
+    return out
+
+
+def tl_sweep(bridge, st, x, sets):
+    "One `run_with_hooks` per condition at `blocks.{l}.hook_in` (l < N) or `blocks.{N-1}.hook_out`; our head on the output."
+    N, out, head = st.n_layers, {}, st.head
+    probs = lambda o: F.softmax(head({N: o.last_hidden_state}), -1)
+    with torch.no_grad():
+        out['baseline'] = probs(bridge(x))
+        for l, conds in sets.items():
+            for c, ids in conds:
+                name = f'blocks.{l}.hook_in' if l < N else f'blocks.{N - 1}.hook_out'
+                fn = _zeroed(ids)
+                out[(l, c)] = probs(bridge.run_with_hooks(x, fwd_hooks=[(name, lambda t, hook: fn(t))]))
+    return out
+
+
+def max_diff(a:dict, b:dict):
+    "(max abs, max rel) difference of two {key: probs} with the same keys."
+    if a.keys() != b.keys(): raise RuntimeError(f"different conditions: {sorted(map(str, a))} vs {sorted(map(str, b))}")
+    worst = max((a[k] - b[k]).abs().max().item() for k in a)
+    return worst, worst / max(b[k].abs().max().item() for k in b)
+
+
+def _record(case, times, loads, max_abs, max_rel, **detail):
+    return dict(case=case, unit='s', **summary(times), max_rel_diff=max_rel, tol=1e-4, target=None,
+                detail=dict(times=times, load=loads, max_abs_diff=max_abs, n_clips=N_CLIPS, seconds=SECONDS, **detail))
+
+
+def _sweep_case(case, st, x, peer_fn, peer, repeats, quick, peer_desc):
+    layers = [l for l in LAYERS if l <= st.n_layers]
+    sets = neuron_sets(st.d_model, layers, quick)
+    log(f"{case}: {st!r}; {N_CLIPS} clips x {SECONDS} s, layers {layers}, 1 + {N_RANDOM} sets of {len(sets[layers[0]][0][1])} per layer")
+    ours_sweep(st, x, sets); peer_fn(peer, st, x, sets)   # warm-up
+    times, outs, loads = interleaved(lambda: peer_fn(peer, st, x, sets), lambda: ours_sweep(st, x, sets), repeats, case)
+    max_abs, max_rel = max_diff(outs['ours'], outs['naive'])
+    if hook_count(st.model): raise RuntimeError("hooks left on the model")
+    return _record(case, times, loads, max_abs, max_rel, layers=layers, topk=len(sets[layers[0]][0][1]), n_random=N_RANDOM,
+                   conditions=len(layers) * (1 + N_RANDOM), naive=peer_desc,
+                   ours='run_conditions(st, x, {layer: [[(key, Edit({layer: ids}, mode="zero")), ...]]}): one capture, '
+                        'one stacked tail pass per layer', compared='class probabilities of every condition and the baseline')
+
+
+def run_nnsight_ablation(repeats:int, quick:bool=False):
+    nnsight = _need('nnsight')
+    st = SpeechTransformer(base_model()); x = clips(N_CLIPS, SECONDS)
+    return _sweep_case('nnsight_ablation', st, x, nnsight_sweep, nnsight.NNsight(st.model), repeats, quick,
+                       f'nnsight {nnsight.__version__}: one model.trace per condition, block input edited in place')
+
+
+def _bridge(model):
+    "TransformerLens' bridge around a local HuBERT (no hub: the config and weights are the model's own)."
+    _need('transformer_lens')
+    import tempfile
+    from transformer_lens.model_bridge import TransformerBridge
+    os.environ.setdefault('HF_HUB_OFFLINE', '1')
+    d = tempfile.mkdtemp(prefix='bench_tl_'); model.config.save_pretrained(d)
+    return TransformerBridge.boot_transformers(d, hf_model=model, device='cpu')
+
+
+def _hubert_st():
+    m = hubert_base(); n = m.config.num_hidden_layers
+    return SpeechTransformer(m, head=MeanLinear(m.config.hidden_size, n))
+
+
+def run_tl_ablation(repeats:int, quick:bool=False):
+    st = _hubert_st(); x = clips(N_CLIPS, SECONDS)
+    return _sweep_case('tl_ablation', st, x, tl_sweep, _bridge(st.model), repeats, quick,
+                       f'TransformerLens {_version("transformer-lens")} HuBERT bridge: one run_with_hooks per condition')
+
+
+def nnsight_states(nm, st, x):
+    "Every hidden layer 0..N saved in one trace (block inputs, then the last block's output)."
+    import nnsight
+    N, blocks = st.n_layers, nm.wavlm.encoder.layers
+    with torch.no_grad():
+        with nm.trace(x):   # values leave a trace only through a saved container (nnsight 0.8)
+            hs = nnsight.save([])
+            for l in range(N): hs.append(blocks[l].input)
+            hs.append(blocks[N - 1].output[0])
+    return dict(enumerate(hs))
+
+
+def tl_states(bridge, st, x):
+    N = st.n_layers
+    names = [f'blocks.{l}.hook_in' for l in range(N)] + [f'blocks.{N - 1}.hook_out']
+    with torch.no_grad(): _, cache = bridge.run_with_cache(x, names_filter=lambda n: n in names)
+    return {l: cache[n] for l, n in enumerate(names)}
+
+
+def ours_states(st, x):
+    with torch.no_grad(): return dict(st.capture(x).hidden)
+
+
+def _capture_case(case, st, x, peer_fn, peer, repeats, peer_desc):
+    log(f"{case}: {st!r}; {N_CLIPS} clips x {SECONDS} s, hidden layers 0..{st.n_layers}")
+    ours_states(st, x); peer_fn(peer, st, x)
+    times, outs, loads = interleaved(lambda: peer_fn(peer, st, x), lambda: ours_states(st, x), repeats, case)
+    max_abs, max_rel = max_diff(outs['ours'], outs['naive'])
+    return _record(case, times, loads, max_abs, max_rel, layers=st.n_layers + 1, naive=peer_desc,
+                   ours='SpeechTransformer.capture(x): every hidden layer in one forward', compared='every hidden state')
+
+
+def run_nnsight_capture(repeats:int, quick:bool=False):
+    nnsight = _need('nnsight')
+    st = SpeechTransformer(base_model()); x = clips(N_CLIPS, SECONDS)
+    return _capture_case('nnsight_capture', st, x, nnsight_states, nnsight.NNsight(st.model), repeats,
+                         f'nnsight {nnsight.__version__}: one trace saving every block input and the last output')
+
+
+def run_tl_capture(repeats:int, quick:bool=False):
+    st = _hubert_st(); x = clips(N_CLIPS, SECONDS)
+    return _capture_case('tl_capture', st, x, tl_states, _bridge(st.model), repeats,
+                         f'TransformerLens {_version("transformer-lens")} HuBERT bridge: run_with_cache(names_filter)')
+
+
+RUNS = dict(nnsight_ablation=run_nnsight_ablation, tl_ablation=run_tl_ablation,
+            nnsight_capture=run_nnsight_capture, tl_capture=run_tl_capture)
