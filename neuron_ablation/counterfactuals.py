@@ -18,7 +18,7 @@ from .visualization import _figure, _small, _styled
 __all__ = ['PROPERTIES', 'F0_GRID', 'LEVEL_GRID', 'SPEECH_DB', 'WORLD_FRAME_MS', 'WORLD_F0', 'NEUTRAL', 'CONTINUA',
            'ESPEAK_CONTINUA', 'Continuum', 'continuum', 'espeak_continuum', 'plot_continuum']
 
-# %% ../nbs/25_counterfactuals.ipynb #a1e2f65e
+# %% ../nbs/25_counterfactuals.ipynb #39359024
 PROPERTIES = {   # property -> unit of its requested and achieved values
     'f0': 'semitones',        # F0 shift, spectral envelope kept (WORLD vocoder)
     'f0_range': 'factor',     # F0 contour scaled around its mean in log F0 (1 = unchanged, 0 = monotone)
