@@ -9,6 +9,9 @@ installed stops with that instruction.
   tl_ablation       HuBERT-base-sized bare encoder + a mean-pooled linear head, the same sweep through the bridge
   nnsight_capture   every hidden layer 0..N saved in one trace vs `SpeechTransformer.capture`
   tl_capture        every hidden layer through `run_with_cache` vs `SpeechTransformer.capture`
+  nnsight_ig        integrated gradients at every hidden layer (16 Gauss-Legendre steps, zero baseline): per layer one
+                    trace of all path points with the layer's state scaled and its `.grad` read in `loss.backward()`
+                    (naive) vs `integrated_gradients` (ours, tail execution)
 """
 from __future__ import annotations
 import os
@@ -208,5 +211,61 @@ def run_tl_capture(repeats:int, quick:bool=False):
                          f'TransformerLens {_version("transformer-lens")} HuBERT bridge: run_with_cache(names_filter)')
 
 
+def _ig_module(nm, st, l:int):
+    "The module whose output is hidden state `l` in the post-LN layout (as bench/ig.py's `lig_module`)."
+    if st.stable: raise ValueError("the nnsight IG path is written for the post-LN layout (default WavLMConfig)")
+    e = nm.wavlm.encoder
+    return e.layer_norm if l == 0 else e.layers[l - 1].final_layer_norm
+
+
+def nnsight_ig(nm, st, x, layers, target:int=0, n_steps:int=16, method:str='gausslegendre'):
+    "IG from a zero baseline at each layer, nnsight's way: {layer: [D] mean over clips and frames of the attributions}."
+    from captum.attr._utils.approximation_methods import approximation_parameters
+    sizes, alphas = (f(n_steps) for f in approximation_parameters(method))
+    B, out = len(x), {}
+    a = torch.tensor(alphas, dtype=x.dtype).repeat_interleave(B).view(-1, 1, 1)   # row j*B + b: step j of clip b
+    w = torch.tensor(sizes, dtype=x.dtype).view(-1, 1, 1, 1)
+    for l in layers:
+        with nm.trace(x.repeat(n_steps, 1)):
+            h = _ig_module(nm, st, l).output.save()
+            z = a * h
+            _ig_module(nm, st, l).output = z
+            loss = nm.output.logits[:, target].sum()
+            with loss.backward():
+                g = z.grad.save()
+        g = g.view(n_steps, B, *g.shape[1:])
+        out[l] = (h[:B].detach() * (w * g).sum(0)).mean(1).mean(0)
+    return out
+
+
+def ours_ig(st, x, layers, target:int=0, n_steps:int=16, method:str='gausslegendre'):
+    import warnings
+    import neuron_ablation.gradients as G
+    y = torch.full((len(x),), target)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')   # 16 steps from a zero baseline do not converge: the same for both sides
+        s = G.integrated_gradients(st, x, y, target, layers=layers, n_steps=n_steps, approximation_method=method,
+                                   baselines='zeros', batch_size=len(x), clips='all', aggregate='mean', progress=False)
+    return {l: s[l] for l in layers}
+
+
+def run_nnsight_ig(repeats:int, quick:bool=False):
+    nnsight = _need('nnsight')
+    st = SpeechTransformer(base_model()); x = clips(N_CLIPS, SECONDS)
+    layers = st.layers('hidden')[-4:] if quick else st.layers('hidden')
+    nm = nnsight.NNsight(st.model)
+    log(f"nnsight_ig: {st!r}; {N_CLIPS} clips x {SECONDS} s, n_steps 16, layers {layers[0]}..{layers[-1]}")
+    ours_ig(st, x, layers[-2:]); nnsight_ig(nm, st, x, layers[-2:])   # warm-up
+    times, outs, loads = interleaved(lambda: nnsight_ig(nm, st, x, layers), lambda: ours_ig(st, x, layers), repeats,
+                                     'nnsight_ig')
+    max_abs, max_rel = max_diff(outs['ours'], outs['naive'])
+    if hook_count(st.model): raise RuntimeError("hooks left on the model")
+    return _record('nnsight_ig', times, loads, max_abs, max_rel, layers=layers, n_steps=16, method='gausslegendre',
+                   baseline='zeros (layer state)', naive=f'nnsight {nnsight.__version__}: per layer one trace of the '
+                   '16 x 4 path rows, the state scaled in place, its .grad read in loss.backward()',
+                   ours='gradients.integrated_gradients(n_steps=16, baselines="zeros"): tail execution',
+                   compared='per-layer scores (attributions averaged over frames and clips)')
+
+
 RUNS = dict(nnsight_ablation=run_nnsight_ablation, tl_ablation=run_tl_ablation,
-            nnsight_capture=run_nnsight_capture, tl_capture=run_tl_capture)
+            nnsight_capture=run_nnsight_capture, tl_capture=run_tl_capture, nnsight_ig=run_nnsight_ig)
