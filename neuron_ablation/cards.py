@@ -288,7 +288,9 @@ def neuron_cards(model, # a `SpeechTransformer`, a `NeuronAblator` or an HF spee
               dict(correlations=correlations, tuning=tuning, tuning_index=tuning_index).items()}
     effects, sets = _effects(results), _neuron_sets(st, neurons, site, k)
     x, m = st.validate(inputs, attention_mask)
-    mom = top_moments(st, x, sets, site, m, n, batch_size, progress, distinct_clips=distinct_clips)
+    with st.trusting(x, m):   # validated once, here
+        mom = top_moments(st, x, sets, site, m, n, batch_size, progress,
+                          distinct_clips=distinct_clips)
     waves, grid = _clips_of(x, m, set(mom['clip']), batch_size), frame_grid(st.model)
     return [_card(st, grid, mom, waves, context, scores, effects, results, tables, l, site, i)
             for l, ids in sets.items() for i in ids]
