@@ -18,7 +18,7 @@ In the browser also: no table cell whose text is clipped (overflow hidden / elli
 container without a scrolling wrapper; every figure's smallest font (PNG tEXt `min_font_pt`, 7 pt when absent, with
 the pHYs dpi) is at least MIN_FONT_PX CSS px at its displayed width. `--report` (`report_problems`): a headline
 (`section#findings p.headline`), a reproduce command (`pre#reproduce`), no absolute path; in the browser every
-image and audio of it loads.
+image of it loads and every audio has a playable duration offline (`report_browser_problems`).
 Screenshots of the home page, the navigation sidebar, an API page, a search result and the report go to --shots.
 
     python .ci/docs_check.py [--site _docs] [--report results/demo/report.html] [--shots _docs_check] [--static]
@@ -268,7 +268,31 @@ FIGS = """return [...document.images].filter(i => i.complete && i.naturalWidth >
   .map(i => [i.getAttribute('src'), i.clientWidth, i.naturalWidth]);"""
 
 AUDIO = """return [...document.querySelectorAll('audio')].map(a => [a.currentSrc || a.getAttribute('src') ||
-  (a.querySelector('source') || {}).src || '', a.readyState, a.error ? a.error.code : 0]);"""
+  (a.querySelector('source') || {}).src || '', a.readyState, a.error ? a.error.code : 0,
+  isFinite(a.duration) ? a.duration : null]);"""
+
+
+def audio_problems(d, label: str, wait: float = 10) -> list:
+    "Audio elements of the open page that do not play offline: an error, no metadata, or no finite duration > 0."
+    t0 = time.time()
+    while True:   # metadata arrives after the page's load event: wait for every element to settle
+        got = d.execute_script(AUDIO)
+        if all(e or r >= 1 for _, r, e, _ in got) or time.time() - t0 > wait: break
+        time.sleep(0.2)
+    return [f"{label}: audio not loaded: {s[:80]} (readyState {r}, error {e}, duration {t})"
+            for s, r, e, t in got if e or r < 1 or not (t or 0) > 0]
+
+
+def report_browser_problems(d, report: Path) -> list:
+    "A run's report.html opened from disk (offline): every image loads, every audio has a duration, nothing clipped."
+    broken, n, errors = load(d, report.resolve().as_uri())
+    bad = [f"{report}: no images"] if n == 0 else []
+    bad += audio_problems(d, report.name)
+    bad += page_layout_problems(d, report, report.name, [])
+    bad += [f"{report.name}: image not loaded: {s[:80]}" for s in broken] + [f"{report.name}: console error: {e}" for e in errors]
+    print(f"browser: {report} opened, {n} images, {len(broken)} not loaded, "
+          f"{len(d.execute_script(AUDIO))} audio elements")
+    return bad
 
 
 def figure_problems(d, page_file: Path, label: str, notes: list) -> list:
@@ -379,14 +403,8 @@ def browser_problems(site: Path, report: Path | None, shots: Path) -> list:
         errors = [e['message'] for e in d.get_log('browser') if e['level'] == 'SEVERE']
         bad += [f"search: console error: {e}" for e in errors]
         if report is not None:
-            broken, n, errors = load(d, report.resolve().as_uri())
+            bad += report_browser_problems(d, report)
             d.save_screenshot(str(shots/'report.png'))
-            if n == 0: bad.append(f"{report}: no images")
-            bad += [f"{report.name}: audio not loaded: {s[:80]} (readyState {r}, error {e})"
-                    for s, r, e in d.execute_script(AUDIO) if e or r < 1]
-            bad += page_layout_problems(d, report, report.name, [])
-            bad += [f"{report.name}: image not loaded: {s[:80]}" for s in broken] + [f"{report.name}: console error: {e}" for e in errors]
-            print(f"browser: {report} opened, {n} images, {len(broken)} not loaded")
     finally:
         d.quit(); srv.shutdown()
     return bad

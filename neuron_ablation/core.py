@@ -35,6 +35,7 @@ from .clips import Clips, request, digests
 from .acoustics import check_feature_names
 from .feature_extractor import feature_analysis
 from .visualization import ResultsVisualizer, check_formats, report_files
+from .cards import neuron_cards, cards_section, card_files
 from .distributed import shard, claim, gather_ordered, all_gather_objects, is_main
 from .distributed import is_distributed, describe, resolve_device, as_dtype
 from .distributed import rank_world, alone
@@ -87,6 +88,7 @@ class AblationConfig:
     # also write the target x evaluated-class matrix and the dose-response in k (a classifier's;
     # every class is scored: about n_classes times the attribution's cost)
     specificity:bool=False
+    cards:int=3 # top neurons carded per ablated layer when plots is on (0: none; `neuron_cards`)
 
     def __post_init__(self):
         check_topk(self.topk)   # against the site's width when the model is known (`_validate_run`)
@@ -99,6 +101,10 @@ class AblationConfig:
             raise ValueError("n_random must be an int >= 1 (random-k control draws per layer; "
                              f"20 or more for p-values), got {n!r}")
         check_positive_int('n_boot', self.n_boot)
+        if (isinstance(self.cards, bool) or not isinstance(self.cards, (int, np.integer))
+                or self.cards < 0):
+            raise ValueError(f"cards must be an int >= 0 (top neurons carded per layer; 0: none), "
+                             f"got {self.cards!r}")
         check_choice('primary', self.primary, CONTROLS)
         check_positive_int('n_null', self.n_null); check_positive_int('null_hits', self.null_hits)
         if not 0 < _check_number('level', self.level) < 1:
@@ -304,6 +310,13 @@ def run_layerwise_ablation(self:NeuronAblator, inputs:Tensor, # [B, S] float32 w
                     eval_labels=eval_labels, eval_attention_mask=eval_attention_mask,
                     sampling_rate=sampling_rate, eval_clusters=eval_clusters,
                     score_clusters=score_clusters)
+
+@patch
+def _cards(self:NeuronAblator, cfg:AblationConfig, x, m, scores, res, corr, progress):
+    "`neuron_cards` of each ablated layer's top `cfg.cards` neurons, on the clips measured."
+    top = {int(l): [int(i) for i in v['topk'][:cfg.cards]] for l, v in res.neurons.items()}
+    return neuron_cards(self.st, x, top, self.site, m, batch_size=self.batch_size,
+                        progress=progress, scores=scores, results=res, correlations=corr)
 
 @patch
 def _validate_run(self:NeuronAblator, inputs, labels, cfg:AblationConfig, attention_mask, scores,
@@ -562,10 +575,15 @@ def _steps(self:NeuronAblator, sc:Clips, ev:Clips, cfg, inputs, eval_inputs, sco
                                      (record or {}).get('run'))
     steps('figures')
     formats = ('png',) if cfg.plots is True else cfg.plots
+    cards = (self._cards(cfg, xe, me, scores, res, corr, progress) if cfg.plots and cfg.cards
+             else [])   # the top neurons' moments, heard (`27_cards`)
     figures = (ResultsVisualizer(self).render(res, correlations=corr, formats=formats,
-                                              progress=progress, shared=True)[1]
+                                              progress=progress, shared=True,
+                                              cards=cards_section(cards) if cards else None)[1]
                if cfg.plots else {})   # each rank draws its share
-    if figures and save and is_main(): figures.update(report_files(figures['report.html']))
+    if figures and save and is_main():
+        figures.update(report_files(figures['report.html']))
+        if cards: figures.update(card_files(cards))   # card_*.wav, cards.csv, cards.html
     keep.announce()   # a resumed run says which finished steps it read back
     steps('saving')
     if save and is_main():   # the other ranks hold the same results and write nothing

@@ -411,7 +411,8 @@ def _setup(cfg:dict):
 
 def report_html(results:AblationResults, # from `run_layerwise_ablation`
                 pngs:dict, # {figure name: PNG bytes} (from `ResultsVisualizer.render`)
-                skipped:dict|None=None): # {figure name: why it was not drawn}
+                skipped:dict|None=None, # {figure name: why it was not drawn}
+                cards:str|None=None): # HTML of the neuron cards (`cards.cards_section`), or None
     "A self-contained HTML page of a run as a short paper: findings, table, figures, how to redo."
     cfg, esc = check_results(results, 'report_html').config, html.escape
     target, run = _target(cfg), cfg.get('run') or {}
@@ -434,6 +435,7 @@ def report_html(results:AblationResults, # from `run_layerwise_ablation`
              'summary.csv</a> (per layer: <code>summary(by="layer")</code>).</p></section>',
              f'<section id="figures"><h2>Figures</h2>{figs or "<p>No figures were drawn.</p>"}'
              + (f'<p>Not drawn:</p><ul>{skip}</ul>' if skip else '') + '</section>',
+             cards or '',   # <section id="cards">: each top neuron's moments, playable offline
              f'<section id="neurons"><h2>Ablated neurons</h2>{_neurons_html(results)}</section>',
              f'<section id="reproducibility"><h2>Reproduce</h2>{_reproduce_html(results)}'
              '</section>']

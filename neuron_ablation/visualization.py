@@ -961,7 +961,8 @@ def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwis
            correlations:pd.DataFrame|None=None, # `neuron_feature_correlation`; default: results'
            formats=None, # file formats of each figure, any of `FORMATS` (default: the style's)
            progress:bool=False, # a tqdm bar over the figures
-           shared:bool=False): # torch.distributed: each rank calls it, draws a share, gets all
+           shared:bool=False, # torch.distributed: each rank calls it, draws a share, gets all
+           cards:str|None=None): # HTML section of neuron cards for report.html (`cards_section`)
     "Draw each figure there is data for -> ({name: Figure}, {file name: bytes}), `report.html` too."
     formats = check_style(self.style)['formats'] if formats is None else formats
     fmts, figs, files, pngs, self.skipped = check_formats(formats), {}, {}, {}, {}
@@ -989,7 +990,7 @@ def render(self:ResultsVisualizer, results:AblationResults, # from `run_layerwis
                                             formats=fmts, skipped=self.skipped), indent=1)
     # not at the top: `report` imports this module
     from neuron_ablation.report import report_html
-    files['report.html'] = report_html(results, pngs, self.skipped).encode()
+    files['report.html'] = report_html(results, pngs, self.skipped, cards).encode()
     return figs, files
 
 def report_files(page:bytes): # report.html's bytes
