@@ -446,8 +446,12 @@ class _Steps:
     "Which step of a run is under way, for the one line printed when the run is interrupted."
     def __init__(self, call:str=''): # the Python that reproduces the run (`call_source`)
         self.done, self.now, self.t0 = [], 'validation', time.perf_counter()
+        self.seconds, self._t = {}, self.t0   # seconds each finished step took
         self.started, self.call = datetime.now(timezone.utc).isoformat(timespec='seconds'), call
-    def __call__(self, name): self.done.append(self.now); self.now = name
+    def __call__(self, name):
+        t = time.perf_counter()
+        self.seconds[self.now] = round(self.seconds.get(self.now, 0.) + t - self._t, 3)
+        self._t = t; self.done.append(self.now); self.now = name
     def interrupted(self, save_dir):
         left = (f"the folder {str(save_dir)!r} holds either its previous results or this run's, "
                 "each whole" if self.now == 'saving'
@@ -457,7 +461,8 @@ class _Steps:
     def record(self, device, given=None): # the model's device; the caller's entries (e.g. argv)
         "config['run']: start (UTC), seconds so far, the machine, the call (`given` overrides)."
         return {**dict(started=self.started, duration_s=round(time.perf_counter() - self.t0, 3),
-                       hardware=hardware(device), call=self.call), **(given or {})}
+                       steps_s=dict(self.seconds), hardware=hardware(device), call=self.call),
+                **(given or {})}
 
 @patch
 def run(self:NeuronAblator, inputs:Tensor, # [B, S] float32 waveforms at 16 kHz: the clips scored on

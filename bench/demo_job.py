@@ -1,0 +1,38 @@
+"""Case `demo_job`: `make demo`'s job (`python -m neuron_ablation.example`, the demo preset) end to end, timed per step.
+
+Not a comparison: a slow default shows up here as a number. Each repeat runs the job in a fresh process (imports,
+model load and the corpus cache read included in `total`); the steps' seconds come from the run record
+(`config.json` -> `run.steps_s`), and `figures + saving` is what the job took after the record was written.
+"""
+from __future__ import annotations
+import json, os, statistics, subprocess, sys, tempfile, time
+from pathlib import Path
+
+from common import ROOT, log, loadavg
+
+
+def _one(args:list):
+    "One job in a fresh process -> (wall seconds, run record)."
+    with tempfile.TemporaryDirectory(prefix='bench_demo_') as d:
+        out = Path(d) / 'demo'
+        t0 = time.perf_counter()
+        p = subprocess.run([sys.executable, '-m', 'neuron_ablation.example', '--save_dir', str(out), *args],
+                           cwd=ROOT, capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(ROOT)})
+        wall = time.perf_counter() - t0
+        if p.returncode: raise RuntimeError(f"the demo job failed ({p.returncode}):\n{p.stderr[-2000:]}")
+        return wall, json.loads((out / 'config.json').read_text())['run']
+
+
+def run(repeats:int, quick:bool=False):
+    "Time the demo job `repeats` times (quick: no figures, 5 draws) -> record dict."
+    args = ['--plot_formats', 'none', '--n_null', '5'] if quick else []
+    log(f"demo_job: python -m neuron_ablation.example {' '.join(args) or '(the demo preset)'}; {repeats} repeats")
+    walls, steps, loads = [], [], []
+    for r in range(repeats):
+        wall, rec = _one(args); walls.append(wall); loads.append(loadavg())
+        steps.append({**rec['steps_s'], 'figures + saving': round(wall - rec['duration_s'], 3)})
+        log(f"  demo_job repeat {r + 1}/{repeats}: {wall:.1f} s (load {loads[-1]})")
+    med = {k: statistics.median(s[k] for s in steps) for k in steps[0]}
+    return dict(case='demo_job', unit='s', naive=None, ours=statistics.median(walls), ratio=None, max_rel_diff=0.,
+                tol=0., target=None, detail=dict(times={'ours': walls}, load=loads, steps_s=med, max_abs_diff=0.,
+                                                 args=args, what='wall time of the whole job in a fresh process'))
