@@ -17,6 +17,9 @@ import neuron_ablation.gradients as attribution
 from neuron_ablation.model import SpeechTransformer, hook_count
 
 N_CLIPS, SECONDS, TARGET, TOL, START, CAP, TOPK = 2, 1.0, 0, 0.01, 16, 256, 20
+# captum stacks all n_steps x clips rows in one pass unless told: 256 steps of 2 clips (512 rows through the full model
+# with autograd) was OOM-killed at 18.5 GB RSS on the 24 GiB machine; a careful user chunks, as ours does
+NAIVE_ROWS = 32
 
 
 def naive_layer(st, x, base, layer):
@@ -27,7 +30,8 @@ def naive_layer(st, x, base, layer):
     while True:
         with torch.enable_grad():
             c = LayerConductance(lambda w: st.model(w).logits, mod).attribute(
-                x, baselines=base, target=TARGET, n_steps=n, method='riemann_trapezoid', attribute_to_layer_input=to_input)
+                x, baselines=base, target=TARGET, n_steps=n, method='riemann_trapezoid', attribute_to_layer_input=to_input,
+                internal_batch_size=NAIVE_ROWS)
         tried.append(n); err = ((c.sum((1, 2)) - df).abs().max() / df.abs().max()).item()
         if err <= TOL or n * 2 > (32 if common.SMOKE else CAP): return c.detach(), n, tried, err
         n *= 2
