@@ -153,7 +153,7 @@ def _nested_ig(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:in
 
 
 # %% ../nbs/01b_gradients.ipynb #556fb132
-PATH_MEMORY_GIB = 8. # default budget of one path pass: autograd activations, GiB
+PATH_MEMORY_GIB = 4. # default budget of one path pass: autograd activations, GiB
 
 def row_bytes(st:SpeechTransformer, # the wrapped model
               n_frames:int, # T, frames of the clips
