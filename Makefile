@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: install test test-tf5 demo docs docs-check browser bench export clean-nbs check-export check-clean check-readme readme warm-numba
+.PHONY: install test test-tf5 demo docs docs-check browser bench bench-smoke export clean-nbs check-export check-clean check-readme readme warm-numba
 
 # A local virtual environment with the package (editable) and its dev tools.
 # On machines without CUDA the CPU build of torch goes in first, so no CUDA wheels are pulled.
@@ -89,6 +89,11 @@ docs-check: docs browser
 
 bench: install
 	$(PY) bench/run.py $(ARGS)
+
+# every bench case on a tiny model and tiny inputs, so the benchmark code cannot rot; its figures mean nothing and go
+# only to bench/_out/ (git-ignored), never to bench/results*.json or BENCHMARKS.md
+bench-smoke: install
+	$(PY) bench/run.py --smoke
 
 export: install
 	$(BIN)/nbdev_export

@@ -5,6 +5,7 @@ import tempfile
 import torch
 import torch.nn.functional as F
 
+import common
 from common import base_model, clips, interleaved, summary, log
 from neuron_ablation.core import NeuronAblator
 from neuron_ablation.model import SpeechTransformer, hook_count
@@ -46,22 +47,28 @@ def compare(results:dict, probs:dict, class_names):
             worst_abs, ref_max = max(worst_abs, abs(value - ref)), max(ref_max, abs(ref))
         n_expected = len(res.neurons) * (2 + N_RANDOM) * len(class_names)
         if len(t) != n_expected: raise RuntimeError(f"mode {mode}: {len(t)} probability rows, expected {n_expected}")
+    # each mode's sweep measured that mode: its top-k rows differ from every other mode's (a sweep that ignored
+    # `ablate_mode` would give one table four times)
+    tops = {m: tuple(r.to_frame().query("metric == 'prob' and condition == 'topk'").value.round(9)) for m, r in results.items()}
+    same = [(a, b) for a in tops for b in tops if a < b and tops[a] == tops[b]]
+    if same: raise RuntimeError(f"the ablation sweeps of modes {same} gave identical top-k rows: a mode was not applied")
     return worst_abs, worst_abs / ref_max
 
 
 def run(repeats:int, quick:bool=False):
     "Time ours vs naive (interleaved) and check that the probabilities agree; -> record dict."
     st = SpeechTransformer(base_model()); x = clips(N_CLIPS, SECONDS); y = torch.tensor([0, 1] * (N_CLIPS // 2))
-    layers = st.layers('hidden')[-4:] if quick else st.layers('hidden')
+    layers = st.layers('hidden')[-(2 if common.SMOKE else 4):] if quick else st.layers('hidden')
+    topk = 8 if common.SMOKE else TOPK   # the smoke model has 64 neurons
     # fitted once, outside the timing, and passed to both paths
     stats = fit_stats(st, x, None, y, 'hidden', progress=False)
     scores = activation_scores(st, x, y, TARGET, stats=stats, statistic='mean_abs')
     tmp = tempfile.TemporaryDirectory(prefix='bench_ablation_')
     ab = NeuronAblator(st, save_dir=tmp.name, layer_groups={'all': layers}, n_random=N_RANDOM, seed=SEED, batch_size=16)
     log(f"ablation_sweep: {st!r}; {N_CLIPS} clips x {SECONDS} s, layers {layers[0]}..{layers[-1]}, modes {MODES}, "
-        f"top-{TOPK} + {N_RANDOM} random-{TOPK}")
+        f"top-{topk} + {N_RANDOM} random-{topk}")
     def ours(modes=MODES, ab=ab):
-        return {m: ab.run_layerwise_ablation(x, y, topk=TOPK, ablate_mode=m, target_class=TARGET, scores=scores, stats=stats,
+        return {m: ab.run_layerwise_ablation(x, y, topk=topk, ablate_mode=m, target_class=TARGET, scores=scores, stats=stats,
                                              n_random=N_RANDOM, upstream=False, save=False, progress=False) for m in modes}
     log("  warm-up (ours: all modes, gives the neuron sets; naive: one mode on one layer)")
     first = ours(); neurons = {m: r.neurons for m, r in first.items()}
@@ -77,7 +84,7 @@ def run(repeats:int, quick:bool=False):
     tmp.cleanup()
     n_cond = len(layers) * len(MODES) * (1 + N_RANDOM)
     return dict(case='ablation_sweep', unit='s', **summary(times), max_rel_diff=max_rel, tol_abs=1e-5, target=4.0,
-                detail=dict(times=times, load=loads, layers=layers, n_clips=N_CLIPS, seconds=SECONDS, topk=TOPK, n_random=N_RANDOM,
+                detail=dict(times=times, load=loads, layers=layers, n_clips=N_CLIPS, seconds=SECONDS, topk=topk, n_random=N_RANDOM,
                             modes=list(MODES), conditions=n_cond, max_abs_diff=max_abs, flops_naive=fl_naive, flops_ours=fl_ours,
                             flop_ratio=fl_naive / fl_ours, flops_counted='FlopCounterMode (bench/flops.py)',
                             compared="mean class probabilities of every (mode, layer, condition, class) and the baselines",

@@ -27,19 +27,26 @@ def with_biases(model, std:float=0.1, seed:int=0):
     return model
 
 
+# `bench/run.py --smoke` (environment BENCH_SMOKE=1, so child processes see it too): every case on a tiny model and
+# tiny inputs, to prove the benchmark still runs; its figures mean nothing and are never written to committed files
+SMOKE = os.environ.get('BENCH_SMOKE') == '1'
+SMOKE_CONFIG = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=2, intermediate_size=128,
+                    conv_dim=(32,) * 7, classifier_proj_size=32, num_conv_pos_embeddings=16)
+
+
 def base_model(seed:int=0):
     "WavLM-base-sized classifier: default `WavLMConfig()` (12 blocks, D 768, d_ff 3072, 12 heads, post-LN, 2 labels), random weights, eval."
     from transformers import WavLMConfig, WavLMForSequenceClassification
     torch.manual_seed(seed)
-    model = WavLMForSequenceClassification(WavLMConfig()).eval()
+    model = WavLMForSequenceClassification(WavLMConfig(**(SMOKE_CONFIG if SMOKE else {}))).eval()
     # HF initialises biases to zero, which makes the all-zero state a fixed point of every post-LN block (a degenerate
     # IG baseline); small random biases, as after training, avoid that. Timing does not depend on it.
     return with_biases(model, seed=seed)
 
 
 def clips(n:int=4, seconds:float=1.0, seed:int=0):
-    "n noisy sines of `seconds` at 16 kHz [n, 16000*seconds] float32."
-    return sine_batch(n, seconds, seed=seed)
+    "n noisy sines of `seconds` (0.25 s with --smoke) at 16 kHz [n, 16000*seconds] float32."
+    return sine_batch(n, 0.25 if SMOKE else seconds, seed=seed)
 
 
 def loadavg():
@@ -48,15 +55,33 @@ def loadavg():
     except OSError: return None
 
 
+def reset_peak():
+    "Start a new peak-memory window: CUDA's allocator peak, else the process's peak RSS (VmHWM, via /proc/self/clear_refs)."
+    if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats(); return
+    try: Path('/proc/self/clear_refs').write_text('5')
+    except OSError: pass   # not resettable here: peak_mib() is then the process's peak so far
+
+
+def peak_mib():
+    "Peak memory since `reset_peak()` in MiB: `torch.cuda.max_memory_allocated` on CUDA, else peak RSS (VmHWM, or ru_maxrss)."
+    if torch.cuda.is_available(): return torch.cuda.max_memory_allocated() / 2**20
+    try:
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('VmHWM:'): return int(line.split()[1]) / 1024
+    except OSError: pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def interleaved(naive, ours, repeats:int, desc:str=''):
     "Time `naive()` and `ours()` alternately (A/B, B/A, ...) `repeats` times -> ({'naive': [s], 'ours': [s]}, last outputs, load averages)."
-    times, outs, loads = {'naive': [], 'ours': []}, {}, []
+    times, outs, loads = {'naive': [], 'ours': [], 'peak_mib_naive': [], 'peak_mib_ours': []}, {}, []
     for r in range(repeats):
         order = [('naive', naive), ('ours', ours)] if r % 2 == 0 else [('ours', ours), ('naive', naive)]
         for name, fn in order:
-            outs[name] = None; gc.collect()
+            outs[name] = None; gc.collect(); reset_peak()
             t0 = time.perf_counter(); outs[name] = fn(); dt = time.perf_counter() - t0
-            times[name].append(dt)
+            times[name].append(dt); times[f'peak_mib_{name}'].append(peak_mib())
         loads.append(loadavg())
         log(f"  {desc} repeat {r+1}/{repeats}: naive {times['naive'][-1]:.2f} s, ours {times['ours'][-1]:.2f} s, "
             f"ratio {times['naive'][-1]/times['ours'][-1]:.2f} (load {loads[-1]})")
@@ -69,7 +94,9 @@ def summary(times:dict):
     # inflate one path's median alone, so the ratio of medians is kept only as a detail.
     n, o = statistics.median(times['naive']), statistics.median(times['ours'])
     pairs = [a / b for a, b in zip(times['naive'], times['ours'])]
-    return dict(naive=n, ours=o, ratio=statistics.median(pairs), ratio_of_medians=n / o, pair_ratios=pairs)
+    mem = {k: statistics.median(times[f'peak_mib_{k}']) for k in ('naive', 'ours') if times.get(f'peak_mib_{k}')}
+    return dict(naive=n, ours=o, ratio=statistics.median(pairs), ratio_of_medians=n / o, pair_ratios=pairs,
+                **({'memory': mem} if mem else {}))
 
 
 def machine():

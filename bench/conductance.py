@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from captum.attr import LayerConductance
 
+import common
 from common import base_model, clips, interleaved, summary, log, affine_flops
 import neuron_ablation.gradients as attribution   # the path methods live in gradients
 from neuron_ablation.model import SpeechTransformer, hook_count
@@ -34,7 +35,7 @@ def rel_diff(a, ref): return ((a - ref).abs().max() / ref.abs().max().clamp(min=
 
 def run(repeats:int, quick:bool=False):
     st = SpeechTransformer(base_model()); x = clips(N_CLIPS, SECONDS)
-    layers = st.layers('hidden')[-4:] if quick else st.layers('hidden')
+    layers = st.layers('hidden')[-(2 if common.SMOKE else 4):] if quick else st.layers('hidden')
     base = attribution._wave_baseline('noise', x)
     log(f"conductance_all_layers: {st!r}; {N_CLIPS} clips x {SECONDS} s, {N_STEPS} steps ({METHOD}), noise baseline, layers {layers[0]}..{layers[-1]}")
     def naive(ls=layers):

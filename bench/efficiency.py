@@ -13,8 +13,10 @@ import ig
 MATMUL_N, MATMUL_REPS = 4096, 5
 
 
-def matmul_rate(n:int=MATMUL_N, reps:int=MATMUL_REPS):
+def matmul_rate(n:int|None=None, reps:int=MATMUL_REPS):
     "float32 `torch.matmul` of two [n, n] matrices: `reps` timed calls after one warm-up call -> list of GFLOP/s."
+    import common
+    n = n or (512 if common.SMOKE else MATMUL_N)
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
     torch.matmul(a, b); rates = []

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 import torch
 from captum.attr import LayerIntegratedGradients
 
+import common
 from common import base_model, clips, interleaved, summary, log
 import neuron_ablation.gradients as attribution   # the path methods live in gradients
 from neuron_ablation.model import SpeechTransformer, hook_count
@@ -35,12 +36,13 @@ def lig_layer(st:SpeechTransformer, x, layer:int, base_state, target:int=TARGET,
 @contextmanager
 def spy_frames(store:list):
     "Record the per-frame attributions [B, T, D] that `integrated_gradients` aggregates (a reference, no extra work)."
-    orig = attribution._frame_aggregate
-    def _spy(a, frame_mask, aggregate='mean'):
-        store.append(a.detach()); return orig(a, frame_mask, aggregate)
-    attribution._frame_aggregate = _spy
+    # the per-layer result of the step schedule: one record per layer and batch, however many steps were tried
+    orig = attribution._ig_adaptive
+    def _spy(*args, **kw):
+        out = orig(*args, **kw); store.append(out[0].detach()); return out
+    attribution._ig_adaptive = _spy
     try: yield store
-    finally: attribution._frame_aggregate = orig
+    finally: attribution._ig_adaptive = orig
 
 
 def rel_diff(a, ref):
@@ -51,7 +53,7 @@ def rel_diff(a, ref):
 def run(repeats:int, quick:bool=False):
     "Time ours vs naive (interleaved) and check that they agree; -> record dict."
     st = SpeechTransformer(base_model()); x = clips(N_CLIPS, SECONDS); y = torch.full((N_CLIPS,), TARGET)
-    layers = st.layers('hidden')[-4:] if quick else st.layers('hidden')
+    layers = st.layers('hidden')[-(2 if common.SMOKE else 4):] if quick else st.layers('hidden')
     T = st.n_frames(x.shape[1]); zeros = torch.zeros(N_CLIPS, T, st.d_model)
     log(f"ig_all_layers: {st!r}; {N_CLIPS} clips x {SECONDS} s ({T} frames), n_steps {N_STEPS}, layers {layers[0]}..{layers[-1]}")
     frames = []

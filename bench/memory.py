@@ -77,7 +77,8 @@ def _measure(n:int, verify:bool=False):
 
 def run(repeats:int, quick:bool=False):
     "Peak RSS of N_LARGE vs N_SMALL clips, alternating, `repeats` times each; -> record dict."
-    small, large = (N_SMALL // 5, N_LARGE // 5) if quick else (N_SMALL, N_LARGE)
+    import common
+    small, large = (16, 32) if common.SMOKE else (N_SMALL // 5, N_LARGE // 5) if quick else (N_SMALL, N_LARGE)
     log(f"stats_memory: demo model, fit_stats over N={small} vs N={large} clips of {SECONDS} s, batch {BATCH}, separate processes")
     runs, loads = {small: [], large: []}, []
     for r in range(repeats):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import torch
+import common
 from scipy.stats import spearmanr
 
 from common import base_model, clips, count_flops, interleaved, summary, log
@@ -32,11 +33,11 @@ def run(repeats:int, quick:bool=False):
     "Time exhaustive patching (naive) vs the integrated estimate (ours) per layer; check completeness and ranks."
     st = SpeechTransformer(base_model())
     xb, xs = clips(N_PAIRS, SECONDS, seed=0), clips(N_PAIRS, SECONDS, seed=1)
-    layers = [10] if quick else [6]
+    layers = [st.n_layers - 1] if common.SMOKE else [10] if quick else [6]
     D = st.width('hidden')
     # exhaustive patching of all 768 neurons takes ~10 min a repeat here: it patches the first 256 (quick: 64), while
     # attribution patching estimates all 768 at once, so the ratio understates the saving for a whole layer by 3x
-    neurons = list(range(64 if quick else 256))
+    neurons = list(range(16 if common.SMOKE else 64 if quick else 256))
     pb = patch_batch(st, xb, xs, target=[1] * N_PAIRS, base_class=[0] * N_PAIRS)
     log(f"attribution_patching: {st!r}; {N_PAIRS} pairs x {SECONDS} s, layers {layers}, n_steps {N_STEPS}, "
         f"{len(neurons)} of {D} neurons exhaustive")

@@ -8,6 +8,7 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
   efficiency      the IG tail passes' FLOPs at the measured matmul rate (naive column) vs the measured time (ours)
   conductance_all_layers  neuron conductance of every layer: ours in one pass per path point vs captum LayerConductance per layer
   ig_converged    IG at every layer until completeness <= 1 %: ours (adaptive, tail) vs captum LIG per layer, n_steps doubled
+  conductance_converged  conductance of every layer until completeness <= 1 %: ours (defaults) vs captum LayerConductance per layer, doubled
   scaling         the main job (CLI on the demo) on 1 rank (naive) vs 2 ranks of torchrun (ours), one thread per rank;
                   ratio = speed-up, parallel efficiency = ratio / 2 (target >= 0.85); 1 repeat unless --repeats is given
   attribution_patching  patching effects at layer 6: exhaustive single-neuron patching of 256 neurons (naive) vs the
@@ -15,6 +16,8 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
   stream_memory   peak RSS of a whole run on a ClipStream of N=1000 (naive) vs N=10000 (ours) clips read from disk;
                   ratio = ours / naive (target <= 1.10); 1 repeat unless --repeats is given
 
+`--smoke` (`make bench-smoke`) runs every case on a tiny model and tiny inputs (with --quick's settings) to prove the
+benchmark code still runs; it writes bench/_out/results.smoke.json (git-ignored) and nothing else.
 `--quick` is a smoke test, not a measurement: 1 repeat, the last 4 layers only (whose tails are short, so its
 ratios are NOT the figures), N = 20 / 200 clips; it writes bench/results.quick.json and leaves BENCHMARKS.md alone.
 """
@@ -27,8 +30,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import ROOT, log, machine, write_json, atomic_write  # noqa: E402
 
-CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged', 'scaling', 'streaming', 'patching')
-KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit')
+CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged', 'conductance_converged', 'scaling',
+         'streaming', 'patching')
+KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit', 'memory')
 MD_BEGIN, MD_END = '<!-- bench:begin (written by bench/run.py) -->', '<!-- bench:end -->'
 
 
@@ -58,8 +62,8 @@ def _fmt(v, unit=''):
 
 def table(records:list):
     "Markdown table of the records."
-    rows = ['| case | naive | ours | unit | ratio naive/ours (median of repeats) | ratio of medians | spread (min–max) | FLOP ratio | max abs diff | max rel diff | target | met | agree |',
-            '|---|---:|---:|---|---:|---:|---|---:|---:|---:|---|---|---|']
+    rows = ['| case | naive | ours | unit | ratio naive/ours (median of repeats) | ratio of medians | spread (min–max) | FLOP ratio | peak memory naive / ours (MiB) | max abs diff | max rel diff | target | met | agree |',
+            '|---|---:|---:|---|---:|---:|---|---:|---|---:|---:|---|---|---|']
     for r in records:
         d = r['detail']
         if r['case'] == 'efficiency':
@@ -70,7 +74,9 @@ def table(records:list):
         spread = f"{min(pr):.2f}–{max(pr):.2f}" if pr else ''
         rom = _fmt(r.get('ratio_of_medians')) if r.get('ratio_of_medians') is not None else ''
         flr = _fmt(d['flop_ratio']) if d.get('flop_ratio') is not None else ''
-        rows.append(f"| {r['case']} | {_fmt(r['naive'])} | {_fmt(r['ours'])} | {r['unit']} | {_fmt(r['ratio'])} | {rom} | {spread} | {flr} | {abs_d} | "
+        mem = r.get('memory') or {}
+        mem = f"{mem['naive']:.0f} / {mem['ours']:.0f}" if mem else ''
+        rows.append(f"| {r['case']} | {_fmt(r['naive'])} | {_fmt(r['ours'])} | {r['unit']} | {_fmt(r['ratio'])} | {rom} | {spread} | {flr} | {mem} | {abs_d} | "
                     f"{r['max_rel_diff']:.2g} | {_target(r)} | {_met(r)} | {'yes' if _correct(r) else 'NO'} |")
     return '\n'.join(rows)
 
@@ -110,12 +116,17 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog='\n'.join(__doc__.splitlines()[2:]))
     ap.add_argument('--quick', action='store_true', help='smoke test: 1 repeat, last 4 layers, small N (ratios not representative)')
+    ap.add_argument('--smoke', action='store_true', help='every case on a tiny model (implies --quick); writes only bench/_out/')
     ap.add_argument('--repeats', type=int, default=None, help='timed repeats per case after the warm-up (default 5; 1 with --quick)')
     ap.add_argument('--cases', default=','.join(CASES), help=f'comma-separated subset of {",".join(CASES)} (efficiency needs ig)')
     ap.add_argument('--out', type=Path, default=None, help='results file (default bench/results.json; bench/results.quick.json with --quick)')
     ap.add_argument('--no-markdown', action='store_true', help='do not update the table in BENCHMARKS.md')
     ap.add_argument('--merge', action='store_true', help='replace only the measured cases in the existing results (with --cases)')
     a = ap.parse_args(argv)
+    if a.smoke:
+        import os, common; os.environ['BENCH_SMOKE'] = '1'; common.SMOKE = True   # child processes read the environment
+        a.quick, a.no_markdown = True, True
+        if a.out is None: a.out = HERE / '_out' / 'results.smoke.json'; a.out.parent.mkdir(exist_ok=True)
     cases = [c.strip() for c in a.cases.split(',') if c.strip()]
     bad = [c for c in cases if c not in CASES]
     if bad: ap.error(f"unknown case(s) {bad}; choose from {CASES}")
@@ -124,7 +135,7 @@ def main(argv=None):
     if repeats < 1: ap.error(f"--repeats must be >= 1, got {repeats}")
     out = a.out or HERE / ('results.quick.json' if a.quick else 'results.json')
 
-    import torch, ig, ablation, memory, efficiency, conductance, ig_converged, scaling, streaming, patching
+    import torch, ig, ablation, memory, efficiency, conductance, ig_converged, conductance_converged, scaling, streaming, patching
     torch.manual_seed(0)
     from common import loadavg
     m, t0, records, load_before = machine(), time.time(), [], loadavg()
@@ -133,7 +144,8 @@ def main(argv=None):
     for case, fn in (('ig', ig.run), ('ablation', ablation.run), ('memory', memory.run)):
         if case in cases: records.append(fn(repeats, a.quick)); rates += efficiency.matmul_rate()
     if 'efficiency' in cases: records.append(efficiency.run(records, rates, a.quick))
-    for case, fn in (('conductance', conductance.run), ('ig_converged', ig_converged.run)):
+    for case, fn in (('conductance', conductance.run), ('ig_converged', ig_converged.run),
+                     ('conductance_converged', conductance_converged.run)):
         if case in cases: records.append(fn(repeats, a.quick))
     if 'scaling' in cases: records.append(scaling.run(a.repeats or 1, a.quick))   # minutes per repeat: one unless asked
     if 'streaming' in cases: records.append(streaming.run(a.repeats or 1, a.quick))
@@ -161,7 +173,7 @@ def main(argv=None):
         info['merged'] = f"cases {sorted(new_cases)} from this run ({info['finished']}), the others from {old['run']['finished']}"
         for r in records: r.setdefault('quiet', old['run'].get('quiet', True))
     for r in records: r.setdefault('quiet', info['quiet'])
-    write_json(out, [{**{k: r[k] for k in KEYS}, **extra(r), 'quiet': r['quiet']} for r in records])
+    write_json(out, [{**{k: r.get(k) for k in KEYS}, **extra(r), 'quiet': r['quiet']} for r in records])
     write_json(out.with_name(out.stem + '.detail.json'), dict(machine=m, run=info, records=records))
     print(f"\n{machine_line(m)}\nrepeats {repeats}{' (QUICK: not representative)' if a.quick else ''}, "
           f"{info['wall_minutes']:.1f} min, load {info['load']}\n")

@@ -24,6 +24,8 @@ from common import ROOT, log, loadavg  # noqa: E402
 FULL = []
 # Half of it in batches of 4 (64 held-out and 32 scoring clips): the figure of earlier runs, kept to compare with them.
 HALF = ['--max_samples', '64', '--n_score', '32', '--batch_size', '4']
+SMOKE = ['--max_samples', '8', '--n_score', '8', '--n_random', '2', '--topk', '4', '--batch_size', '4',
+         '--attribution_method', 'activation']
 QUICK = ['--max_samples', '16', '--n_score', '16', '--n_random', '3', '--topk', '8', '--batch_size', '4']
 TARGET = 0.85
 
@@ -60,7 +62,8 @@ def launch(n:int, save_dir:Path, job:list):
 def run(repeats:int=1, quick:bool=False, half:bool=False):
     "The `scaling` record: 1 rank (naive) vs 2 ranks (ours), alternating, median of the per-repeat speed-ups."
     from neuron_ablation.results import results_diff
-    job = QUICK if quick else HALF if half else FULL
+    import common
+    job = SMOKE if common.SMOKE else QUICK if quick else HALF if half else FULL
     times, loads, diffs, whole = {'naive': [], 'ours': []}, [], [], {'naive': [], 'ours': []}
     with tempfile.TemporaryDirectory() as d:
         for r in range(repeats):

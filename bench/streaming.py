@@ -45,7 +45,7 @@ def child(folder:str, n:int, workers:int):
     s = ClipStream(paths, [i % CLASSES for i in range(n)], [f'class{c}' for c in range(CLASSES)], max_seconds=SECONDS, workers=workers)
     cfg = AblationConfig(topk=8, attribution_method='activation', n_random=2, stability=False, upstream=False, n_boot=200, plots=False)
     ab = NeuronAblator(model, tempfile.mkdtemp(), batch_size=32, resume=False)
-    ab.run(s[:64], s.labels[:64], cfg, progress=False, save=False)   # warm-up: lazy allocations before the measured run
+    ab.run(s[:min(64, n)], s.labels[:min(64, n)], cfg, progress=False, save=False)   # warm-up: lazy allocations before the measured run
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -63,7 +63,8 @@ def _measure(folder:Path, n:int, workers:int):
 
 def run(repeats:int=1, quick:bool=False, folder:str|None=None, workers:int=2):
     "Peak RSS at N_LARGE vs N_SMALL clips, alternating, `repeats` times; -> record dict."
-    small, large = (N_SMALL // 10, N_LARGE // 10) if quick else (N_SMALL, N_LARGE)
+    import common
+    small, large = (N_SMALL // 100, N_LARGE // 100) if common.SMOKE else (N_SMALL // 10, N_LARGE // 10) if quick else (N_SMALL, N_LARGE)
     folder = Path(folder or Path(tempfile.gettempdir()) / 'neuron_ablation_stream_bench')
     t0 = time.perf_counter(); write_clips(folder, large); log(f"  streaming: {large} clips in {folder} ({time.perf_counter() - t0:.0f} s)")
     runs, loads = {'naive': [], 'ours': []}, []

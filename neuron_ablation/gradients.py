@@ -23,8 +23,8 @@ from .scores import (
     keeping_clips, keep_clip_rows)
 
 # %% auto #0
-__all__ = ['BASELINES', 'START_STEPS', 'ON_UNCONVERGED', 'WAVE_BASELINES', 'PATHS', 'integrated_gradients', 'conductance',
-           'gradient']
+__all__ = ['BASELINES', 'NESTED_METHODS', 'PATH_MEMORY_GIB', 'START_STEPS', 'ON_UNCONVERGED', 'WAVE_BASELINES', 'PATHS',
+           'row_bytes', 'path_rows', 'integrated_gradients', 'conductance', 'gradient']
 
 # %% ../nbs/01b_gradients.ipynb #8e58c3e6
 def _tail(st:SpeechTransformer, layer:int, cache:Cache, site:str='hidden'):
@@ -73,6 +73,109 @@ def _ig_frames(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:in
         return ig.attribute(cache.acts(site)[layer].detach(), baselines=baseline, target=target,
                             n_steps=n_steps, method=approximation_method,
                             internal_batch_size=internal_batch_size, return_convergence_delta=True)
+
+# %% ../nbs/01b_gradients.ipynb #ea6308bd
+NESTED_METHODS = ('romberg', 'clenshaw_curtis') # nested rules: doubling n_steps reuses every node
+
+def _trapezoid_w(n:int, N:int): # steps of the rule, steps of the grid (n divides N)
+    "Trapezoid weights of `n` steps on the `N + 1` nodes k/N [N + 1] float64."
+    w = torch.zeros(N + 1, dtype=torch.float64); w[::N // n] = 1 / n
+    w[0] = w[-1] = 1 / (2 * n)
+    return w
+
+def _romberg_w(n:int): # steps
+    "Romberg weights [n + 1]: Richardson on the trapezoid sums of n, n/2, ... steps (down to 4)."
+    ms = [n]
+    while ms[-1] % 2 == 0 and ms[-1] > 4: ms.append(ms[-1] // 2)
+    row = []
+    for m in reversed(ms):   # coarse to fine: one row of the Romberg table per grid
+        new = [_trapezoid_w(m, n)]
+        for j, prev in enumerate(row): new.append(new[j] + (new[j] - prev) / (4 ** (j + 1) - 1))
+        row = new
+    return row[-1]
+
+def _cc_w(n:int): # steps
+    "Clenshaw–Curtis weights on [0, 1] [n + 1] (nodes `(1 - cos(kπ/n)) / 2`)."
+    th = torch.arange(n + 1, dtype=torch.float64) * math.pi / n
+    s = torch.ones(n + 1, dtype=torch.float64)
+    for j in range(1, n // 2 + 1):
+        s -= (1. if 2 * j == n else 2.) / (4 * j * j - 1) * torch.cos(2 * j * th)
+    c = torch.full((n + 1,), 2., dtype=torch.float64); c[0] = c[-1] = 1.
+    return c * s / n / 2
+
+def _nested_rule(method:str, n:int): # a `NESTED_METHODS` name, steps
+    "(alphas [n + 1], weights [n + 1]) float64 of the nested rule at `n` steps, both ends included."
+    k = torch.arange(n + 1, dtype=torch.float64)
+    if method == 'romberg': return k / n, _romberg_w(n)
+    return (1 - torch.cos(k * math.pi / n)) / 2, _cc_w(n)
+
+def _node_group(method:str, k:int, n:int): # rule, node index, steps
+    "Key of the sum node k/n is added to: Romberg weighs a node by the grid it joined, CC each alone."
+    if method == 'clenshaw_curtis': return (k // math.gcd(k, n), n // math.gcd(k, n))
+    if k in (0, n): return 'ends'
+    return n // math.gcd(k, n)   # the coarsest grid holding the node
+
+def _group_weight(method:str, key, w:Tensor, n:int): # rule, group key, weights [n + 1], steps
+    "The weight, at `n` steps, of every node of group `key`."
+    if key == 'ends': return w[0].item()
+    if method == 'clenshaw_curtis': return w[key[0] * (n // key[1])].item()
+    return w[n // key].item()
+
+def _frac(k:int, n:int): # node index, steps
+    "Node k/n as a reduced fraction (its identity across grids)."
+    return k // math.gcd(k, n), n // math.gcd(k, n)
+
+def _nested_ig(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:int,
+               baseline:Tensor, # [B, T, D] baseline state
+               method:str='romberg', # a `NESTED_METHODS` name
+               rows:int=64): # rows per tail pass (a multiple of the B clips; >= B)
+    "fn(n_steps) -> (IG [B, T, D], delta [B]) of a nested rule; each call evaluates only new nodes."
+    f, h, B = _tail(st, layer, cache, site), cache.acts(site)[layer].detach(), cache.batch_size
+    dh, per = h - baseline, max(1, rows // B)
+    sums, ends, seen = {}, {}, set()   # gradient sums per weight group, f at α = 0 and 1, nodes
+    def run(n):
+        al, w = _nested_rule(method, n)
+        new = [k for k in range(n + 1) if _frac(k, n) not in seen]
+        for i in range(0, len(new), per):
+            ks = new[i:i + per]
+            with torch.enable_grad():
+                p = torch.cat([baseline + al[k].item() * dh for k in ks]).requires_grad_()
+                out = f(p)[:, target]
+                g = torch.autograd.grad(out.sum(), p)[0].unflatten(0, (len(ks), B))
+            for j, k in enumerate(ks):
+                key = _node_group(method, k, n)
+                sums[key] = sums[key] + g[j] if key in sums else g[j]
+                if k in (0, n): ends[k == n] = out.detach().unflatten(0, (len(ks), B))[j]
+            seen.update(_frac(k, n) for k in ks)
+        a = dh * sum(_group_weight(method, key, w, n) * s for key, s in sums.items())
+        return a, a.sum((1, 2)) - (ends[True] - ends[False])
+    return run
+
+
+# %% ../nbs/01b_gradients.ipynb #556fb132
+PATH_MEMORY_GIB = 4. # default budget of one path pass: autograd activations, GiB
+
+def row_bytes(st:SpeechTransformer, # the wrapped model
+              n_frames:int, # T, frames of the clips
+              n_blocks:int|None=None, # blocks the pass runs (default: all)
+              n_states:int=0): # layer states (and their gradients) a pass keeps besides
+    "Bytes of autograd activations one row (one clip at one path point) of a path pass holds."
+    c, T, D = st.config, n_frames, st.d_model
+    blocks = st.n_layers if n_blocks is None else n_blocks
+    heads = getattr(c, 'num_attention_heads', None) or getattr(c, 'encoder_attention_heads', 1)
+    # measured on WavLM-large blocks (D 1024, d_ff 4096, 16 heads), weights frozen:
+    # 2.3 / 5.1 / 12.6 MiB per row and block at T = 49 / 99 / 199 frames
+    per_block = 6 * T * D + T * st.d_ffn + 2 * heads * T * T
+    return 4 * (blocks * per_block + 2 * n_states * T * D)
+
+def path_rows(st:SpeechTransformer, # the wrapped model
+              n_frames:int, # T, frames of the clips
+              n_blocks:int|None=None, # blocks the pass runs (default: all)
+              n_states:int=0, # layer states (and gradients) a pass keeps besides
+              memory_gib:float=PATH_MEMORY_GIB): # budget of one pass
+    "Rows per path pass that fit `memory_gib`: floor(budget / `row_bytes`), at least 1."
+    return max(1, int(memory_gib * 2**30 // row_bytes(st, n_frames, n_blocks, n_states)))
+
 
 # %% ../nbs/01b_gradients.ipynb #ff0809b0
 START_STEPS = 16 # adaptive IG starts here and doubles
@@ -124,9 +227,14 @@ def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_s
                  approximation_method, internal_batch_size, aggregate='mean', topk=20,
                  stability=0.9):
     "IG of one layer at `n_steps` or adaptive steps (see `_adaptive`) -> (a, err, steps, J, df)."
-    def run(steps):
-        ibs = internal_batch_size or min(steps, 32) * cache.batch_size   # <= 32 steps per tail pass
-        a, d = _ig_frames(st, cache, layer, site, target, base, steps, approximation_method, ibs)
+    h = cache.acts(site)[layer]
+    rows = max(cache.batch_size, internal_batch_size
+               or path_rows(st, h.shape[1], max(1, st.n_layers - layer)))
+    nested = (_nested_ig(st, cache, layer, site, target, base, approximation_method, rows)
+              if approximation_method in NESTED_METHODS else None)
+    def run(steps):   # a nested rule evaluates only the nodes new at `steps`
+        a, d = nested(steps) if nested else _ig_frames(st, cache, layer, site, target, base, steps,
+                                                       approximation_method, rows)
         top = _rank_set(_frame_aggregate(a, cache.frame_mask, aggregate), topk)
         return (a, d), _delta_stats(a, d)[1], {layer: top}
     (a, d), steps, jac = _adaptive(run, n_steps, tolerance, max_steps, stability)
@@ -134,6 +242,13 @@ def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_s
     return a, _delta_stats(a, d), steps, jac, (a.sum((1, 2)) - d).detach()
 
 ON_UNCONVERGED = ('raise', 'warn') # what a path method does with a layer that did not converge
+
+def _path_clips(st, x, m, batch_size:int, # clips per capture asked for
+                internal_batch_size:int|None, n_states:int=0): # rows per pass (None: `path_rows`)
+    "Clips per capture of a path method: `batch_size`, fewer where one path point of them exceeds the rows."
+    rows = internal_batch_size or path_rows(st, st.n_frames(first_batch(x, m)[0].shape[1]),
+                                            n_states=n_states)
+    return min(batch_size, rows)
 
 def _check_path_args(st, site, n_steps, max_steps, tolerance, topk, stability, on_unconverged):
     "Validated (n_steps, max_steps, topk clipped to the width) of a path method's settings."
@@ -202,7 +317,8 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
                          layers:Sequence[int]|None=None, # layer ids at `site` (default: all)
                          site:str='hidden', # 'hidden' or 'ffn'
                          attention_mask:Tensor|None=None, # [B, S] 1 = real sample
-                         batch_size:int=16, # clips per capture (IG then runs n_steps·batch rows)
+                         # clips per capture (at most `internal_batch_size`)
+                         batch_size:int=16,
                          stats:NeuronStats|None=None, # means for baselines='mean' (None: fitted)
                          progress:bool=True, # tqdm bar over layers and batches
                          # captum's name: the path's start, 'mean' (neuron dataset means), 'zeros'
@@ -212,8 +328,10 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
                          # completeness error |sum(a) - (f(h) - f(h'))| / |f(h) - f(h')| to reach
                          tolerance:float=0.01,
                          max_steps:int=256, # cap of the adaptive steps
-                         approximation_method:str='gausslegendre', # captum's `method`: quadrature
-                         internal_batch_size:int|None=None, # rows per tail pass (None: 32 steps)
+                         # quadrature: a nested rule (`NESTED_METHODS`) or captum's `method`
+                         approximation_method:str='romberg',
+                         # rows (clips × path points) per tail pass; None: `path_rows` of the tail
+                         internal_batch_size:int|None=None,
                          aggregate:str='mean', # 'mean' or 'mean_abs' over real frames, then clips
                          clips:str='target', # 'target' (clips of the target class) or 'all'
                          topk:int=20, # size of the top set whose stability stops the steps
@@ -225,9 +343,11 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
                                           attention_mask)
     if not isinstance(baselines, Tensor): check_choice('baselines', baselines, BASELINES)
     check_choice('aggregate', aggregate, AGGREGATES)
-    check_choice('approximation_method', approximation_method, _IG_APPROX)
+    check_choice('approximation_method', approximation_method, (*NESTED_METHODS, *_IG_APPROX))
     n_steps, max_steps, k = _check_path_args(st, site, n_steps, max_steps, tolerance, topk,
                                              stability, on_unconverged)
+    if internal_batch_size is not None:
+        internal_batch_size = check_positive_int('internal_batch_size', internal_batch_size)
     if isinstance(baselines, str) and baselines == 'mean':
         stats = scoring_stats(st, x, m, site, layers, batch_size, stats, progress)
     xs, ms = select_clips(x, m, y, target, clips, st)
@@ -245,8 +365,8 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
         fx = cache.logits[:, target].detach().double()
         f_in[l], f_b[l] = f_in[l] + fx.sum().item(), f_b[l] + (fx - df.double()).sum().item()
         return _frame_aggregate(a, cache.frame_mask, aggregate)
-    s = score_layers(st, xs, ms, layers, site, batch_size, progress, per_layer,
-                      'integrated gradients')
+    s = score_layers(st, xs, ms, layers, site, _path_clips(st, xs, ms, batch_size,
+                     internal_batch_size), progress, per_layer, 'integrated gradients')
     deltas, steps = _max_ranks(deltas), _max_ranks(steps)
     conv = _path_meta(layers, steps, deltas, jac, _mean_ranks(f_in, len(xs)),
                       _mean_ranks(f_b, len(xs)), tolerance, stability, n_steps is not None, k)
@@ -403,7 +523,8 @@ def _conductance_runs(st, xs, ms, target, layers, site, baselines, n_steps, tole
     f_in = f_b = 0.; batches, kept = as_batches(xs, ms, None, batch_size), {}
     for i, (xb, mb, _) in tqdm(my_batches(batches), desc='conductance',
                                disable=not (progress and is_main()), leave=False):
-        chunk = max(1, (chunk_rows or 16 * len(xb)) // len(xb))
+        rows = chunk_rows or path_rows(st, st.n_frames(xb.shape[1]), n_states=len(layers))
+        chunk = max(1, rows // len(xb))   # path points per pass
         c, fm, err, k, j, (fx, fb) = _conductance_adaptive(
             st, xb, mb, target, layers, site, _wave_baseline(baselines, xb, mb), n_steps,
             tolerance, max_steps, method, chunk, rule, path, warp, aggregate, topk, stability)
@@ -423,7 +544,7 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 layers:Sequence[int]|None=None, # layer ids at `site` (default: all)
                 site:str='hidden', # 'hidden' or 'ffn'
                 attention_mask:Tensor|None=None, # [B, S] 1 = real sample
-                batch_size:int=16, # clips per path
+                batch_size:int=16, # clips per path (at most `internal_batch_size`)
                 stats:NeuronStats|None=None, # unused (accepted for the registry signature)
                 progress:bool=True, # tqdm bar over batches
                 # the path's start in input space: 'noise' (white noise at each clip's RMS),
@@ -437,7 +558,7 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 # captum's quadrature names; the endpoints must be on the path for completeness
                 approximation_method:str='riemann_trapezoid',
                 rule:str='trapezoid', # 'trapezoid' (2nd order) or 'left' (captum's rule)
-                # rows per forward/backward pass (default: 16 path points' worth)
+                # rows (clips × path points) per forward/backward pass; None: `path_rows`
                 internal_batch_size:int|None=None,
                 aggregate:str='mean', # 'mean' (signed) or 'mean_abs' over real frames, then clips
                 clips:str='target', # 'target' (clips of the target class) or 'all'
@@ -461,6 +582,8 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                                              stability, on_unconverged)
     _wave_baseline(baselines, first_batch(x, m)[0])
     check_choice('rule', rule, ('trapezoid', 'left')); check_choice('path', path, PATHS)
+    if internal_batch_size is not None:
+        internal_batch_size = check_positive_int('internal_batch_size', internal_batch_size)
     if isinstance(warp, bool) or not isinstance(warp, (int, float)) or not warp >= 1:
         raise ValueError(f"warp must be a number >= 1 (1: uniform nodes), got {warp!r}")
     cut = len(getattr(st.head, 'layers', [])) <= 1
@@ -475,7 +598,7 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
     total, deltas, steps, jac, f_in, f_b = _conductance_runs(
         st, xs, ms, target, layers, site, baselines, n_steps, tol, max_steps,
         approximation_method, internal_batch_size, rule, path, warp, aggregate, k, stability,
-        batch_size, progress)
+        _path_clips(st, xs, ms, batch_size, internal_batch_size, len(layers)), progress)
     total, deltas, steps = all_reduce_sum(total), _max_ranks(deltas), _max_ranks({0: steps})[0]
     f = _mean_ranks({'x': f_in, 'b': f_b}, len(xs)); steps = {l: steps for l in layers}
     conv = _path_meta(layers, steps, deltas, jac, {l: f['x'] for l in layers},
