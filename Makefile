@@ -87,12 +87,18 @@ docs-check: docs browser
 	  --topk 8 --n_random 3 --no_upstream --save_dir _docs_check/run > _docs_check.log 2>&1 || { cat _docs_check.log; exit 1; }
 	$(PY) .ci/docs_check.py --site _docs --report _docs_check/run/report.html --shots _docs_check
 
-bench: install
+# the peers bench/peers.py times against (nnsight, TransformerLens): the bench extra, with transformers pinned in the
+# same install (nnsight alone would pull transformers 5)
+$(VENV)/.bench-installed: $(STAMP)
+	$(PY) -m pip install -q "transformers>=4.40,<5" -e ".[bench]"
+	touch $@
+
+bench: install $(VENV)/.bench-installed
 	$(PY) bench/run.py $(ARGS)
 
 # every bench case on a tiny model and tiny inputs, so the benchmark code cannot rot; its figures mean nothing and go
 # only to bench/_out/ (git-ignored), never to bench/results*.json or BENCHMARKS.md
-bench-smoke: install
+bench-smoke: install $(VENV)/.bench-installed
 	$(PY) bench/run.py --smoke
 
 export: install

@@ -25,7 +25,8 @@ def _one(args:list):
 
 def run(repeats:int, quick:bool=False):
     "Time the demo job `repeats` times (quick: no figures, 5 draws) -> record dict."
-    args = ['--plot_formats', 'none', '--n_null', '5'] if quick else []
+    import common
+    args = ['--plot_formats', 'none', '--n_null', '5', '--max_samples', '16'] if quick or common.SMOKE else []
     log(f"demo_job: python -m neuron_ablation.example {' '.join(args) or '(the demo preset)'}; {repeats} repeats")
     walls, steps, loads = [], [], []
     for r in range(repeats):
@@ -33,6 +34,6 @@ def run(repeats:int, quick:bool=False):
         steps.append({**rec['steps_s'], 'figures + saving': round(wall - rec['duration_s'], 3)})
         log(f"  demo_job repeat {r + 1}/{repeats}: {wall:.1f} s (load {loads[-1]})")
     med = {k: statistics.median(s[k] for s in steps) for k in steps[0]}
-    return dict(case='demo_job', unit='s', naive=None, ours=statistics.median(walls), ratio=None, max_rel_diff=0.,
+    return dict(case='demo_job', unit='s', naive=None, ours=statistics.median(walls), ratio=None, memory=None, max_rel_diff=0.,
                 tol=0., target=None, detail=dict(times={'ours': walls}, load=loads, steps_s=med, max_abs_diff=0.,
                                                  args=args, what='wall time of the whole job in a fresh process'))

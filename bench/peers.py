@@ -55,9 +55,10 @@ class MeanLinear(nn.Module):
 
 def hubert_base(seed:int=0):
     "HuBERT-base-sized bare encoder (default `HubertConfig()`), random weights with small biases, eval."
+    import common
     from transformers import HubertConfig, HubertModel
     torch.manual_seed(seed)
-    return with_biases(HubertModel(HubertConfig()).eval(), seed=seed)
+    return with_biases(HubertModel(HubertConfig(**(common.SMOKE_CONFIG if common.SMOKE else {}))).eval(), seed=seed)
 
 
 def neuron_sets(D:int, layers, quick:bool):
@@ -125,7 +126,7 @@ def _record(case, times, loads, max_abs, max_rel, **detail):
 
 
 def _sweep_case(case, st, x, peer_fn, peer, repeats, quick, peer_desc):
-    layers = [l for l in LAYERS if l <= st.n_layers]
+    layers = [l for l in LAYERS if l <= st.n_layers] if st.n_layers >= LAYERS[-1] else [0, st.n_layers // 2, st.n_layers]
     sets = neuron_sets(st.d_model, layers, quick)
     log(f"{case}: {st!r}; {N_CLIPS} clips x {SECONDS} s, layers {layers}, 1 + {N_RANDOM} sets of {len(sets[layers[0]][0][1])} per layer")
     ours_sweep(st, x, sets); peer_fn(peer, st, x, sets)   # warm-up

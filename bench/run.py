@@ -15,6 +15,9 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
                   integrated attribution-patching estimate of all 768 (ours); Spearman rho of both estimates in the detail
   stream_memory   peak RSS of a whole run on a ClipStream of N=1000 (naive) vs N=10000 (ours) clips read from disk;
                   ratio = ours / naive (target <= 1.10); 1 repeat unless --repeats is given
+  demo_job        `make demo`'s job end to end in a fresh process, seconds per step (no comparison); 3 repeats unless given
+  nnsight_ablation, tl_ablation, nnsight_capture, tl_capture, nnsight_ig
+                  against the tools a user would pick instead (bench/peers.py; needs the bench extra)
 
 `--smoke` (`make bench-smoke`) runs every case on a tiny model and tiny inputs (with --quick's settings) to prove the
 benchmark code still runs; it writes bench/_out/results.smoke.json (git-ignored) and nothing else.
@@ -30,8 +33,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from common import ROOT, log, machine, write_json, atomic_write  # noqa: E402
 
+PEERS = ('nnsight_ablation', 'tl_ablation', 'nnsight_capture', 'tl_capture', 'nnsight_ig')   # bench/peers.py: the bench extra
 CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged', 'conductance_converged', 'scaling',
-         'streaming', 'patching')
+         'streaming', 'patching', 'demo_job', *PEERS)
 KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit', 'memory')
 MD_BEGIN, MD_END = '<!-- bench:begin (written by bench/run.py) -->', '<!-- bench:end -->'
 
@@ -150,6 +154,12 @@ def main(argv=None):
     if 'scaling' in cases: records.append(scaling.run(a.repeats or 1, a.quick))   # minutes per repeat: one unless asked
     if 'streaming' in cases: records.append(streaming.run(a.repeats or 1, a.quick))
     if 'patching' in cases: records.append(patching.run(repeats, a.quick))
+    if 'demo_job' in cases:
+        import demo_job; records.append(demo_job.run(a.repeats or (1 if a.quick else 3), a.quick))
+    if any(c in cases for c in PEERS):
+        import peers
+        for case in PEERS:
+            if case in cases: records.append(peers.RUNS[case](repeats, a.quick))
     info = dict(finished=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), wall_minutes=(time.time() - t0) / 60,
                 repeats=repeats, quick=a.quick, load=sorted({l for r in records for l in r['detail'].get('load', []) if l is not None}))
     during = [l for r in records for l in r['detail'].get('load', []) if l is not None]
