@@ -24,8 +24,10 @@ from common import ROOT, log, loadavg  # noqa: E402
 FULL = []
 # Half of it in batches of 4 (64 held-out and 32 scoring clips): the figure of earlier runs, kept to compare with them.
 HALF = ['--max_samples', '64', '--n_score', '32', '--batch_size', '4']
-SMOKE = ['--max_samples', '8', '--n_score', '8', '--n_random', '2', '--topk', '4', '--batch_size', '4',
-         '--attribution_method', 'activation']
+# --smoke: the smallest job that still runs every step (about 10 s): no figures, one cheap feature, 2 null draws
+SMOKE = ['--max_samples', '8', '--n_score', '8', '--n_random', '2', '--topk', '4', '--batch_size', '4', '--n_null', '2',
+         '--attribution_method', 'activation', '--plot_formats', 'none', '--features', 'rms', '--no_upstream',
+         '--no_stability', '--n_boot', '50', '--cards', '0']
 QUICK = ['--max_samples', '16', '--n_score', '16', '--n_random', '3', '--topk', '8', '--batch_size', '4']
 TARGET = 0.85
 

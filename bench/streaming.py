@@ -64,7 +64,7 @@ def _measure(folder:Path, n:int, workers:int):
 def run(repeats:int=1, quick:bool=False, folder:str|None=None, workers:int=2):
     "Peak RSS at N_LARGE vs N_SMALL clips, alternating, `repeats` times; -> record dict."
     import common
-    small, large = (N_SMALL // 100, N_LARGE // 100) if common.SMOKE else (N_SMALL // 10, N_LARGE // 10) if quick else (N_SMALL, N_LARGE)
+    small, large = (N_SMALL // 100, N_LARGE // 500) if common.SMOKE else (N_SMALL // 10, N_LARGE // 10) if quick else (N_SMALL, N_LARGE)
     folder = Path(folder or Path(tempfile.gettempdir()) / 'neuron_ablation_stream_bench')
     t0 = time.perf_counter(); write_clips(folder, large); log(f"  streaming: {large} clips in {folder} ({time.perf_counter() - t0:.0f} s)")
     runs, loads = {'naive': [], 'ours': []}, []
