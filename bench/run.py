@@ -15,6 +15,8 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
                   integrated attribution-patching estimate of all 768 (ours); Spearman rho of both estimates in the detail
   stream_memory   peak RSS of a whole run on a ClipStream of N=1000 (naive) vs N=10000 (ours) clips read from disk;
                   ratio = ours / naive (target <= 1.10); 1 repeat unless --repeats is given
+  path_memory_base, path_memory_large  peak RSS of conductance of every layer on one 10-s clip of WavLM-base
+                  (16 vs 64 steps) and WavLM-large (8 vs 16 steps), default chunking; ratio = more / fewer (<= 1.10)
   demo_job        `make demo`'s job end to end in a fresh process, seconds per step (no comparison); 3 repeats unless given
   nnsight_ablation, tl_ablation, nnsight_capture, tl_capture, nnsight_ig
                   against the tools a user would pick instead (bench/peers.py; needs the bench extra)
@@ -35,7 +37,7 @@ from common import ROOT, log, machine, write_json, atomic_write  # noqa: E402
 
 PEERS = ('nnsight_ablation', 'tl_ablation', 'nnsight_capture', 'tl_capture', 'nnsight_ig')   # bench/peers.py: the bench extra
 CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged', 'conductance_converged', 'scaling',
-         'streaming', 'patching', 'demo_job', *PEERS)
+         'streaming', 'patching', 'path_memory', 'demo_job', *PEERS)
 KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit', 'memory')
 MD_BEGIN, MD_END = '<!-- bench:begin (written by bench/run.py) -->', '<!-- bench:end -->'
 
@@ -154,6 +156,8 @@ def main(argv=None):
     if 'scaling' in cases: records.append(scaling.run(a.repeats or 1, a.quick))   # minutes per repeat: one unless asked
     if 'streaming' in cases: records.append(streaming.run(a.repeats or 1, a.quick))
     if 'patching' in cases: records.append(patching.run(repeats, a.quick))
+    if 'path_memory' in cases:
+        import path_memory; records.extend(path_memory.run(1, a.quick))   # memory, not time: one repeat
     if 'demo_job' in cases:
         import demo_job; records.append(demo_job.run(a.repeats or (1 if a.quick else 3), a.quick))
     if any(c in cases for c in PEERS):
