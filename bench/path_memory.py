@@ -38,8 +38,7 @@ def child(size:str, n_steps:int):
     t0 = time.perf_counter()
     s = gradients.conductance(st, x, torch.tensor([0]), 0, n_steps=n_steps, progress=False, on_unconverged=None)
     dt = time.perf_counter() - t0
-    vm = [l for l in Path('/proc/self/status').read_text().splitlines() if l.startswith('VmHWM:')]
-    peak = int(vm[0].split()[1]) / 1024 if vm else float('nan')
+    peak = common.peak_mib()   # the process's peak RSS (no reset_peak: the whole process is the measurement)
     return dict(size=size, n_steps=n_steps, peak_rss_mib=peak, seconds=dt, frames=T, layers=len(s.layers),
                 rows_per_pass=gradients.path_rows(st, T), row_mib=gradients.row_bytes(st, T) / 2**20,
                 budget_gib=gradients.PATH_MEMORY_GIB, params_mib=sum(p.numel() for p in st.model.parameters()) * 4 / 2**20)
