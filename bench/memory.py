@@ -92,7 +92,7 @@ def run(repeats:int, quick:bool=False):
     big, sm = med(large), med(small)
     inc = lambda n: statistics.median(o['peak_rss_mib'] - o['rss_before_fit_mib'] for o in runs[n])
     return dict(case='stats_memory', unit='MiB', naive=big, ours=sm, ratio=big / sm, max_rel_diff=check['max_rel_diff'],
-                tol=1e-6, target=1.10,
+                tol=1e-6, target=1.10, bound='at_most',
                 detail=dict(n_large=large, n_small=small, batch=BATCH, seconds=SECONDS, measure=key, load=loads,
                             runs={str(k): v for k, v in runs.items()}, fit_increment_mib={str(large): inc(large), str(small): inc(small)},
                             python_heap_peak_mib={str(n): med(n, 'python_heap_peak_mib') for n in (large, small)},

@@ -23,6 +23,8 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
 
 `--smoke` (`make bench-smoke`) runs every case on a tiny model and tiny inputs (with --quick's settings) to prove the
 benchmark code still runs; it writes bench/_out/results.smoke.json (git-ignored) and nothing else.
+Every finished case is written to bench/_out/<results>.partial.json as it ends, so a stopped run loses only the case
+it was in: `--resume` (with the same arguments) takes the finished ones from there and measures the rest.
 `--quick` is a smoke test, not a measurement: 1 repeat, the last 4 layers only (whose tails are short, so its
 ratios are NOT the figures), N = 20 / 200 clips; it writes bench/results.quick.json and leaves BENCHMARKS.md alone.
 """
@@ -38,9 +40,10 @@ from common import ROOT, log, machine, write_json, atomic_write  # noqa: E402
 PEERS = ('nnsight_ablation', 'tl_ablation', 'nnsight_capture', 'tl_capture', 'nnsight_ig')   # bench/peers.py: the bench extra
 CASES = ('ig', 'ablation', 'memory', 'efficiency', 'conductance', 'ig_converged', 'conductance_converged', 'scaling',
          'streaming', 'patching', 'path_memory', 'demo_job', *PEERS)
-KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit', 'memory')
-# memory cases: ratio = the larger workload's peak / the smaller's, so the target is an upper bound
-_at_most = lambda r: r['case'] in ('stats_memory', 'stream_memory') or r['case'].startswith('path_memory')
+KEYS = ('case', 'naive', 'ours', 'ratio', 'max_rel_diff', 'unit', 'memory', 'repeats', 'bound')
+# a record's `bound` says which way its target points: 'at_most' (memory cases: ratio = the larger workload's peak /
+# the smaller's) or absent (speed: ratio >= target)
+_at_most = lambda r: r.get('bound') == 'at_most'
 MD_BEGIN, MD_END = '<!-- bench:begin (written by bench/run.py) -->', '<!-- bench:end -->'
 
 
@@ -57,7 +60,8 @@ def _target(r:dict):
 
 
 def _correct(r:dict):
-    "Whether a record's agreement check passed."
+    "Whether a record's agreement check passed (None: the case compares no results, only memory)."
+    if r.get('tol', 0) is None and r['case'] not in ('ablation_sweep', 'scaling'): return None
     if r['case'] == 'ablation_sweep': return r['detail']['max_abs_diff'] <= r['tol_abs']
     if r['case'] == 'scaling': return r['max_rel_diff'] <= r['tol'] and r['detail']['same_neurons']
     return r['max_rel_diff'] <= r['tol']
@@ -70,8 +74,8 @@ def _fmt(v, unit=''):
 
 def table(records:list):
     "Markdown table of the records."
-    rows = ['| case | naive | ours | unit | ratio naive/ours (median of repeats) | ratio of medians | spread (min–max) | FLOP ratio | peak memory naive / ours (MiB) | max abs diff | max rel diff | target | met | agree |',
-            '|---|---:|---:|---|---:|---:|---|---:|---|---:|---:|---|---|---|']
+    rows = ['| case | repeats | naive | ours | unit | ratio naive/ours (median of repeats) | ratio of medians | spread (min–max) | FLOP ratio | peak memory naive / ours (MiB) | max abs diff | max rel diff | target | met | agree |',
+            '|---|---:|---:|---:|---|---:|---:|---|---:|---|---:|---:|---|---|---|']
     for r in records:
         d = r['detail']
         if r['case'] == 'efficiency':
@@ -84,8 +88,9 @@ def table(records:list):
         flr = _fmt(d['flop_ratio']) if d.get('flop_ratio') is not None else ''
         mem = r.get('memory') or {}
         mem = f"{mem['naive']:.0f} / {mem['ours']:.0f}" if mem else ''
-        rows.append(f"| {r['case']} | {_fmt(r['naive'])} | {_fmt(r['ours'])} | {r['unit']} | {_fmt(r['ratio'])} | {rom} | {spread} | {flr} | {mem} | {abs_d} | "
-                    f"{r['max_rel_diff']:.2g} | {_target(r)} | {_met(r)} | {'yes' if _correct(r) else 'NO'} |")
+        ok = _correct(r)
+        rows.append(f"| {r['case']} | {r.get('repeats') or ''} | {_fmt(r['naive'])} | {_fmt(r['ours'])} | {r['unit']} | {_fmt(r['ratio'])} | {rom} | {spread} | {flr} | {mem} | {abs_d} | "
+                    f"{r['max_rel_diff']:.2g} | {_target(r)} | {_met(r)} | {'n/a' if ok is None else 'yes' if ok else 'NO'} |")
     return '\n'.join(rows)
 
 
@@ -110,7 +115,7 @@ def machine_line(m:dict):
 
 def update_markdown(path:Path, records:list, m:dict, info:dict):
     "Replace the block between the markers of BENCHMARKS.md with the last table and the machine."
-    block = '\n'.join([MD_BEGIN, f"Last run: {info['finished']} ({info['wall_minutes']:.1f} min, repeats {info['repeats']}).  " +
+    block = '\n'.join([MD_BEGIN, f"Last run: {info['finished']} ({info['wall_minutes']:.1f} min; repeats per case in the table).  " +
                        (f"Merged: {info['merged']}.  " if info.get('merged') else ''),
                        f"Machine: {machine_line(m)}.  ", f"Load average (1 min): {info['load']} (quiet: {info['quiet']}).", '',
                        table(records), '', notes(records).replace('\n', '  \n'), MD_END])
@@ -129,6 +134,7 @@ def main(argv=None):
     ap.add_argument('--cases', default=','.join(CASES), help=f'comma-separated subset of {",".join(CASES)} (efficiency needs ig)')
     ap.add_argument('--out', type=Path, default=None, help='results file (default bench/results.json; bench/results.quick.json with --quick)')
     ap.add_argument('--no-markdown', action='store_true', help='do not update the table in BENCHMARKS.md')
+    ap.add_argument('--resume', action='store_true', help='take the cases a stopped run finished from bench/_out/<results>.partial.json')
     ap.add_argument('--merge', action='store_true', help='replace only the measured cases in the existing results (with --cases)')
     a = ap.parse_args(argv)
     if a.smoke:
@@ -148,24 +154,39 @@ def main(argv=None):
     from common import loadavg
     m, t0, records, load_before = machine(), time.time(), [], loadavg()
     log(f"bench: {machine_line(m)}; repeats {repeats}{' (quick)' if a.quick else ''}; cases {cases}")
+    partial = HERE / '_out' / f'{out.stem}.partial.json'   # every finished case, written as it ends (git-ignored)
+    done = {}
+    if a.resume and partial.exists():
+        done = json.loads(partial.read_text())['done']
+        log(f"resuming: cases {sorted(done)} from {partial}")
+    def measure(case, fn, n):
+        "Run one case (or take it from the partial file with --resume); each record says how many repeats it ran."
+        if case not in done:
+            recs = fn()
+            recs = recs if isinstance(recs, list) else [recs]
+            for r in recs: r.setdefault('repeats', len(r.get('pair_ratios') or []) or n)
+            done[case] = recs
+            partial.parent.mkdir(exist_ok=True); write_json(partial, dict(done=done, args=vars(a) | {'out': str(out)}))
+        records.extend(done[case])
     rates = efficiency.matmul_rate()   # matmul rate samples around every timed case (the machine is shared: load varies)
     for case, fn in (('ig', ig.run), ('ablation', ablation.run), ('memory', memory.run)):
-        if case in cases: records.append(fn(repeats, a.quick)); rates += efficiency.matmul_rate()
-    if 'efficiency' in cases: records.append(efficiency.run(records, rates, a.quick))
+        if case in cases: measure(case, lambda: fn(repeats, a.quick), repeats); rates += efficiency.matmul_rate()
+    if 'efficiency' in cases: measure('efficiency', lambda: efficiency.run(records, rates, a.quick), repeats)
     for case, fn in (('conductance', conductance.run), ('ig_converged', ig_converged.run),
                      ('conductance_converged', conductance_converged.run)):
-        if case in cases: records.append(fn(repeats, a.quick))
-    if 'scaling' in cases: records.append(scaling.run(a.repeats or 1, a.quick))   # minutes per repeat: one unless asked
-    if 'streaming' in cases: records.append(streaming.run(a.repeats or 1, a.quick))
-    if 'patching' in cases: records.append(patching.run(repeats, a.quick))
+        if case in cases: measure(case, lambda: fn(repeats, a.quick), repeats)
+    one = a.repeats or 1   # minutes per repeat: one unless asked
+    if 'scaling' in cases: measure('scaling', lambda: scaling.run(one, a.quick), one)
+    if 'streaming' in cases: measure('streaming', lambda: streaming.run(one, a.quick), one)
+    if 'patching' in cases: measure('patching', lambda: patching.run(repeats, a.quick), repeats)
     if 'path_memory' in cases:
-        import path_memory; records.extend(path_memory.run(1, a.quick))   # memory, not time: one repeat
+        import path_memory; measure('path_memory', lambda: path_memory.run(1, a.quick), 1)   # memory, not time: one repeat
     if 'demo_job' in cases:
-        import demo_job; records.append(demo_job.run(a.repeats or (1 if a.quick else 3), a.quick))
+        import demo_job; n = a.repeats or (1 if a.quick else 3); measure('demo_job', lambda: demo_job.run(n, a.quick), n)
     if any(c in cases for c in PEERS):
         import peers
         for case in PEERS:
-            if case in cases: records.append(peers.RUNS[case](repeats, a.quick))
+            if case in cases: measure(case, lambda: peers.RUNS[case](repeats, a.quick), repeats)
     info = dict(finished=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), wall_minutes=(time.time() - t0) / 60,
                 repeats=repeats, quick=a.quick, load=sorted({l for r in records for l in r['detail'].get('load', []) if l is not None}))
     during = [l for r in records for l in r['detail'].get('load', []) if l is not None]
@@ -191,12 +212,13 @@ def main(argv=None):
     for r in records: r.setdefault('quiet', info['quiet'])
     write_json(out, [{**{k: r.get(k) for k in KEYS}, **extra(r), 'quiet': r['quiet']} for r in records])
     write_json(out.with_name(out.stem + '.detail.json'), dict(machine=m, run=info, records=records))
+    partial.unlink(missing_ok=True)   # the run is whole: its records are in the results files
     print(f"\n{machine_line(m)}\nrepeats {repeats}{' (QUICK: not representative)' if a.quick else ''}, "
           f"{info['wall_minutes']:.1f} min, load {info['load']}\n")
     print(table(records)); print('\n' + notes(records)); print(f"\nwrote {out}")
     if not a.quick and not a.no_markdown and info['quiet']:
         update_markdown(ROOT / 'BENCHMARKS.md', records, m, info); print(f"updated {ROOT / 'BENCHMARKS.md'}")
-    wrong = [r['case'] for r in records if not _correct(r)]
+    wrong = [r["case"] for r in records if _correct(r) is False]
     if wrong: sys.exit(f"agreement check FAILED for {wrong}: ours and naive disagree beyond tolerance (see the table)")
 
 
