@@ -2,7 +2,7 @@
 ours (`conductance` at its defaults: one path for all layers, adaptive steps, rows per pass from `path_rows`) vs a
 careful captum user (`LayerConductance` once per layer on the full model, n_steps doubled from 16 until its own
 completeness error is <= 1 %, capped at 256). The two integrate different paths (ours: between the layer-0 states,
-trapezoid rule; captum: between the waveforms, left rule), so they are compared by what each guarantees: the
+the default rule, Richardson on the trapezoid sums of n and n/2 steps; captum: between the waveforms, left rule), so they are compared by what each guarantees: the
 agreement figure is ours' completeness error (what it promises: <= 1 %); captum's and the top-20 overlap per layer
 are in the detail."""
 from __future__ import annotations

@@ -87,17 +87,17 @@ def run(repeats:int, quick:bool=False):
     rd = max(rel_diff(a, nv[l][0]) for a, l in zip(frames, layers))
     mad = max((a - nv[l][0]).abs().max().item() for a, l in zip(frames, layers))
     if hook_count(st.model): raise RuntimeError("hooks left on the model")
-    log("  counting FLOPs per layer (FlopCounterMode at 2 and 4 steps, extrapolated: the cost is affine in the steps)")
+    log("  counting FLOPs per layer (FlopCounterMode at 1 and 2 steps, extrapolated: the cost is affine in the steps)")
     fl_naive = fl_ours = 0.; points_ours = []
     for l in layers:
         for n in nv[l][2]:
-            fl_naive += affine_flops(lambda k, l=l: (lambda: lig_emulated(st, x, l, k)), 2, 4, n)
+            fl_naive += affine_flops(lambda k, l=l: (lambda: lig_emulated(st, x, l, k)), 1, 2, n)
         cache = st.capture(x)
         n_ours = steps_ours[layers.index(l)]
         tried = [n_ours + 1] if OURS_METHOD in NESTED_METHODS else [START * 2**i for i in range(8) if START * 2**i <= n_ours]
         points_ours.append(sum(tried))
         for n in tried:
-            fl_ours += affine_flops(lambda k, l=l: (lambda: tail_emulated(st, cache, l, k)), 2, 4, n)
+            fl_ours += affine_flops(lambda k, l=l: (lambda: tail_emulated(st, cache, l, k)), 1, 2, n)
     s = summary(times)
     return dict(case='ig_converged', unit='s', **s, max_rel_diff=rd, tol=1e-4 if OURS_METHOD == METHOD else 0.05, target=None,
                 detail=dict(times=times, load=loads, layers=layers, n_clips=N_CLIPS, seconds=SECONDS, tolerance=TOL, method=METHOD,

@@ -120,6 +120,15 @@ def max_diff(a:dict, b:dict):
     return worst, worst / max(b[k].abs().max().item() for k in b)
 
 
+def flop_detail(naive, ours):
+    "FLOPs of one call of each side (FlopCounterMode: matmuls, convolutions) and their ratio; the error where counting fails."
+    from common import count_flops
+    try: fn, fo = count_flops(naive), count_flops(ours)
+    except Exception as e: return dict(flops_error=f"{type(e).__name__}: {str(e)[:300]}")
+    return dict(flops_naive=fn, flops_ours=fo, flop_ratio=fn / fo if fo else None,
+                flops_counted='FlopCounterMode around one call of each side, after the timed repeats')
+
+
 def _record(case, times, loads, max_abs, max_rel, **detail):
     return dict(case=case, unit='s', **summary(times), max_rel_diff=max_rel, tol=1e-4, target=None,
                 detail=dict(times=times, load=loads, max_abs_diff=max_abs, n_clips=N_CLIPS, seconds=SECONDS, **detail))
@@ -132,8 +141,9 @@ def _sweep_case(case, st, x, peer_fn, peer, repeats, quick, peer_desc):
     ours_sweep(st, x, sets); peer_fn(peer, st, x, sets)   # warm-up
     times, outs, loads = interleaved(lambda: peer_fn(peer, st, x, sets), lambda: ours_sweep(st, x, sets), repeats, case)
     max_abs, max_rel = max_diff(outs['ours'], outs['naive'])
+    fl = flop_detail(lambda: peer_fn(peer, st, x, sets), lambda: ours_sweep(st, x, sets))
     if hook_count(st.model): raise RuntimeError("hooks left on the model")
-    return _record(case, times, loads, max_abs, max_rel, layers=layers, topk=len(sets[layers[0]][0][1]), n_random=N_RANDOM,
+    return _record(case, times, loads, max_abs, max_rel, **fl, layers=layers, topk=len(sets[layers[0]][0][1]), n_random=N_RANDOM,
                    conditions=len(layers) * (1 + N_RANDOM), naive=peer_desc,
                    ours='run_conditions(st, x, {layer: [[(key, Edit({layer: ids}, mode="zero")), ...]]}): one capture, '
                         'one stacked tail pass per layer', compared='class probabilities of every condition and the baseline')
@@ -195,7 +205,8 @@ def _capture_case(case, st, x, peer_fn, peer, repeats, peer_desc):
     ours_states(st, x); peer_fn(peer, st, x)
     times, outs, loads = interleaved(lambda: peer_fn(peer, st, x), lambda: ours_states(st, x), repeats, case)
     max_abs, max_rel = max_diff(outs['ours'], outs['naive'])
-    return _record(case, times, loads, max_abs, max_rel, layers=st.n_layers + 1, naive=peer_desc,
+    fl = flop_detail(lambda: peer_fn(peer, st, x), lambda: ours_states(st, x))
+    return _record(case, times, loads, max_abs, max_rel, **fl, layers=st.n_layers + 1, naive=peer_desc,
                    ours='SpeechTransformer.capture(x): every hidden layer in one forward', compared='every hidden state')
 
 
@@ -260,8 +271,13 @@ def run_nnsight_ig(repeats:int, quick:bool=False):
     times, outs, loads = interleaved(lambda: nnsight_ig(nm, st, x, layers), lambda: ours_ig(st, x, layers), repeats,
                                      'nnsight_ig')
     max_abs, max_rel = max_diff(outs['ours'], outs['naive'])
+    from ig_converged import tail_emulated   # ours' ops without captum's leaf input, which FlopCounterMode refuses
+    cache = st.capture(x)
+    fl = flop_detail(lambda: nnsight_ig(nm, st, x, layers),
+                     lambda: (st.capture(x), [tail_emulated(st, cache, l, 16) for l in layers]))
+    fl['flops_counted'] = 'FlopCounterMode: naive one call; ours one capture + the 16-step tail pass of every layer'
     if hook_count(st.model): raise RuntimeError("hooks left on the model")
-    return _record('nnsight_ig', times, loads, max_abs, max_rel, layers=layers, n_steps=16, method='gausslegendre',
+    return _record('nnsight_ig', times, loads, max_abs, max_rel, **fl, layers=layers, n_steps=16, method='gausslegendre',
                    baseline='zeros (layer state)', naive=f'nnsight {nnsight.__version__}: per layer one trace of the '
                    '16 x 4 path rows, the state scaled in place, its .grad read in loss.backward()',
                    ours='gradients.integrated_gradients(n_steps=16, baselines="zeros"): tail execution',

@@ -85,7 +85,7 @@ def table(records:list):
         pr = r.get('pair_ratios') or []
         spread = f"{min(pr):.2f}–{max(pr):.2f}" if pr else ''
         rom = _fmt(r.get('ratio_of_medians')) if r.get('ratio_of_medians') is not None else ''
-        flr = _fmt(d['flop_ratio']) if d.get('flop_ratio') is not None else ''
+        flr = _fmt(d['flop_ratio']) if d.get('flop_ratio') is not None else ('not counted' if d.get('flops_error') else '')
         mem = r.get('memory') or {}
         mem = f"{mem['naive']:.0f} / {mem['ours']:.0f}" if mem else ''
         ok = _correct(r)

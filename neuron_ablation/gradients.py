@@ -23,7 +23,7 @@ from .scores import (
     keeping_clips, keep_clip_rows)
 
 # %% auto #0
-__all__ = ['BASELINES', 'NESTED_METHODS', 'PATH_MEMORY_GIB', 'START_STEPS', 'ON_UNCONVERGED', 'WAVE_BASELINES', 'PATHS',
+__all__ = ['BASELINES', 'NESTED_METHODS', 'PATH_MEMORY_GIB', 'START_STEPS', 'ON_UNCONVERGED', 'WAVE_BASELINES', 'PATHS', 'RULES',
            'row_bytes', 'path_rows', 'integrated_gradients', 'conductance', 'gradient']
 
 # %% ../nbs/01b_gradients.ipynb #8e58c3e6
@@ -125,11 +125,21 @@ def _frac(k:int, n:int): # node index, steps
     "Node k/n as a reduced fraction (its identity across grids)."
     return k // math.gcd(k, n), n // math.gcd(k, n)
 
+def _in_grid(method:str, key, m:int): # rule, group key, steps
+    "Whether the nodes of group `key` lie on the grid of `m` steps (so the `m`-step rule weighs them)."
+    if key == 'ends': return True
+    return m % (key[1] if method == 'clenshaw_curtis' else key) == 0
+
+def _nested_sum(method:str, sums:dict, m:int): # rule, {group key: gradient sum}, steps
+    "The rule of `m` steps on the gradient sums of its nodes (every node of `m` steps must be in `sums`)."
+    w = _nested_rule(method, m)[1]
+    return sum(_group_weight(method, key, w, m) * s for key, s in sums.items() if _in_grid(method, key, m))
+
 def _nested_ig(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:int,
                baseline:Tensor, # [B, T, D] baseline state
                method:str='romberg', # a `NESTED_METHODS` name
                rows:int=64): # rows per tail pass (a multiple of the B clips; >= B)
-    "fn(n_steps) -> (IG [B, T, D], delta [B]) of a nested rule; each call evaluates only new nodes."
+    "fn(n) -> (IG [B, T, D], delta [B], IG at n/2 or None) of a nested rule; each call evaluates only new nodes."
     f, h, B = _tail(st, layer, cache, site), cache.acts(site)[layer].detach(), cache.batch_size
     dh, per = h - baseline, max(1, rows // B)
     sums, ends, seen = {}, {}, set()   # gradient sums per weight group, f at α = 0 and 1, nodes
@@ -147,8 +157,9 @@ def _nested_ig(st:SpeechTransformer, cache:Cache, layer:int, site:str, target:in
                 sums[key] = sums[key] + g[j] if key in sums else g[j]
                 if k in (0, n): ends[k == n] = out.detach().unflatten(0, (len(ks), B))[j]
             seen.update(_frac(k, n) for k in ks)
-        a = dh * sum(_group_weight(method, key, w, n) * s for key, s in sums.items())
-        return a, a.sum((1, 2)) - (ends[True] - ends[False])
+        a = dh * _nested_sum(method, sums, n)
+        half = dh * _nested_sum(method, sums, n // 2) if n % 2 == 0 and n >= 4 else None   # free: its nodes are here
+        return a, a.sum((1, 2)) - (ends[True] - ends[False]), half
     return run
 
 
@@ -207,15 +218,16 @@ def _jaccard(a:Tensor, b:Tensor): # two index sets [k]
     sa, sb = set(a.tolist()), set(b.tolist())
     return len(sa & sb) / len(sa | sb) if sa | sb else 1.
 
-def _adaptive(run, # fn(steps) -> (result, error, {layer: top-k set} or None)
+def _adaptive(run, # fn(steps) -> (result, error, {layer: top-k set} or None, the same at steps/2 or None)
               n_steps:int|None, # fixed steps, or None: adaptive
               tolerance:float, # completeness error to reach
               max_steps:int, # cap of the adaptive steps
               stability:float=0.9): # Jaccard of the top-k sets at n and 2n steps to reach
     "`run` at `n_steps`, or doubled from `START_STEPS` until complete and stable or capped."
     steps, prev = n_steps or min(START_STEPS, max_steps), None
-    while True:   # -> (out, steps, {layer: Jaccard of the last n vs 2n} or None)
-        out, err, tops = run(steps)
+    while True:   # -> (out, steps, {layer: Jaccard of the top sets at steps/2 vs steps} or None)
+        out, err, tops, half = run(steps)
+        prev = half if half is not None else prev   # a nested rule's n/2 sets come free, from the same nodes
         jac = None if prev is None or tops is None else {l: _jaccard(prev[l], t)
                                                          for l, t in tops.items()}
         stable = tops is None or (jac is not None and min(jac.values()) >= stability)
@@ -233,10 +245,10 @@ def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_s
     nested = (_nested_ig(st, cache, layer, site, target, base, approximation_method, rows)
               if approximation_method in NESTED_METHODS else None)
     def run(steps):   # a nested rule evaluates only the nodes new at `steps`
-        a, d = nested(steps) if nested else _ig_frames(st, cache, layer, site, target, base, steps,
-                                                       approximation_method, rows)
-        top = _rank_set(_frame_aggregate(a, cache.frame_mask, aggregate), topk)
-        return (a, d), _delta_stats(a, d)[1], {layer: top}
+        a, d, half = nested(steps) if nested else (*_ig_frames(
+            st, cache, layer, site, target, base, steps, approximation_method, rows), None)
+        top = lambda a_: {layer: _rank_set(_frame_aggregate(a_, cache.frame_mask, aggregate), topk)}
+        return (a, d), _delta_stats(a, d)[1], top(a), None if half is None else top(half)
     (a, d), steps, jac = _adaptive(run, n_steps, tolerance, max_steps, stability)
     jac = float('nan') if jac is None else jac[layer]   # nan: no n vs 2n pair was run
     return a, _delta_stats(a, d), steps, jac, (a.sum((1, 2)) - d).detach()
@@ -411,6 +423,7 @@ _CONDUCTANCE_HINT = ("raise max_steps, use path='hidden' (the straight line betw
                      "integrated_gradients with baselines='mean', which converges on such models")
 
 PATHS = ('hidden', 'input') # where the conductance path runs: layer-0 states, or waveforms
+RULES = ('richardson', 'trapezoid', 'left') # conductance step rules (see `_conductance_path`)
 
 def _input_points(st:SpeechTransformer, x:Tensor, m:Tensor|None, site:str,
                   base:Tensor): # [B, S] input baseline
@@ -451,12 +464,14 @@ def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int
                        base:Tensor, # [B, S] input baseline
                        n_steps:int, method:str='riemann_trapezoid',
                        chunk:int=16, # path points per forward/backward pass
+                       # 'richardson': the trapezoid sums of n and n/2 steps extrapolated (4th order);
                        # 'trapezoid': mean of both ends' gradients per step (2nd order);
                        # 'left': captum's rule
                        rule:str='trapezoid',
                        path:str='input', # 'input' (waveforms) or 'hidden' (layer-0 states)
-                       warp:float=1.): # node crowding towards α = 1 (see `_alphas`)
-    "({layer: conductance [B, T, D]}, frame mask, F(x) [B], F(b) [B]); one pass per point."
+                       warp:float=1., # node crowding towards α = 1 (see `_alphas`)
+                       with_half:bool=False): # also return the same rule at n/2 steps (or None)
+    "({layer: conductance [B, T, D]}, frame mask, F(x) [B], F(b) [B][, at n/2]); one pass per point."
     # only the layer states need gradients: weights that do not require grad keep autograd from
     # recording the CNN front end and from preparing weight gradients (restored in `finally`, so
     # the model is unchanged afterwards, also after an error)
@@ -466,14 +481,27 @@ def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int
     try:
         for p in params: p.requires_grad_(False)
         points = (_hidden_points if path == 'hidden' else _input_points)(st, x, m, site, base)
-        return _conductance_path(points, len(x), target, layers, _alphas(n_steps, method, warp),
-                                 chunk, rule)
+        # the sub-grids of n/2 and n/4 steps ride along on the uniform grid of riemann_trapezoid
+        levels = [0, *(j for j in (1, 2) if method == 'riemann_trapezoid' and n_steps % 2 ** j == 0)]
+        sums, fm, fx, fb = _conductance_path(points, len(x), target, layers,
+                                             _alphas(n_steps, method, warp), chunk, rule, levels)
+        c, half = _step_rule(sums, rule)
+        return (c, fm, fx, fb, half) if with_half else (c, fm, fx, fb)
     finally:
         for p in params: p.requires_grad_(True)
 
-def _conductance_path(points, B, target, layers, alphas, chunk, rule):
-    "The sum over the path points `alphas`, `chunk` of them per pass (see `_conductance_batch`)."
-    total, prev, f = {l: 0. for l in layers}, None, []
+def _step_rule(sums:dict, # {j: {layer: step sum on every 2**j-th node}} (see `_conductance_path`)
+               rule:str): # one of `RULES`
+    "({layer: conductance}, the same rule at half the steps or None) from the sums of the sub-grids."
+    if rule != 'richardson': return sums[0], sums.get(1)
+    rich = lambda j: {l: (4 * sums[j][l] - sums[j + 1][l]) / 3 for l in sums[j]}
+    return rich(0), rich(1) if 2 in sums else None
+
+def _conductance_path(points, B, target, layers, alphas, chunk, rule,
+                      levels=(0,)): # sub-grids j: also sum over every 2**j-th node (one sweep)
+    "{j: {layer: step sum}} over the path points `alphas`, `chunk` per pass (see `_conductance_batch`)."
+    total, prev, f = {j: {l: 0. for l in layers} for j in levels}, {j: None for j in levels}, []
+    k0 = 0   # index of the chunk's first node
     for i in range(0, len(alphas), chunk):
         al = alphas[i:i + chunk]; k = len(al)
         with torch.enable_grad():
@@ -483,15 +511,21 @@ def _conductance_path(points, B, target, layers, alphas, chunk, rule):
             # a state the head never reads: no flow
             grads = [torch.zeros_like(a) if g is None else g for a, g in zip(acts, grads)]
         f.append(logits[:, target].detach().unflatten(0, (k, B)))
-        nxt = {}
-        for l, a, g in zip(layers, acts, grads):
-            a, g = a.detach().unflatten(0, (k, B)), g.unflatten(0, (k, B))
-            if prev is not None:
-                a, g = torch.cat([prev[l][0][None], a]), torch.cat([prev[l][1][None], g])
-            total[l] = total[l] + ((a[1:] - a[:-1])
-                                   * (g[:-1] if rule == 'left' else (g[:-1] + g[1:]) / 2)).sum(0)
-            nxt[l] = (a[-1], g[-1])
-        prev = nxt
+        acts = [a.detach().unflatten(0, (k, B)) for a in acts]
+        grads = [g.unflatten(0, (k, B)) for g in grads]
+        for j in levels:   # the steps of sub-grid j join every 2**j-th node; each keeps its last node
+            on = [i for i in range(k) if (k0 + i) % 2 ** j == 0]
+            if not on: continue
+            nxt = {}
+            for l, a, g in zip(layers, acts, grads):
+                a, g = a[on], g[on]
+                if prev[j] is not None:
+                    a, g = torch.cat([prev[j][l][0][None], a]), torch.cat([prev[j][l][1][None], g])
+                total[j][l] = total[j][l] + ((a[1:] - a[:-1])
+                                             * (g[:-1] if rule == 'left' else (g[:-1] + g[1:]) / 2)).sum(0)
+                nxt[l] = (a[-1], g[-1])
+            prev[j] = nxt
+        k0 += k
     fm = None if fm is None else fm[:B]
     if alphas[0] == 0 and alphas[-1] == 1:   # the path's ends are on it
         f = torch.cat(f)
@@ -503,16 +537,32 @@ def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, toleran
                           method, chunk, rule='trapezoid', path='input', warp=1.,
                           aggregate='mean', topk=20, stability=0.9):
     "Conductance at `n_steps` or adaptive steps until every layer is complete and stable."
-    def run(steps):   # -> ((c, fm, fx, fb), worst relative error over the layers, top-k sets)
-        c, fm, fx, fb = _conductance_batch(st, x, m, target, layers, site, base, steps, method,
-                                           chunk, rule, path, warp)
+    def run(steps):   # -> ((c, fm, fx, fb), worst relative error, top-k sets, the same at steps/2)
+        c, fm, fx, fb, half = _conductance_batch(st, x, m, target, layers, site, base, steps, method,
+                                                 chunk, rule, path, warp, with_half=True)
         rel = max(_delta_stats(c[l], c[l].sum((1, 2)) - (fx - fb))[1] for l in layers)
-        tops = {l: _rank_set(_frame_aggregate(c[l], fm, aggregate), topk) for l in layers}
-        return (c, fm, fx, fb), rel, tops
+        tops = lambda c_: {l: _rank_set(_frame_aggregate(c_[l], fm, aggregate), topk) for l in layers}
+        return (c, fm, fx, fb), rel, tops(c), None if half is None else tops(half)
     (c, fm, fx, fb), steps, jac = _adaptive(run, n_steps, tolerance, max_steps, stability)
     err = {l: _delta_stats(c[l], c[l].sum((1, 2)) - (fx - fb)) for l in layers}
     jac = {l: float('nan') for l in layers} if jac is None else jac
     return c, fm, err, steps, jac, (fx, fb)
+
+def _check_rule(rule, method:str, n_steps:int|None, # a `RULES` name or None, quadrature, fixed steps
+                max_steps:int): # the cap (an adaptive run starts at min(START_STEPS, max_steps))
+    "The step rule to use: `rule`, or (None) 'richardson' on riemann_trapezoid nodes and even steps, else 'trapezoid'."
+    first = n_steps or min(START_STEPS, max_steps)   # doubling keeps an even count even
+    if rule is None:   # recorded in meta['rule']
+        rule = 'richardson' if method == 'riemann_trapezoid' and first >= 2 and first % 2 == 0 else 'trapezoid'
+    check_choice('rule', rule, RULES)
+    if rule == 'richardson' and method != 'riemann_trapezoid':
+        raise ValueError(f"rule='richardson' extrapolates the sums of n and n/2 uniform steps, so it needs "
+                         f"approximation_method='riemann_trapezoid', got {method!r}: use rule='trapezoid'")
+    if rule == 'richardson' and (first < 2 or first % 2):
+        what = f"n_steps={n_steps}" if n_steps else f"max_steps={max_steps} (the first adaptive step count)"
+        raise ValueError(f"rule='richardson' combines n and n/2 steps, so the steps must be even and >= 2, "
+                         f"got {what}: use an even count, or rule='trapezoid'")
+    return rule
 
 def _conductance_runs(st, xs, ms, target, layers, site, baselines, n_steps, tolerance, max_steps,
                       method, chunk_rows, rule, path, warp, aggregate, topk, stability,
@@ -557,7 +607,10 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 max_steps:int=256, # cap of the adaptive steps
                 # captum's quadrature names; the endpoints must be on the path for completeness
                 approximation_method:str='riemann_trapezoid',
-                rule:str='trapezoid', # 'trapezoid' (2nd order) or 'left' (captum's rule)
+                # 'richardson' (4th order, needs riemann_trapezoid and even steps), 'trapezoid' (2nd
+                # order) or 'left' (captum's rule); None: 'richardson' where it applies (even steps
+                # on riemann_trapezoid nodes), else 'trapezoid'
+                rule:str|None=None,
                 # rows (clips × path points) per forward/backward pass; None: `path_rows`
                 internal_batch_size:int|None=None,
                 aggregate:str='mean', # 'mean' (signed) or 'mean_abs' over real frames, then clips
@@ -581,7 +634,7 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
     n_steps, max_steps, k = _check_path_args(st, site, n_steps, max_steps, tolerance, topk,
                                              stability, on_unconverged)
     _wave_baseline(baselines, first_batch(x, m)[0])
-    check_choice('rule', rule, ('trapezoid', 'left')); check_choice('path', path, PATHS)
+    rule = _check_rule(rule, approximation_method, n_steps, max_steps); check_choice('path', path, PATHS)
     if internal_batch_size is not None:
         internal_batch_size = check_positive_int('internal_batch_size', internal_batch_size)
     if isinstance(warp, bool) or not isinstance(warp, (int, float)) or not warp >= 1:
