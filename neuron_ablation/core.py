@@ -460,8 +460,10 @@ class _Steps:
                 f"{time.perf_counter() - self.t0:.0f} s (done: {', '.join(self.done)}); {left}")
     def record(self, device, given=None): # the model's device; the caller's entries (e.g. argv)
         "config['run']: start (UTC), seconds so far, the machine, the call (`given` overrides)."
-        return {**dict(started=self.started, duration_s=round(time.perf_counter() - self.t0, 3),
-                       steps_s=dict(self.seconds), hardware=hardware(device), call=self.call),
+        t = time.perf_counter()   # the step under way counts up to now (the last one before the record)
+        secs = {**self.seconds, self.now: round(self.seconds.get(self.now, 0.) + t - self._t, 3)}
+        return {**dict(started=self.started, duration_s=round(t - self.t0, 3),
+                       steps_s=secs, hardware=hardware(device), call=self.call),
                 **(given or {})}
 
 @patch

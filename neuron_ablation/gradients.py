@@ -222,7 +222,7 @@ def _adaptive(run, # fn(steps) -> (result, error, {layer: top-k set} or None, th
               n_steps:int|None, # fixed steps, or None: adaptive
               tolerance:float, # completeness error to reach
               max_steps:int, # cap of the adaptive steps
-              stability:float=0.9): # Jaccard of the top-k sets at n and 2n steps to reach
+              stability:float=0.9): # Jaccard of the top-k sets at n/2 and n steps to reach
     "`run` at `n_steps`, or doubled from `START_STEPS` until complete and stable or capped."
     steps, prev = n_steps or min(START_STEPS, max_steps), None
     while True:   # -> (out, steps, {layer: Jaccard of the top sets at steps/2 vs steps} or None)
@@ -250,7 +250,7 @@ def _ig_adaptive(st, cache, layer, site, target, base, n_steps, tolerance, max_s
         top = lambda a_: {layer: _rank_set(_frame_aggregate(a_, cache.frame_mask, aggregate), topk)}
         return (a, d), _delta_stats(a, d)[1], top(a), None if half is None else top(half)
     (a, d), steps, jac = _adaptive(run, n_steps, tolerance, max_steps, stability)
-    jac = float('nan') if jac is None else jac[layer]   # nan: no n vs 2n pair was run
+    jac = float('nan') if jac is None else jac[layer]   # nan: no n/2 vs n pair was measured
     return a, _delta_stats(a, d), steps, jac, (a.sum((1, 2)) - d).detach()
 
 ON_UNCONVERGED = ('raise', 'warn') # what a path method does with a layer that did not converge
@@ -286,7 +286,7 @@ def _converged(rel:float, jac:float, tolerance:float, stability:float, fixed:boo
 def _warn_delta(deltas:dict, # layer -> (max abs, max rel)
                 steps:dict, # layer -> steps used
                 tolerance:float, method:str='integrated gradients',
-                jaccard:dict|None=None, # layer -> Jaccard of the top-k sets, n vs 2n (nan: none)
+                jaccard:dict|None=None, # layer -> Jaccard of the top-k sets, n/2 vs n (nan: none)
                 stability:float=0.9, fixed:bool=True, # fixed: n_steps given (no stability test)
                 on_unconverged:str='warn', # 'warn' or 'raise'
                 hint:str="raise max_steps (or n_steps) or use baselines='mean'"):
@@ -298,7 +298,7 @@ def _warn_delta(deltas:dict, # layer -> (max abs, max rel)
     if not bad: return
     msg = (f"{method} did not converge at layers {list(bad)} (wanted completeness error "
            f"|sum(attributions) - (f(h) - f(baseline))| / |f(h) - f(baseline)| <= {tolerance:g}"
-           + ("" if fixed else f" and top-k Jaccard n vs 2n steps >= {stability:g}")
+           + ("" if fixed else f" and top-k Jaccard n/2 vs n steps >= {stability:g}")
            + f"): {bad}; {hint}")
     if on_unconverged == 'raise':
         raise RuntimeError(msg + "; or pass on_unconverged='warn' to get the scores marked "
@@ -347,7 +347,7 @@ def integrated_gradients(st:SpeechTransformer, # the wrapped model (with a head)
                          aggregate:str='mean', # 'mean' or 'mean_abs' over real frames, then clips
                          clips:str='target', # 'target' (clips of the target class) or 'all'
                          topk:int=20, # size of the top set whose stability stops the steps
-                         # Jaccard of a batch's top-k sets at n and 2n steps to reach, every layer
+                         # Jaccard of a batch's top-k sets at n/2 and n steps to reach, every layer
                          stability:float=0.9,
                          on_unconverged:str='warn'): # 'warn' or 'raise' (refuse to rank)
     "IG of the target logit w.r.t. every layer's state, on its tail -> `NeuronScores`."
@@ -620,7 +620,7 @@ def conductance(st:SpeechTransformer, # the wrapped model (with a head)
                 path:str='hidden',
                 warp:float=1., # exponent p of α = 1 - (1 - u)^p (1: uniform nodes)
                 topk:int=20, # size of the top set whose stability stops the steps
-                # Jaccard of a batch's top-k sets at n and 2n steps to reach, every layer
+                # Jaccard of a batch's top-k sets at n/2 and n steps to reach, every layer
                 stability:float=0.9,
                 # 'raise' (refuse to rank), 'warn', or None: 'raise' with adaptive steps,
                 # 'warn' with a fixed `n_steps` (the caller chose the approximation)
