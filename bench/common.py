@@ -30,6 +30,11 @@ def with_biases(model, std:float=0.1, seed:int=0):
 # `bench/run.py --smoke` (environment BENCH_SMOKE=1, so child processes see it too): every case on a tiny model and
 # tiny inputs, to prove the benchmark still runs; its figures mean nothing and are never written to committed files
 SMOKE = os.environ.get('BENCH_SMOKE') == '1'
+# the smallest main job that still runs every step (about 10 s): no figures, one cheap feature, 2 null draws
+# (`scaling` and `demo_job` run it under --smoke)
+SMOKE_JOB = ['--max_samples', '8', '--n_score', '8', '--n_random', '2', '--topk', '4', '--batch_size', '4', '--n_null', '2',
+             '--attribution_method', 'activation', '--plot_formats', 'none', '--features', 'rms', '--no_upstream',
+             '--no_stability', '--n_boot', '50', '--cards', '0']
 SMOKE_CONFIG = dict(hidden_size=64, num_hidden_layers=4, num_attention_heads=2, intermediate_size=128,
                     conv_dim=(32,) * 7, classifier_proj_size=32, num_conv_pos_embeddings=16)
 

@@ -27,8 +27,7 @@ def _one(args:list):
 def run(repeats:int, quick:bool=False):
     "Time the demo job `repeats` times (quick: no figures, 5 draws) -> record dict."
     import common
-    from scaling import SMOKE
-    args = SMOKE if common.SMOKE else ['--plot_formats', 'none', '--n_null', '5', '--max_samples', '16'] if quick else []
+    args = common.SMOKE_JOB if common.SMOKE else ['--plot_formats', 'none', '--n_null', '5', '--max_samples', '16'] if quick else []
     log(f"demo_job: python -m neuron_ablation.example {' '.join(args) or '(the demo preset)'}; {repeats} repeats")
     walls, steps, loads = [], [], []
     for r in range(repeats):

@@ -24,10 +24,6 @@ from common import ROOT, log, loadavg  # noqa: E402
 FULL = []
 # Half of it in batches of 4 (64 held-out and 32 scoring clips): the figure of earlier runs, kept to compare with them.
 HALF = ['--max_samples', '64', '--n_score', '32', '--batch_size', '4']
-# --smoke: the smallest job that still runs every step (about 10 s): no figures, one cheap feature, 2 null draws
-SMOKE = ['--max_samples', '8', '--n_score', '8', '--n_random', '2', '--topk', '4', '--batch_size', '4', '--n_null', '2',
-         '--attribution_method', 'activation', '--plot_formats', 'none', '--features', 'rms', '--no_upstream',
-         '--no_stability', '--n_boot', '50', '--cards', '0']
 QUICK = ['--max_samples', '16', '--n_score', '16', '--n_random', '3', '--topk', '8', '--batch_size', '4']
 TARGET = 0.85
 
@@ -65,7 +61,7 @@ def run(repeats:int=1, quick:bool=False, half:bool=False):
     "The `scaling` record: 1 rank (naive) vs 2 ranks (ours), alternating, median of the per-repeat speed-ups."
     from neuron_ablation.results import results_diff
     import common
-    job = SMOKE if common.SMOKE else QUICK if quick else HALF if half else FULL
+    job = common.SMOKE_JOB if common.SMOKE else QUICK if quick else HALF if half else FULL
     times, loads, diffs, whole = {'naive': [], 'ours': []}, [], [], {'naive': [], 'ours': []}
     with tempfile.TemporaryDirectory() as d:
         for r in range(repeats):

@@ -469,9 +469,8 @@ def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int
                        # 'left': captum's rule
                        rule:str='trapezoid',
                        path:str='input', # 'input' (waveforms) or 'hidden' (layer-0 states)
-                       warp:float=1., # node crowding towards α = 1 (see `_alphas`)
-                       with_half:bool=False): # also return the same rule at n/2 steps (or None)
-    "({layer: conductance [B, T, D]}, frame mask, F(x) [B], F(b) [B][, at n/2]); one pass per point."
+                       warp:float=1.): # node crowding towards α = 1 (see `_alphas`)
+    "({layer: conductance [B, T, D]}, frame mask, F(x) [B], F(b) [B], the same at n/2 or None); one pass per point."
     # only the layer states need gradients: weights that do not require grad keep autograd from
     # recording the CNN front end and from preparing weight gradients (restored in `finally`, so
     # the model is unchanged afterwards, also after an error)
@@ -481,12 +480,13 @@ def _conductance_batch(st:SpeechTransformer, x:Tensor, m:Tensor|None, target:int
     try:
         for p in params: p.requires_grad_(False)
         points = (_hidden_points if path == 'hidden' else _input_points)(st, x, m, site, base)
-        # the sub-grids of n/2 and n/4 steps ride along on the uniform grid of riemann_trapezoid
-        levels = [0, *(j for j in (1, 2) if method == 'riemann_trapezoid' and n_steps % 2 ** j == 0)]
+        # the sub-grids of n/2 steps (and n/4 for Richardson at n/2) ride along on riemann_trapezoid's uniform grid
+        depth = 2 if rule == 'richardson' else 1
+        levels = [0, *(j for j in range(1, depth + 1) if method == 'riemann_trapezoid' and n_steps % 2 ** j == 0)]
         sums, fm, fx, fb = _conductance_path(points, len(x), target, layers,
                                              _alphas(n_steps, method, warp), chunk, rule, levels)
         c, half = _step_rule(sums, rule)
-        return (c, fm, fx, fb, half) if with_half else (c, fm, fx, fb)
+        return c, fm, fx, fb, half
     finally:
         for p in params: p.requires_grad_(True)
 
@@ -514,11 +514,11 @@ def _conductance_path(points, B, target, layers, alphas, chunk, rule,
         acts = [a.detach().unflatten(0, (k, B)) for a in acts]
         grads = [g.unflatten(0, (k, B)) for g in grads]
         for j in levels:   # the steps of sub-grid j join every 2**j-th node; each keeps its last node
-            on = [i for i in range(k) if (k0 + i) % 2 ** j == 0]
-            if not on: continue
+            s = 2 ** j; off = -k0 % s   # the chunk's first node on the sub-grid (strided views, no copies)
+            if off >= k: continue
             nxt = {}
             for l, a, g in zip(layers, acts, grads):
-                a, g = a[on], g[on]
+                a, g = a[off::s], g[off::s]
                 if prev[j] is not None:
                     a, g = torch.cat([prev[j][l][0][None], a]), torch.cat([prev[j][l][1][None], g])
                 total[j][l] = total[j][l] + ((a[1:] - a[:-1])
@@ -539,7 +539,7 @@ def _conductance_adaptive(st, x, m, target, layers, site, base, n_steps, toleran
     "Conductance at `n_steps` or adaptive steps until every layer is complete and stable."
     def run(steps):   # -> ((c, fm, fx, fb), worst relative error, top-k sets, the same at steps/2)
         c, fm, fx, fb, half = _conductance_batch(st, x, m, target, layers, site, base, steps, method,
-                                                 chunk, rule, path, warp, with_half=True)
+                                                 chunk, rule, path, warp)
         rel = max(_delta_stats(c[l], c[l].sum((1, 2)) - (fx - fb))[1] for l in layers)
         tops = lambda c_: {l: _rank_set(_frame_aggregate(c_[l], fm, aggregate), topk) for l in layers}
         return (c, fm, fx, fb), rel, tops(c), None if half is None else tops(half)
