@@ -8,6 +8,10 @@ more; ratio = peak(more) / peak(fewer), target <= 1.10. Two records: `path_memor
 `path_memory_large` (8 vs 16 steps: a WavLM-large pass on 10 s takes about 5 s per row on 2 cores).
 Unchunked, one row of WavLM-large on 10 s holds about 1.2 GiB of autograd activations, so 17 rows (16 steps) would need
 about 21 GiB: the job that ran this machine out of memory before chunking.
+A third record, `path_memory_base_mmap`, repeats the base pair with glibc's mmap threshold fixed at 1 MiB
+(`MALLOC_MMAP_THRESHOLD_=1048576`): by default glibc raises the threshold to the largest block freed (up to 32 MiB), so a
+pass's 1.5-14 MiB tensors come from the heap after the first pass and the heap fragments with every further pass; what
+grows with the steps is then the allocator's, not tensors kept.
 """
 from __future__ import annotations
 import argparse, json, os, subprocess, sys, time
@@ -44,8 +48,11 @@ def child(size:str, n_steps:int):
                 budget_gib=gradients.PATH_MEMORY_GIB, params_mib=sum(p.numel() for p in st.model.parameters()) * 4 / 2**20)
 
 
-def _measure(size:str, n_steps:int):
-    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+MMAP = {'MALLOC_MMAP_THRESHOLD_': '1048576'}   # glibc: blocks of 1 MiB and more are mmapped, the threshold fixed
+
+
+def _measure(size:str, n_steps:int, env_extra:dict|None=None):
+    env = {**os.environ, 'PYTHONPATH': str(ROOT), **(env_extra or {})}
     p = subprocess.run([sys.executable, str(Path(__file__).resolve()), '--child', size, '--n_steps', str(n_steps)],
                        capture_output=True, text=True, env=env)
     if p.returncode: raise RuntimeError(f"path_memory child {size} n_steps={n_steps} failed ({p.returncode}):\n{p.stderr[-3000:]}")
@@ -53,18 +60,21 @@ def _measure(size:str, n_steps:int):
 
 
 def run(repeats:int=1, quick:bool=False):
-    "Two records (base, large), each peak RSS at the more vs the fewer steps; one repeat (memory, not time)."
+    "Three records (base, large, base with the mmap threshold fixed), each peak RSS at the more vs the fewer steps; one repeat (memory, not time)."
     import common
-    sizes = {'smoke': (4, 16)} if common.SMOKE else {'base': SIZES['base']} if quick else SIZES
+    sizes = ({'smoke': (4, 16)} if common.SMOKE else {'base': SIZES['base']} if quick else
+             {**SIZES, 'base_mmap': SIZES['base']})
     records = []
-    for size, (few, many) in sizes.items():
+    for name_, (few, many) in sizes.items():
+        size, extra = name_.removesuffix('_mmap'), MMAP if name_.endswith('_mmap') else None
         runs, loads = {}, []
         for name, n in (('naive', few), ('ours', many)):
-            runs[name] = _measure(size, n); loads.append(loadavg())
-            log(f"  path_memory {size}, {n} steps: peak RSS {runs[name]['peak_rss_mib']:.0f} MiB, {runs[name]['seconds']:.0f} s (load {loads[-1]})")
-        records.append(dict(case=f'path_memory_{size}', naive=runs['naive']['peak_rss_mib'], ours=runs['ours']['peak_rss_mib'],
+            runs[name] = _measure(size, n, extra); loads.append(loadavg())
+            log(f"  path_memory {name_}, {n} steps: peak RSS {runs[name]['peak_rss_mib']:.0f} MiB, {runs[name]['seconds']:.0f} s (load {loads[-1]})")
+        records.append(dict(case=f'path_memory_{name_}', naive=runs['naive']['peak_rss_mib'], ours=runs['ours']['peak_rss_mib'],
                             unit='MiB', ratio=runs['ours']['peak_rss_mib'] / runs['naive']['peak_rss_mib'], max_rel_diff=0., tol=None,
                             target=TARGET, bound='at_most', repeats=1, detail=dict(max_abs_diff=0., runs=runs, load=loads, seconds=SECONDS, steps=(few, many),
+                                                       env=extra or {},
                                                        what='peak RSS of conductance of every hidden layer, default chunking')))
     return records
 

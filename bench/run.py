@@ -16,7 +16,8 @@ each repeat; their ratio is the median of the per-repeat ratios, their times the
   stream_memory   peak RSS of a whole run on a ClipStream of N=1000 (naive) vs N=10000 (ours) clips read from disk;
                   ratio = ours / naive (target <= 1.10); 1 repeat unless --repeats is given
   path_memory_base, path_memory_large  peak RSS of conductance of every layer on one 10-s clip of WavLM-base
-                  (16 vs 64 steps) and WavLM-large (8 vs 16 steps), default chunking; ratio = more / fewer (<= 1.10)
+                  (16 vs 64 steps) and WavLM-large (8 vs 16 steps), default chunking; ratio = more / fewer (<= 1.10);
+                  path_memory_base_mmap: the base pair with glibc's mmap threshold fixed (MALLOC_MMAP_THRESHOLD_=1048576)
   demo_job        `make demo`'s job end to end in a fresh process, seconds per step (no comparison); 3 repeats unless given
   nnsight_ablation, tl_ablation, nnsight_capture, tl_capture, nnsight_ig
                   against the tools a user would pick instead (bench/peers.py; needs the bench extra)

@@ -523,9 +523,10 @@ def _conductance_path(points, B, target, layers, alphas, chunk, rule,
                     a, g = torch.cat([prev[j][l][0][None], a]), torch.cat([prev[j][l][1][None], g])
                 total[j][l] = total[j][l] + ((a[1:] - a[:-1])
                                              * (g[:-1] if rule == 'left' else (g[:-1] + g[1:]) / 2)).sum(0)
-                nxt[l] = (a[-1], g[-1])
+                nxt[l] = (a[-1].clone(), g[-1].clone())   # a copy: a view would keep the whole chunk alive
             prev[j] = nxt
         k0 += k
+        del acts, grads   # before the next chunk's pass, not after it
     fm = None if fm is None else fm[:B]
     if alphas[0] == 0 and alphas[-1] == 1:   # the path's ends are on it
         f = torch.cat(f)
