@@ -29,8 +29,8 @@ def run(repeats:int, quick:bool=False):
     import common
     args = common.SMOKE_JOB if common.SMOKE else ['--plot_formats', 'none', '--n_null', '5', '--max_samples', '16'] if quick else []
     log(f"demo_job: python -m neuron_ablation.example {' '.join(args) or '(the demo preset)'}; {repeats} repeats")
-    walls, steps, loads = [], [], []
-    if not (quick or common.SMOKE):
+    walls, steps, loads, warm = [], [], [], not (quick or common.SMOKE)
+    if warm:
         # One untimed run first: the first job after an install pays for the corpus cache, numba's compile cache and
         # cold file pages (302.7 then 267.9 s in the first 2-repeat run), which are not the job's cost.
         wall, _ = _one(args); log(f"  demo_job warm-up (not timed): {wall:.1f} s (load {loadavg()})")
@@ -41,5 +41,5 @@ def run(repeats:int, quick:bool=False):
     med = {k: statistics.median(s[k] for s in steps) for k in steps[0]}
     return dict(case='demo_job', unit='s', naive=None, ours=statistics.median(walls), ratio=None, memory=None, max_rel_diff=0.,
                 tol=None, target=None, detail=dict(times={'ours': walls}, load=loads, steps_s=med, max_abs_diff=0.,
-                                                 args=args, warm_up=not (quick or common.SMOKE),
+                                                 args=args, warm_up=warm,
                                                  what='wall time of the whole job in a fresh process, after one untimed warm-up job'))

@@ -62,11 +62,12 @@ def _measure(size:str, n_steps:int, env_extra:dict|None=None):
 def run(repeats:int=1, quick:bool=False):
     "Three records (base, large, base with the mmap threshold fixed), each peak RSS at the more vs the fewer steps; one repeat (memory, not time)."
     import common
-    sizes = ({'smoke': (4, 16)} if common.SMOKE else {'base': SIZES['base']} if quick else
-             {**SIZES, 'base_mmap': SIZES['base']})
+    # {record: (model size, (fewer, more) steps, extra environment)}
+    specs = ({'smoke': ('smoke', (4, 16), None)} if common.SMOKE else
+             {'base': ('base', SIZES['base'], None)} if quick else
+             {**{k: (k, v, None) for k, v in SIZES.items()}, 'base_mmap': ('base', SIZES['base'], MMAP)})
     records = []
-    for name_, (few, many) in sizes.items():
-        size, extra = name_.removesuffix('_mmap'), MMAP if name_.endswith('_mmap') else None
+    for name_, (size, (few, many), extra) in specs.items():
         runs, loads = {}, []
         for name, n in (('naive', few), ('ours', many)):
             runs[name] = _measure(size, n, extra); loads.append(loadavg())

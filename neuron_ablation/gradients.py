@@ -497,6 +497,19 @@ def _step_rule(sums:dict, # {j: {layer: step sum on every 2**j-th node}} (see `_
     rich = lambda j: {l: (4 * sums[j][l] - sums[j + 1][l]) / 3 for l in sums[j]}
     return rich(0), rich(1) if 2 in sums else None
 
+def _sub_grid_steps(total:dict, # {layer: step sum so far}, added to in place
+                    prev:dict|None, # {layer: (state, gradient)} at the sub-grid's last node so far
+                    layers, acts, grads, # one chunk's states and gradients per layer [k, B, T, D]
+                    off:int, s:int, rule:str): # the sub-grid's nodes in the chunk: `off::s`
+    "Add one chunk's steps of a sub-grid to `total` -> its last node per layer (copies: nothing of the chunk is kept)."
+    nxt = {}
+    for l, a, g in zip(layers, acts, grads):
+        a, g = a[off::s], g[off::s]
+        if prev is not None: a, g = torch.cat([prev[l][0][None], a]), torch.cat([prev[l][1][None], g])
+        total[l] = total[l] + ((a[1:] - a[:-1]) * (g[:-1] if rule == 'left' else (g[:-1] + g[1:]) / 2)).sum(0)
+        nxt[l] = (a[-1].clone(), g[-1].clone())
+    return nxt
+
 def _conductance_path(points, B, target, layers, alphas, chunk, rule,
                       levels=(0,)): # sub-grids j: also sum over every 2**j-th node (one sweep)
     "{j: {layer: step sum}} over the path points `alphas`, `chunk` per pass (see `_conductance_batch`)."
@@ -515,18 +528,10 @@ def _conductance_path(points, B, target, layers, alphas, chunk, rule,
         grads = [g.unflatten(0, (k, B)) for g in grads]
         for j in levels:   # the steps of sub-grid j join every 2**j-th node; each keeps its last node
             s = 2 ** j; off = -k0 % s   # the chunk's first node on the sub-grid (strided views, no copies)
-            if off >= k: continue
-            nxt = {}
-            for l, a, g in zip(layers, acts, grads):
-                a, g = a[off::s], g[off::s]
-                if prev[j] is not None:
-                    a, g = torch.cat([prev[j][l][0][None], a]), torch.cat([prev[j][l][1][None], g])
-                total[j][l] = total[j][l] + ((a[1:] - a[:-1])
-                                             * (g[:-1] if rule == 'left' else (g[:-1] + g[1:]) / 2)).sum(0)
-                nxt[l] = (a[-1].clone(), g[-1].clone())   # a copy: a view would keep the whole chunk alive
-            prev[j] = nxt
+            if off < k: prev[j] = _sub_grid_steps(total[j], prev[j], layers, acts, grads, off, s, rule)
         k0 += k
-        del acts, grads   # before the next chunk's pass, not after it
+        # freed before the next pass, not after it (logits' graph holds the leaf states)
+        del acts, grads, logits
     fm = None if fm is None else fm[:B]
     if alphas[0] == 0 and alphas[-1] == 1:   # the path's ends are on it
         f = torch.cat(f)
